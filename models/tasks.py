@@ -1,0 +1,126 @@
+"""The seed tasks and their data generators.
+
+- `shift`:   a→b, b→c, …, z→a. Each output depends only on the current input: an MLP learns it.
+- `doubled`: aabbcc…zz → abcd…zabcd…z. The first `a` must give `a` and the second `b`: the same
+             input needs two answers, so only a model with memory (a hidden state) can learn it.
+- `reverse`: seq2seq, a–z strings of length 1–12 → the string reversed.
+- `text`:    next-character language model on a corpus (bundled Python source by default).
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.vocab import BOS, EOS, UNK, CharVocab
+
+LETTERS = string.ascii_lowercase
+CORPUS_PATH = Path(__file__).parent / "data" / "corpus.txt"
+TASKS = ("shift", "doubled", "reverse", "text")
+MAX_REVERSE_LEN = 12
+
+
+def shift_target(text: str) -> str:
+    """a→b, …, z→a for every letter."""
+    return "".join(LETTERS[(LETTERS.index(ch) + 1) % 26] for ch in text)
+
+
+def doubled_source(start_pair: int, pairs: int) -> str:
+    """`pairs` doubled letters starting at letter `start_pair` (wrapping z→a): 'ccdd…'."""
+    return "".join(LETTERS[(start_pair + k) % 26] * 2 for k in range(pairs))
+
+
+def doubled_target(start_pair: int, pairs: int) -> str:
+    """Pair j (letter j, doubled) maps to letters 2j and 2j+1 mod 26: aabb…zz → abc…zabc…z."""
+    out = []
+    for k in range(pairs):
+        j = (start_pair + k) % 26
+        out.append(LETTERS[(2 * j) % 26] + LETTERS[(2 * j + 1) % 26])
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class CharBatch:
+    inputs: np.ndarray  # (B, T) int64
+    targets: np.ndarray  # (B, T) int64
+
+
+@dataclass(frozen=True)
+class Seq2SeqBatch:
+    source: np.ndarray  # (B, S) int64, right-padded with pad_id
+    decoder_input: np.ndarray  # (B, T) int64: <s> y1 … yn, padded
+    targets: np.ndarray  # (B, T) int64: y1 … yn </s>, padded with -100 (ignored by the loss)
+    source_lengths: np.ndarray  # (B,)
+
+
+def letters_vocab() -> CharVocab:
+    return CharVocab.letters((UNK,))
+
+
+def seq2seq_vocab() -> CharVocab:
+    return CharVocab.letters((UNK, BOS, EOS))
+
+
+def shift_batch(rng: np.random.Generator, vocab: CharVocab, batch: int, length: int) -> CharBatch:
+    """Random letters; each target is the next letter of the alphabet."""
+    idx = rng.integers(0, 26, size=(batch, length))
+    offset = vocab.id("a")
+    return CharBatch(idx + offset, (idx + 1) % 26 + offset)
+
+
+def doubled_batch(rng: np.random.Generator, vocab: CharVocab, batch: int,
+                  pairs: int) -> CharBatch:
+    """Windows of `pairs` doubled letters starting at any pair boundary (so typing may start at
+    any letter). Vectorised form of doubled_source / doubled_target."""
+    start = rng.integers(0, 26, size=(batch, 1))
+    letter = (start + np.arange(pairs)) % 26  # (B, P)
+    inputs = np.repeat(letter, 2, axis=1)  # (B, 2P)
+    targets = np.stack([(2 * letter) % 26, (2 * letter + 1) % 26], axis=2).reshape(batch, -1)
+    offset = vocab.id("a")
+    return CharBatch(inputs + offset, targets + offset)
+
+
+def random_words(rng: np.random.Generator, count: int, max_len: int = MAX_REVERSE_LEN) -> list[str]:
+    lengths = rng.integers(1, max_len + 1, size=count)
+    return ["".join(LETTERS[i] for i in rng.integers(0, 26, size=n)) for n in lengths]
+
+
+def reverse_batch(rng: np.random.Generator, vocab: CharVocab, batch: int) -> Seq2SeqBatch:
+    return seq2seq_batch(vocab, random_words(rng, batch), lambda w: w[::-1])
+
+
+def seq2seq_batch(vocab: CharVocab, sources: list[str], transform) -> Seq2SeqBatch:
+    """Pad a list of source strings and their transformed targets into arrays."""
+    targets = [transform(s) for s in sources]
+    pad = vocab.id(EOS)
+    s_len = max(map(len, sources))
+    t_len = max(map(len, targets)) + 1
+    src = np.full((len(sources), s_len), pad, dtype=np.int64)
+    dec_in = np.full((len(sources), t_len), pad, dtype=np.int64)
+    tgt = np.full((len(sources), t_len), -100, dtype=np.int64)
+    for row, (s, t) in enumerate(zip(sources, targets)):
+        src[row, : len(s)] = vocab.encode(s)
+        ids = vocab.encode(t)
+        dec_in[row, : len(ids) + 1] = [vocab.id(BOS), *ids]
+        tgt[row, : len(ids) + 1] = [*ids, vocab.id(EOS)]
+    return Seq2SeqBatch(src, dec_in, tgt, np.array([len(s) for s in sources]))
+
+
+def load_corpus(path: str | Path | None = None) -> str:
+    return Path(path or CORPUS_PATH).read_text(encoding="utf-8")
+
+
+def split_corpus(text: str, held_out: float = 0.05) -> tuple[str, str]:
+    """The last `held_out` fraction of the text is kept for evaluation."""
+    cut = int(len(text) * (1 - held_out))
+    return text[:cut], text[cut:]
+
+
+def text_batch(rng: np.random.Generator, encoded: np.ndarray, batch: int, length: int) -> CharBatch:
+    """Random windows of an encoded corpus; targets are the next characters."""
+    starts = rng.integers(0, len(encoded) - length - 1, size=batch)
+    rows = starts[:, None] + np.arange(length)
+    return CharBatch(encoded[rows], encoded[rows + 1])
