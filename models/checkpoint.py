@@ -111,6 +111,7 @@ def save_checkpoint(path: str | Path, kind: str, module: nn.Module, vocab: CharV
     meta = metadata_for(kind, module, vocab, task=task, train=train, target_vocab=target_vocab)
     tensors = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
     save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(meta)})
+    path.chmod(0o644)  # safetensors writes 0600; checkpoints ship as package data others read
     return path
 
 
