@@ -1,0 +1,157 @@
+"""The rnn-inspect TUI: `InspectorApp` and `run_app`, the entry point the CLI calls.
+
+The app owns the model's life cycle (load, switch, export) and runs each of those in a thread
+worker; screens own what is drawn. The first screen is up before torch is imported: the loading
+worker imports it, and keys typed meanwhile are queued by the screen.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import App
+from textual.worker import get_current_worker
+
+from inspector.tui.bindings import APP_BINDINGS
+from inspector.tui.commands import InspectorCommands
+from inspector.tui.screens.help import HelpScreen
+from inspector.tui.screens.main import MainScreen
+from inspector.tui.screens.path_prompt import PathPrompt, checkpoint_validators, export_validators
+from inspector.tui.workers import (
+    ExportFinished,
+    LoadFailed,
+    ModelLoaded,
+    export_trace,
+    load,
+    source_label,
+)
+
+if TYPE_CHECKING:
+    from inspector.loading import ModelSource
+
+DEFAULT_MODEL = "doubled-lstm"
+
+
+class InspectorApp(App[int]):
+    """Step through a character model one key at a time.
+
+    `model` is a zoo name, a checkpoint path or a `ModelSource` (None: the bundled demo).
+    If the first model cannot be opened the app exits with code 2 and the one-line reason.
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "rnn-inspect"
+    BINDINGS = APP_BINDINGS
+    COMMANDS = App.COMMANDS | {InspectorCommands}
+
+    def __init__(self, model: ModelSource | str | None = None, *,
+                 compare: ModelSource | str | None = None) -> None:
+        super().__init__()
+        self.source: ModelSource | str = model or DEFAULT_MODEL
+        self.compare = compare
+        self.main = MainScreen()
+        self.has_model = False
+
+    async def on_mount(self) -> None:
+        await self.push_screen(self.main)
+        if self.compare is not None:
+            self.notify("compare mode is not built yet: showing the first model only",
+                        severity="warning")
+        self.open_model(self.source)
+
+    # ---- loading ---------------------------------------------------------------------------
+
+    def open_model(self, source: ModelSource | str) -> None:
+        """Load `source` in a worker; the session on screen stays until the new one is ready."""
+        replay = self.main.session.text if self.main.session is not None else ""
+        self.main.loading(f"loading {source_label(source)}…")
+        self.load_worker(source, replay)
+
+    @work(thread=True, exclusive=True, group="load")
+    def load_worker(self, source: ModelSource | str, replay: str) -> None:
+        from inspector.loading import CheckpointError
+
+        try:
+            loaded = load(source, replay)
+        except CheckpointError as exc:
+            self.post_message(LoadFailed(source_label(source), str(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(ModelLoaded(loaded))
+
+    async def on_model_loaded(self, message: ModelLoaded) -> None:
+        self.has_model = True
+        await self.main.attach(message.loaded)
+        for note in message.loaded.notes:
+            self.notify(note, severity="warning")
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        if self.main.session is None and not self.has_model:
+            self.exit(None, return_code=2, message=f"rnn-inspect: {message.reason}")
+            return
+        self.main.load_failed()
+        self.notify(message.reason, title="Could not open the checkpoint", severity="error",
+                    timeout=8)
+
+    # ---- actions ---------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_open_checkpoint(self) -> None:
+        def opened(value: str | None) -> None:
+            if value:
+                self.open_model(value)
+
+        self.push_screen(PathPrompt("Open a checkpoint (path or zoo name)", "",
+                                    checkpoint_validators(), zoo=True), opened)
+
+    def switch_model(self, name: str) -> None:
+        self.open_model(name)
+
+    def action_export_trace(self) -> None:
+        if self.main.model is None:
+            self.notify("nothing to export yet: no model is loaded", severity="warning")
+            return
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self.export_worker(Path(value).expanduser())
+
+        default = f"{self.main.label}-trace.json"
+        self.push_screen(PathPrompt("Export the trace to (.json or .npz)", default,
+                                    export_validators()), chosen)
+
+    @work(thread=True, exclusive=True, group="export")
+    def export_worker(self, path: Path) -> None:
+        model, text = self.main.model, self.main.session.text
+        try:
+            self.post_message(ExportFinished(export_trace(model, text, path)))
+        except (OSError, ValueError) as exc:
+            self.post_message(ExportFinished(None, f"{path}: {exc}"))
+
+    def on_export_finished(self, message: ExportFinished) -> None:
+        if message.error:
+            self.notify(message.error, title="Export failed", severity="error")
+        else:
+            self.notify(f"trace written to {message.path}", title="Exported")
+
+    def action_screenshot(self) -> None:
+        path = self.save_screenshot(path=str(Path.cwd()))
+        self.notify(f"screenshot saved to {path}", title="Screenshot")
+
+
+def run_app(model: ModelSource | str | None = None, *,
+            compare: ModelSource | str | None = None) -> int:
+    """Run the TUI until the user quits; returns the exit code (2 if the model cannot be opened)."""
+    app = InspectorApp(model, compare=compare)
+    app.run()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_app(sys.argv[1] if len(sys.argv) > 1 else None))

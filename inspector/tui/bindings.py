@@ -1,0 +1,44 @@
+"""Every command key, in one list: the footer, the help screen and the command palette are all
+generated from these bindings, so they can never disagree.
+
+Printable keys are never bound: each one feeds the model. Commands live on keys that print nothing.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+APP_BINDINGS = [
+    Binding("f1", "help", "Help", id="help"),
+    Binding("ctrl+o", "open_checkpoint", "Open", id="open-checkpoint",
+            tooltip="Open a checkpoint file or zoo model"),
+    Binding("ctrl+e", "export_trace", "Export", id="export-trace", show=False,
+            tooltip="Export the trace of the typed text as JSON or npz"),
+    Binding("ctrl+s", "screenshot", "Screenshot", id="screenshot", show=False,
+            tooltip="Save an SVG screenshot"),
+    Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+]
+
+MAIN_BINDINGS = [
+    Binding("backspace", "step_back", "Back", id="step-back",
+            tooltip="Undo the last step (the last key typed)"),
+    Binding("left", "view(-1)", "Prev", id="earlier", key_display="←",
+            tooltip="View the previous step of the timeline"),
+    Binding("right", "view(1)", "Next", id="later", key_display="→",
+            tooltip="View the next step of the timeline"),
+    Binding("home", "view_first", "First step", id="first-step", show=False),
+    Binding("end", "view_last", "Newest step", id="newest-step", show=False),
+    Binding("up", "select_unit(-1)", "Unit -1", id="unit-up", show=False, key_display="↑"),
+    Binding("down", "select_unit(1)", "Unit +1", id="unit-down", show=False, key_display="↓"),
+    Binding("pageup", "select_unit(-16)", "Unit -16", id="unit-page-up", show=False),
+    Binding("pagedown", "select_unit(16)", "Unit +16", id="unit-page-down", show=False),
+    Binding("tab", "select_layer(1)", "Next layer", id="layer-next", show=False),
+    Binding("shift+tab", "select_layer(-1)", "Previous layer", id="layer-previous", show=False),
+    Binding("ctrl+r", "reset", "Reset", id="reset", tooltip="Clear the timeline (h back to zero)"),
+    Binding("f2", "toggle_panel('gates')", "Gates", id="toggle-gates",
+            tooltip="Show or hide the gate heatmaps"),
+    Binding("f3", "toggle_panel('log')", "Log", id="toggle-log", show=False,
+            tooltip="Show or hide the step log"),
+    Binding("f4", "toggle_panel('side')", "Side", id="toggle-side", show=False,
+            tooltip="Show or hide top-k, unit detail and legend"),
+]

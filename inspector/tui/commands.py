@@ -1,0 +1,42 @@
+"""The command palette's commands: every binding (so the palette, footer and help agree) plus one
+"switch model" command per bundled zoo model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from inspector.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
+
+
+class InspectorCommands(Provider):
+    """Open checkpoint, switch zoo model, export trace, screenshot, and every key's action."""
+
+    def commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
+        from inspector.tui.screens.main import MainScreen
+        from inspector.tui.screens.path_prompt import zoo_names
+
+        app = self.app
+        for binding in APP_BINDINGS:
+            yield (binding.tooltip or binding.description, app.get_key_display(binding),
+                   partial(app.run_action, binding.action))
+        main = self.screen
+        if isinstance(main, MainScreen):
+            for binding in MAIN_BINDINGS:
+                yield (binding.tooltip or binding.description, app.get_key_display(binding),
+                       partial(main.run_action, binding.action))
+        for name in zoo_names():
+            yield (f"Switch model: {name}", "zoo", partial(app.switch_model, name))
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self.commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self.commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)

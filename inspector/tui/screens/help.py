@@ -1,0 +1,37 @@
+"""F1: every key, generated from the same binding lists as the footer and the command palette."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from inspector.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
+
+TYPING = ("Every printable key feeds the model one step (Enter too, where the model's vocabulary "
+          "has a newline). Ctrl+P opens the command palette: open a checkpoint, switch zoo model, "
+          "export the trace, save a screenshot.")
+
+
+class HelpScreen(ModalScreen[None]):
+    """The key reference; Escape or F1 closes it."""
+
+    BINDINGS = [Binding("escape,f1", "dismiss", "Close", id="close-help")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Static(Text("rnn-inspect keys", style="bold"), id="help-title")
+            yield Static(TYPING, id="help-typing")
+            yield Static(self.key_table(), id="help-keys")
+
+    def key_table(self) -> Table:
+        table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+        table.add_column("key", style="bold", no_wrap=True)
+        table.add_column("what it does")
+        for binding in [*MAIN_BINDINGS, *APP_BINDINGS]:
+            table.add_row(self.app.get_key_display(binding), binding.tooltip or binding.description)
+        return table

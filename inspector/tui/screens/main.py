@@ -1,0 +1,270 @@
+"""The main screen for character models: every printable key is a step of the model.
+
+Keys are queued in `pending` and fed in one batch after the keys already waiting have been read
+(`call_later`), so a burst of keys costs one redraw; while a model is loading or a long paste is
+being fed in a worker they simply wait there, shown on the tape as pending, and are never dropped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from inspector.tui.bindings import MAIN_BINDINGS
+from inspector.tui.view import StepCache, tape_window
+from inspector.tui.widgets.heatmap import Heatmap
+from inspector.tui.widgets.model_view import ModelView
+from inspector.tui.widgets.tape import Tape
+from inspector.tui.workers import BulkFed, Loaded, feed_in_chunks
+
+if TYPE_CHECKING:
+    from inspector.engine import InspectableModel, Session
+
+MIN_WIDTH, MIN_HEIGHT = 80, 24
+SHORT_HEIGHT = 32  # below this the step log shrinks to three lines
+NARROW_WIDTH = 110  # below this the side panel narrows
+BULK_CHARS = 200  # longer inputs (pastes) are fed by a worker
+
+
+class MainScreen(Screen):
+    """Tape, heatmaps, top-k, unit detail, legend and step log of one character model."""
+
+    BINDINGS = MAIN_BINDINGS
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.label = ""
+        self.model: InspectableModel | None = None
+        self.session: Session | None = None
+        self.task_name: str | None = None
+        self.cache = StepCache()
+        self.pending = ""
+        self.view_t: int | None = None
+        self.selected_layer = 0
+        self.selected_unit = 0
+        self.busy = False
+        self.status_note = "loading…"
+        self._flush_scheduled = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        yield Container(Tape(id="pending-tape"), id="content")
+        yield Static(f"The terminal is too small: rnn-inspect needs at least {MIN_WIDTH}x"
+                     f"{MIN_HEIGHT} characters.", id="too-small")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.update_status()
+
+    def on_resize(self, event: events.Resize) -> None:
+        width, height = event.size
+        self.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
+        self.set_class(height < SHORT_HEIGHT, "-short")
+        self.set_class(width < NARROW_WIDTH, "-narrow")
+        self.call_after_refresh(self.refresh_view)
+
+    # ---- the model ------------------------------------------------------------------------
+
+    async def attach(self, loaded: Loaded) -> None:
+        """Show a freshly loaded model; its session already holds the text carried over."""
+        self.label, self.model, self.session, self.task_name = (loaded.label, loaded.model,
+                                                           loaded.session, loaded.task)
+        self.cache.clear()
+        self.cache.add(loaded.steps)
+        self.view_t = None
+        self.selected_layer = min(self.selected_layer, loaded.model.n_layers - 1)
+        self.selected_unit = min(self.selected_unit, loaded.model.hidden - 1)
+        self.status_note = ""
+        content = self.query_one("#content", Container)
+        await content.remove_children()
+        await content.mount(ModelView(loaded.model, loaded.task, id="primary"))
+        self.schedule_flush()
+        self.call_after_refresh(self.refresh_view)
+
+    def loading(self, note: str) -> None:
+        """A model is on its way: keys are queued until it arrives."""
+        self.status_note = note
+        self.update_status()
+
+    def load_failed(self) -> None:
+        self.status_note = "" if self.session is not None else "no model: ctrl+o opens one"
+        self.update_status()
+
+    @property
+    def ready(self) -> bool:
+        return self.session is not None and not self.busy and not self.status_note
+
+    # ---- keys ------------------------------------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            if self.model is not None and "\n" not in self.model.vocab:
+                return
+            text = "\n"
+        elif event.is_printable and event.character:
+            text = event.character
+        else:
+            return
+        event.stop()
+        event.prevent_default()
+        self.queue_text(text)
+
+    def on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        self.queue_text(event.text.replace("\r\n", "\n").replace("\r", "\n"))
+
+    def queue_text(self, text: str) -> None:
+        self.pending += text
+        if self.ready:
+            self.schedule_flush()
+        else:
+            self.refresh_view()
+
+    def schedule_flush(self) -> None:
+        if not self._flush_scheduled and self.pending:
+            self._flush_scheduled = True
+            self.call_later(self.flush)
+
+    def flush(self) -> None:
+        """Feed everything queued: directly when short, in a worker when long."""
+        self._flush_scheduled = False
+        if not self.ready or not self.pending:
+            return
+        text, self.pending = self.usable(self.pending), ""
+        if len(text) > BULK_CHARS:
+            self.busy = True
+            self.feed_bulk(text)
+        elif text:
+            self.cache.extend(self.session.feed(text))
+            self.view_t = None
+        self.refresh_view()
+
+    def usable(self, text: str) -> str:
+        """Drop (and say so) characters the model cannot take: not in its vocabulary, no <unk>."""
+        vocab = self.model.vocab
+        if vocab.unk_id is not None:
+            return text
+        kept = "".join(ch for ch in text if ch in vocab)
+        if len(kept) != len(text):
+            dropped = sorted({ch for ch in text if ch not in vocab})
+            self.notify(f"{self.label} cannot read {', '.join(map(repr, dropped))}: not in its "
+                        "vocabulary, which has no <unk>", severity="warning")
+        return kept
+
+    @work(thread=True, exclusive=True, group="feed")
+    def feed_bulk(self, text: str) -> None:
+        try:
+            self.post_message(BulkFed(feed_in_chunks(self.session, text)))
+        except Exception as exc:  # the session is left at the last whole chunk
+            self.post_message(BulkFed([], f"feeding the paste failed: {exc}"))
+
+    def on_bulk_fed(self, message: BulkFed) -> None:
+        self.busy = False
+        self.cache.add(message.steps)
+        self.cache.sync(self.session)
+        self.view_t = None
+        if message.error:
+            self.notify(message.error, severity="error")
+        self.schedule_flush()
+        self.refresh_view()
+
+    # ---- actions ---------------------------------------------------------------------------
+
+    def action_step_back(self) -> None:
+        if self.pending:
+            self.pending = self.pending[:-1]
+        elif self.ready and self.session.cursor:
+            self.session.back(1)
+            self.cache.sync(self.session)
+            self.view_t = None
+        self.refresh_view()
+
+    def action_view(self, delta: int) -> None:
+        steps = len(self.cache)
+        if not self.ready or not steps:
+            return
+        current = steps - 1 if self.view_t is None else self.view_t
+        target = max(0, min(steps - 1, current + delta))
+        self.view_t = None if target == steps - 1 else target
+        self.refresh_view()
+
+    def action_view_first(self) -> None:
+        self.action_view(-len(self.cache))
+
+    def action_view_last(self) -> None:
+        self.action_view(len(self.cache))
+
+    def action_select_unit(self, delta: int) -> None:
+        if self.model is not None:
+            self.selected_unit = max(0, min(self.model.hidden - 1, self.selected_unit + delta))
+            self.refresh_view()
+
+    def action_select_layer(self, delta: int) -> None:
+        if self.model is not None:
+            self.selected_layer = (self.selected_layer + delta) % self.model.n_layers
+            titles = self.query(".layer-title")
+            if len(titles) > self.selected_layer:
+                titles[self.selected_layer].scroll_visible(top=True, animate=False)
+            self.refresh_view()
+
+    def action_reset(self) -> None:
+        if self.ready:
+            self.session.reset()
+            self.cache.clear()
+            self.view_t = None
+        self.pending = ""
+        self.refresh_view()
+
+    def action_toggle_panel(self, panel: str) -> None:
+        self.toggle_class(f"-hide-{panel}")
+        self.call_after_refresh(self.refresh_view)
+
+    @on(Heatmap.UnitClicked)
+    def select_clicked_unit(self, message: Heatmap.UnitClicked) -> None:
+        self.selected_layer = int(message.heatmap.activation.split(".")[0][1:])
+        self.selected_unit = message.unit
+        self.refresh_view()
+
+    # ---- drawing ---------------------------------------------------------------------------
+
+    def update_status(self) -> None:
+        parts = [self.label or "rnn-inspect"]
+        if self.model is not None:
+            shape = f"{self.model.cell} {self.model.n_layers}×{self.model.hidden}"
+            parts.append(shape + (f" · {self.task_name}" if self.task_name else ""))
+            steps = len(self.cache)
+            t = steps - 1 if self.view_t is None else self.view_t
+            parts.append(f"t={t} of {steps} steps" if steps else "no steps yet: type")
+            if self.view_t is not None:
+                parts.append("viewing the past (End: newest)")
+            parts.append(f"l{self.selected_layer} unit {self.selected_unit}")
+        if self.busy:
+            parts.append("feeding…")
+        if self.status_note:
+            parts.append(self.status_note)
+        if self.pending and not self.ready:
+            parts.append(f"{len(self.pending)} keys queued")
+        self.query_one("#status", Static).update(" │ ".join(parts))
+
+    def refresh_view(self) -> None:
+        """Redraw everything for the step on view, in one batch."""
+        with self.app.batch_update():
+            self.update_status()
+            views = self.query(ModelView)
+            if not self.ready or not views:
+                self._show_pending()
+                return
+            views.first().show(self.session, self.cache, self.pending, self.view_t,
+                               self.selected_layer, self.selected_unit)
+
+    def _show_pending(self) -> None:
+        """While loading or feeding, only the tape changes: queued keys appear at its end."""
+        for tape in self.query(Tape):
+            cells, first_t, _ = tape_window(self.cache.steps, self.pending, tape.capacity, None,
+                                            self.task_name)
+            tape.show(cells, first_t, None)

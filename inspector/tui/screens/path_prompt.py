@@ -1,0 +1,109 @@
+"""A one-line path dialog with completion and validation: opening checkpoints, choosing where
+to export. Validation here catches missing files at once; whether a file really is a checkpoint
+is only known after loading, and a failure there is reported as a notification."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.suggester import Suggester
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Input, Label
+
+CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth")
+EXPORT_SUFFIXES = (".json", ".npz")
+
+
+def zoo_names() -> list[str]:
+    """Bundled model names, read from the zoo folder (without importing torch)."""
+    from models.zoo import ZOO_DIR
+
+    return sorted(p.stem for p in ZOO_DIR.glob("*.safetensors"))
+
+
+class PathSuggester(Suggester):
+    """Completes the last path component from the file system, and zoo names."""
+
+    def __init__(self, zoo: bool) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.zoo = zoo
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if self.zoo and "/" not in value:
+            for name in zoo_names():
+                if name.startswith(value) and name != value:
+                    return name
+        path = Path(value).expanduser()
+        folder, stem = (path, "") if value.endswith("/") else (path.parent, path.name)
+        try:
+            names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir())
+        except OSError:
+            return None
+        for name in names:
+            if name.startswith(stem) and not name.startswith("."):
+                return value[: len(value) - len(stem)] + name
+        return None
+
+
+class CheckpointPath(Validator):
+    def validate(self, value: str) -> ValidationResult:
+        path = Path(value).expanduser()
+        if value in zoo_names() or path.is_file():
+            return self.success()
+        if path.is_dir():
+            return self.failure(f"{value} is a folder, not a checkpoint file")
+        return self.failure(f"{value or 'nothing'}: no such file and no zoo model of that name")
+
+
+class ExportPath(Validator):
+    def validate(self, value: str) -> ValidationResult:
+        path = Path(value).expanduser()
+        if path.suffix not in EXPORT_SUFFIXES:
+            return self.failure("the file name must end in .json or .npz")
+        if not path.parent.is_dir():
+            return self.failure(f"{path.parent} is not a folder")
+        return self.success()
+
+
+def checkpoint_validators() -> list[Validator]:
+    return [CheckpointPath()]
+
+
+def export_validators() -> list[Validator]:
+    return [ExportPath()]
+
+
+class PathPrompt(ModalScreen[str | None]):
+    """Ask for a path; dismisses with it once valid, or with None on Escape."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel-prompt")]
+
+    def __init__(self, title: str, value: str, validators: list[Validator], *,
+                 zoo: bool = False) -> None:
+        super().__init__()
+        self.title_text = title
+        self.value = value
+        self.validators = validators
+        self.zoo = zoo
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt"):
+            yield Label(self.title_text, id="prompt-title")
+            yield Input(self.value, suggester=PathSuggester(self.zoo), validators=self.validators,
+                        validate_on=["submitted"], id="prompt-input")
+            yield Label("", id="prompt-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        result = event.validation_result
+        if result is not None and not result.is_valid:
+            self.query_one("#prompt-error", Label).update(result.failure_descriptions[0])
+            return
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

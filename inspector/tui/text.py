@@ -1,0 +1,35 @@
+"""How tokens and steps are written on screen: one place, so tape, log and bars agree."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.cells import cell_len
+
+SPECIAL_GLYPHS = {"<unk>": "¿", "<s>": "⟨", "</s>": "⟩", " ": "␣", "\n": "↵", "\t": "⇥"}
+
+
+def glyph(token: str) -> str:
+    """One terminal cell standing for a token, so columns of the tape stay aligned."""
+    if token in SPECIAL_GLYPHS:
+        return SPECIAL_GLYPHS[token]
+    if len(token) == 1 and token.isprintable() and cell_len(token) == 1:
+        return token
+    return "·"
+
+
+def token_repr(token: str) -> str:
+    """A token as the step log writes it: characters quoted like Python, specials bare."""
+    return token if len(token) > 1 else repr(token)
+
+
+def vector_summary(values: np.ndarray, limit: int = 8) -> str:
+    """`[0.12 -0.53 …]`: the first few values; the log line is cut at the screen edge anyway."""
+    shown = " ".join(f"{v:.2f}" for v in np.asarray(values[:limit], dtype=np.float64))
+    return f"[{shown}{' …' if len(values) > limit else ''}]"
+
+
+def log_line(t: int, typed: str, prediction: str, confidence: float, h_before: np.ndarray) -> str:
+    """The seed's step line: `t=1  x='a'  → y='b' (0.99)  h=[…]`, h being the state read by step t
+    (zero at t=0), last so a narrow screen cuts only the summary."""
+    return (f"t={t}  x={token_repr(typed)}  → y={token_repr(prediction)} ({confidence:.2f})  "
+            f"h={vector_summary(h_before)}")

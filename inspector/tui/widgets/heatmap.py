@@ -1,0 +1,120 @@
+"""One activation vector (e.g. `l0.gate.f`) as a half-block heatmap drawn with the Line API.
+
+Two units share a terminal cell: `▀` with the foreground for the upper unit and the background
+for the lower one. Units run row-major across the widget's width. Each text line is built from
+quantised levels with runs of equal cells merged into one Segment, and cached until the values or
+the width change, so a key costs a few short strips, never one widget per unit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual.events import Click
+from textual.geometry import Size
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from inspector.tui.palette import EMPTY, SIGNED, Scale, cell_style
+
+TITLE_STYLE = Style(dim=True)
+
+
+class Heatmap(Widget):
+    """A heatmap of one named activation; `show` replaces its values."""
+
+    class UnitClicked(Message):
+        """The user clicked a unit: the screen selects it."""
+
+        def __init__(self, heatmap: Heatmap, unit: int) -> None:
+            super().__init__()
+            self.heatmap = heatmap
+            self.unit = unit
+
+    def __init__(self, activation: str, title: str, size: int, *, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.activation = activation
+        self.title = title
+        self.units = size
+        self.scale = SIGNED
+        self.levels = np.full(size, EMPTY, dtype=np.int8)
+        self.selected: int | None = None
+        self._strips: dict[int, Strip] = {}
+        self._strip_width = 0
+
+    def show(self, values: np.ndarray | None, scale: Scale, selected: int | None = None) -> None:
+        """New values (None: nothing to show yet, e.g. before the first step)."""
+        self.scale = scale
+        self.levels = (np.full(self.units, EMPTY, dtype=np.int8) if values is None
+                       else scale.quantise(values))
+        self.selected = selected
+        self._strips.clear()
+        self.refresh()
+
+    @property
+    def columns(self) -> int:
+        return max(1, self.size.width)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        rows = math.ceil(self.units / max(1, width))
+        return 1 + math.ceil(rows / 2)
+
+    def unit_at(self, x: int, y: int) -> int | None:
+        """The unit drawn in the upper half of cell (x, y), or None off the map."""
+        if y < 1 or not 0 <= x < self.columns:
+            return None
+        unit = (y - 1) * 2 * self.columns + x
+        return unit if unit < self.units else None
+
+    def on_click(self, event: Click) -> None:
+        unit = self.unit_at(event.x, event.y)
+        if unit is not None:
+            self.post_message(self.UnitClicked(self, unit))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if width != self._strip_width:
+            self._strips.clear()
+            self._strip_width = width
+        strip = self._strips.get(y)
+        if strip is None:
+            strip = self._title_strip(width) if y == 0 else self._cells_strip(y - 1, width)
+            self._strips[y] = strip
+        return strip
+
+    def _title_strip(self, width: int) -> Strip:
+        text = f"{self.title}{self.scale.label()}" if self.scale.adaptive else self.title
+        return Strip([Segment(text[:width].ljust(width), TITLE_STYLE)], width)
+
+    def _row_levels(self, row: int, width: int) -> np.ndarray:
+        start = row * width
+        out = np.full(width, EMPTY, dtype=np.int8)
+        chunk = self.levels[start:start + width]
+        out[:len(chunk)] = chunk
+        return out
+
+    def _cells_strip(self, line: int, width: int) -> Strip:
+        upper = self._row_levels(2 * line, width)
+        lower = self._row_levels(2 * line + 1, width)
+        marked = np.zeros(width, dtype=bool)
+        if self.selected is not None:
+            row, col = divmod(self.selected, width)
+            if row // 2 == line:
+                marked[col] = True
+        ramp = self.scale.ramp
+        segments = []
+        start = 0
+        for x in range(1, width + 1):
+            if (x == width or upper[x] != upper[start] or lower[x] != lower[start]
+                    or marked[x] != marked[start]):
+                empty = upper[start] == EMPTY
+                glyph = " " if empty else "▀"
+                style = cell_style(ramp, int(upper[start]), int(lower[start]), bool(marked[start]))
+                segments.append(Segment(glyph * (x - start), style))
+                start = x
+        return Strip(segments, width)

@@ -1,0 +1,113 @@
+"""Everything shown for one model: tape, per-layer heatmaps, top-k, unit detail, legend, log.
+
+A screen holds one of these per model (compare mode puts two side by side) and tells it which
+step is on view; the view asks each widget only for the window that fits on screen.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Static
+
+from inspector.tui.view import StepCache, legend_names, map_specs, tape_window
+from inspector.tui.widgets.heatmap import Heatmap
+from inspector.tui.widgets.legend import Legend
+from inspector.tui.widgets.step_log import StepLog
+from inspector.tui.widgets.tape import Tape
+from inspector.tui.widgets.top_k import TopK
+from inspector.tui.widgets.unit_detail import GateSplit, UnitDetail, UnitView
+
+if TYPE_CHECKING:
+    from inspector.engine import InspectableModel, Session, StepRecord
+
+
+class Panel(VerticalScroll, can_focus=False):
+    """A scrolling panel that never takes focus, so arrow keys stay with the screen's bindings."""
+
+
+class ModelView(Vertical):
+    """The inspector for one model and its session."""
+
+    def __init__(self, model: InspectableModel, task: str | None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model = model
+        self.task_name = task
+        self.specs = map_specs(model)
+
+    def compose(self) -> ComposeResult:
+        yield Tape(id="tape")
+        with Horizontal(id="body"):
+            with Panel(id="maps"):
+                for layer in range(self.model.n_layers):
+                    yield Static(f"layer {layer}", classes="layer-title")
+                    with Horizontal(classes="layer"):
+                        for spec in self.specs:
+                            if spec.layer == layer:
+                                yield Heatmap(spec.activation, spec.title, self.model.hidden,
+                                              classes="gate" if spec.gate else None)
+            with Panel(id="side"):
+                yield TopK(id="top-k")
+                yield UnitDetail(id="unit")
+                yield Legend(id="legend")
+        yield StepLog(id="log")
+
+    def on_mount(self) -> None:
+        self.query_one(Legend).describe(*legend_names(self.model))
+
+    def heatmaps(self) -> list[Heatmap]:
+        return list(self.query(Heatmap))
+
+    def show(self, session: Session, cache: StepCache, pending: str, view_t: int | None,
+             layer: int, unit: int) -> None:
+        """Draw step `view_t` (None: the newest) with `unit` of `layer` selected."""
+        t = len(cache) - 1 if view_t is None else view_t
+        record = self._record(session, t)
+        tape = self.query_one(Tape)
+        cells, first_t, view_index = tape_window(cache.steps, pending, tape.capacity, view_t,
+                                                 self.task_name)
+        tape.show(cells, first_t, view_index)
+        for heatmap, spec in zip(self.heatmaps(), self.specs, strict=True):
+            values = None if record is None else record.activation(spec.activation)
+            scale = spec.scale_for(values) if values is not None else spec.scale_for(np.zeros(1))
+            heatmap.show(values, scale, unit if spec.layer == layer else None)
+        top_k = self.query_one(TopK)
+        if record is None:
+            top_k.show((), None)
+        else:
+            top_k.show(record.top, record.entropy)
+        log = self.query_one(StepLog)
+        log.show([step.line for step in cache.steps[max(0, t + 1 - log.capacity):t + 1]])
+        self._show_unit(session, record, layer, unit)
+
+    @staticmethod
+    def _record(session: Session, t: int) -> StepRecord | None:
+        if t < 0:
+            return None
+        if t == session.cursor - 1 and session.last is not None:
+            return session.last
+        return session.records(t, t + 1)[0]
+
+    def _show_unit(self, session: Session, record: StepRecord | None, layer: int,
+                   unit: int) -> None:
+        detail = self.query_one(UnitDetail)
+        if record is None:
+            detail.show(None, f"unit {unit} of layer {layer}: no step yet")
+            return
+        step = record.layers[layer]
+        state = {"h": float(step.h[unit])}
+        if step.c is not None:
+            state["c"] = float(step.c[unit])
+        stop = record.t + 1
+        start = max(0, stop - detail.history_width)
+        history = session.history(f"l{layer}.h", unit, start, stop)
+        names = self.model.gate_names or tuple(step.input_part)  # plain RNN / MLP: "h"
+        gates = tuple(GateSplit(name, float(step.gates.get(name, step.h)[unit]),
+                                float(step.input_part[name][unit]),
+                                float(step.memory_part[name][unit]))
+                      for name in names)
+        detail.show(UnitView(layer, unit, self.model.hidden, state, np.asarray(history), start,
+                             gates))

@@ -1,0 +1,87 @@
+"""The input tape: typed characters, the model's output under each, misses marked below.
+
+Only a window of the timeline is ever drawn (the screen asks for `capacity` steps around the step
+on view), so a 10,000-character session costs the same per key as a short one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
+
+from inspector.tui.text import glyph
+
+LABELS = ("x ", "y ", "  ")
+LABEL_STYLE = Style(dim=True)
+MISS_STYLE = Style(color="red", bold=True)
+VIEW_STYLE = Style(reverse=True)
+PENDING_STYLE = Style(dim=True, italic=True)
+
+
+@dataclass(frozen=True)
+class TapeCell:
+    """One step as the tape shows it; `predicted` None for keys still waiting for the model."""
+
+    typed: str
+    predicted: str | None
+    miss: bool = False
+
+
+class Tape(Widget):
+    """Three lines: x (typed), y (output at that step), and ✗ under every miss."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.cells: tuple[TapeCell, ...] = ()
+        self.first_t = 0
+        self.view_index: int | None = None
+
+    @property
+    def capacity(self) -> int:
+        """How many steps fit: two columns each after the label."""
+        return max(1, (self.size.width - len(LABELS[0])) // 2)
+
+    def show(self, cells: Sequence[TapeCell], first_t: int, view_index: int | None) -> None:
+        """Cells for steps first_t.. ; `view_index` (into cells) is highlighted."""
+        self.cells = tuple(cells)
+        self.first_t = first_t
+        self.view_index = view_index
+        self.refresh()
+
+    def line_text(self, y: int) -> str:
+        """The plain text of line y (what tests read)."""
+        return "".join(segment.text for segment in self.render_line(y)).rstrip()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y >= len(LABELS):
+            return Strip.blank(width)
+        segments = [Segment(LABELS[y], LABEL_STYLE)]
+        for index, cell in enumerate(self.cells):
+            style = self._style(y, index, cell)
+            segments.append(Segment(self._char(y, cell), style))
+            segments.append(Segment(" "))
+        return Strip(segments).crop_extend(0, width, None)
+
+    @staticmethod
+    def _char(y: int, cell: TapeCell) -> str:
+        if y == 0:
+            return glyph(cell.typed)
+        if y == 1:
+            return "…" if cell.predicted is None else glyph(cell.predicted)
+        return "✗" if cell.miss else " "
+
+    def _style(self, y: int, index: int, cell: TapeCell) -> Style | None:
+        style = Style()
+        if cell.predicted is None:
+            style += PENDING_STYLE
+        if y > 0 and cell.miss:
+            style += MISS_STYLE
+        if index == self.view_index and y < 2:
+            style += VIEW_STYLE
+        return style

@@ -1,0 +1,110 @@
+"""The slow work the app does off the event loop, and the messages that bring results back.
+
+Each function here runs in a thread worker; it touches no widget and returns plain data, which
+the app posts back as a message. torch (and the engine, which imports it) is imported here, in the
+worker, so the first screen is up before torch has finished loading.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+from inspector.tui.view import StepSummary, summarise
+
+if TYPE_CHECKING:
+    from inspector.engine import InspectableModel, Session
+    from inspector.loading import ModelSource
+
+
+@dataclass
+class Loaded:
+    """A model ready to inspect, its session already fed with the text carried over."""
+
+    label: str
+    model: InspectableModel
+    session: Session
+    task: str | None
+    steps: list[StepSummary]
+    notes: list[str] = field(default_factory=list)
+
+
+class ModelLoaded(Message):
+    def __init__(self, loaded: Loaded) -> None:
+        super().__init__()
+        self.loaded = loaded
+
+
+class LoadFailed(Message):
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__()
+        self.source = source
+        self.reason = reason
+
+
+class BulkFed(Message):
+    """A long paste has been fed to the session by a worker."""
+
+    def __init__(self, steps: list[StepSummary], error: str | None = None) -> None:
+        super().__init__()
+        self.steps = steps
+        self.error = error
+
+
+class ExportFinished(Message):
+    def __init__(self, path: Path | None, error: str | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.error = error
+
+
+def source_label(source: ModelSource | str) -> str:
+    return source if isinstance(source, str) else source.label()
+
+
+def load(source: ModelSource | str, replay: str) -> Loaded:
+    """Open a checkpoint (raises CheckpointError with a one-line message) and feed it `replay`,
+    the text of the session it replaces, so switching models keeps what the user typed."""
+    import torch
+
+    torch.set_num_threads(1)  # one thread: a 2x512 LSTM step takes ~3.6 ms instead of ~12 ms
+    from inspector.engine import Session, inspectable
+    from inspector.loading import CheckpointError, open_model
+
+    checkpoint = open_model(source)
+    if checkpoint.kind == "seq2seq":
+        raise CheckpointError(f"{checkpoint.name}: seq2seq models need the seq2seq screen, "
+                              "which this version does not have yet")
+    model = inspectable(checkpoint)
+    session = Session(model)
+    notes = list(checkpoint.warnings)
+    usable = "".join(ch for ch in replay if ch in model.vocab or model.vocab.unk_id is not None)
+    if usable != replay:
+        notes.append(f"{checkpoint.name}: dropped characters its vocabulary cannot encode")
+    steps = feed_in_chunks(session, usable)
+    return Loaded(checkpoint.name, model, session, checkpoint.meta.get("task"), steps, notes)
+
+
+def export_trace(model: InspectableModel, text: str, path: Path) -> Path:
+    """The bulk trace of `text`, as npz for a `.npz` path and JSON otherwise."""
+    from inspector.engine import save_npz, trace, trace_to_json
+
+    result = trace(model, text)
+    if path.suffix == ".npz":
+        save_npz(result, path)
+    else:
+        path.write_text(json.dumps(trace_to_json(result)), encoding="utf-8")
+    return path
+
+
+def feed_in_chunks(session: Session, text: str, chunk: int = 256) -> list[StepSummary]:
+    """Feed a long text, keeping only the summaries: a 10,000-step paste never holds 10,000 full
+    records (each carries every activation) at once."""
+    summaries: list[StepSummary] = []
+    for start in range(0, len(text), chunk):
+        summaries.extend(summarise(r) for r in session.feed(text[start:start + chunk]))
+    return summaries
