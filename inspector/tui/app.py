@@ -79,6 +79,11 @@ class InspectorApp(App[int]):
         except CheckpointError as exc:
             self.post_message(LoadFailed(source_label(source), str(exc)))
             return
+        except Exception as exc:  # a model the engine cannot run must not take the app down
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.post_message(LoadFailed(source_label(source),
+                                         f"{source_label(source)}: cannot inspect it ({reason})"))
+            return
         if not get_current_worker().is_cancelled:
             self.post_message(ModelLoaded(loaded))
 
@@ -131,8 +136,9 @@ class InspectorApp(App[int]):
         model, text = self.main.model, self.main.session.text
         try:
             self.post_message(ExportFinished(export_trace(model, text, path)))
-        except (OSError, ValueError) as exc:
-            self.post_message(ExportFinished(None, f"{path}: {exc}"))
+        except Exception as exc:  # reported, never fatal: the session on screen is untouched
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.post_message(ExportFinished(None, f"{path}: {reason}"))
 
     def on_export_finished(self, message: ExportFinished) -> None:
         if message.error:

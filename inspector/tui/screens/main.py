@@ -49,6 +49,7 @@ class MainScreen(Screen):
         self.selected_unit = 0
         self.busy = False
         self.status_note = "loading…"
+        self.nonfinite: tuple[str, ...] = ()
         self._flush_scheduled = False
 
     def compose(self) -> ComposeResult:
@@ -243,6 +244,8 @@ class MainScreen(Screen):
             if self.view_t is not None:
                 parts.append("viewing the past (End: newest)")
             parts.append(f"l{self.selected_layer} unit {self.selected_unit}")
+        if self.nonfinite:
+            parts.append(f"NaN/Inf in {', '.join(self.nonfinite)}")
         if self.busy:
             parts.append("feeding…")
         if self.status_note:
@@ -254,13 +257,15 @@ class MainScreen(Screen):
     def refresh_view(self) -> None:
         """Redraw everything for the step on view, in one batch."""
         with self.app.batch_update():
-            self.update_status()
             views = self.query(ModelView)
             if not self.ready or not views:
+                self.update_status()
                 self._show_pending()
                 return
-            views.first().show(self.session, self.cache, self.pending, self.view_t,
-                               self.selected_layer, self.selected_unit)
+            record = views.first().show(self.session, self.cache, self.pending, self.view_t,
+                                        self.selected_layer, self.selected_unit)
+            self.nonfinite = record.nonfinite if record is not None else ()
+            self.update_status()
 
     def _show_pending(self) -> None:
         """While loading or feeding, only the tape changes: queued keys appear at its end."""

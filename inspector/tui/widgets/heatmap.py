@@ -27,6 +27,8 @@ TITLE_STYLE = Style(dim=True)
 class Heatmap(Widget):
     """A heatmap of one named activation; `show` replaces its values."""
 
+    DEFAULT_CSS = "Heatmap { height: auto; }"  # as tall as its width needs
+
     class UnitClicked(Message):
         """The user clicked a unit: the screen selects it."""
 

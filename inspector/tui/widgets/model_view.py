@@ -62,8 +62,9 @@ class ModelView(Vertical):
         return list(self.query(Heatmap))
 
     def show(self, session: Session, cache: StepCache, pending: str, view_t: int | None,
-             layer: int, unit: int) -> None:
-        """Draw step `view_t` (None: the newest) with `unit` of `layer` selected."""
+             layer: int, unit: int) -> StepRecord | None:
+        """Draw step `view_t` (None: the newest) with `unit` of `layer` selected; returns the
+        record drawn."""
         t = len(cache) - 1 if view_t is None else view_t
         record = self._record(session, t)
         tape = self.query_one(Tape)
@@ -82,6 +83,7 @@ class ModelView(Vertical):
         log = self.query_one(StepLog)
         log.show([step.line for step in cache.steps[max(0, t + 1 - log.capacity):t + 1]])
         self._show_unit(session, record, layer, unit)
+        return record
 
     @staticmethod
     def _record(session: Session, t: int) -> StepRecord | None:

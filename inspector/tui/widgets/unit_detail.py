@@ -45,7 +45,7 @@ class GateSplit:
     @property
     def input_share(self) -> float:
         total = abs(self.input_part) + abs(self.memory_part)
-        return abs(self.input_part) / total if total else 0.5
+        return abs(self.input_part) / total if total and np.isfinite(total) else 0.5
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,353 @@
+"""Pilot tests of the inspector: what the widgets show after real key presses."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import time
+
+import pytest
+from rich.console import Console
+from textual.widgets import Input, Static
+from tui_support import log_lines, make_checkpoint, settle, status, tape_lines
+
+from inspector.tui import app as app_module
+from inspector.tui.app import InspectorApp
+from inspector.tui.screens.help import HelpScreen
+from inspector.tui.screens.path_prompt import PathPrompt
+from inspector.tui.widgets.heatmap import Heatmap
+from inspector.tui.widgets.top_k import TopK
+from inspector.tui.widgets.unit_detail import UnitDetail
+from models.vocab import CharVocab
+
+LOG_LINE = re.compile(r"^t=(\d+)  x=(\S+)  → y=(\S+) \((\d\.\d\d)\)  h=\[")
+
+
+@pytest.fixture
+def lstm(tmp_path):
+    return make_checkpoint(tmp_path / "tiny-lstm.safetensors")
+
+
+async def test_default_model_types_aabbcc_into_abcdef():
+    app = InspectorApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"aabbcc")
+        await settle(pilot)
+        assert status(app).startswith("doubled-lstm")
+        assert tape_lines(app)[:2] == ["x a a b b c c", "y a b c d e f"]
+        assert "✗" not in tape_lines(app)[2]
+        lines = log_lines(app)
+        assert len(lines) == 6
+        for t, (line, x, y) in enumerate(zip(lines, "aabbcc", "abcdef", strict=True)):
+            assert LOG_LINE.match(line).groups()[:3] == (str(t), repr(x), repr(y))
+        assert "h=[0.00 0.00 0.00" in lines[0]  # h starts at zero
+
+
+@pytest.mark.parametrize(("size", "shown"), [((120, 40), 6), ((80, 24), 3)])
+async def test_step_log_shows_the_newest_steps_for_the_size(lstm, size, shown):
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press(*"abcdefghij")
+        await settle(pilot)
+        lines = log_lines(app)
+        assert len(lines) >= shown
+        assert [int(LOG_LINE.match(line).group(1)) for line in lines] == list(
+            range(10 - len(lines), 10))
+
+
+async def test_keys_typed_while_loading_are_queued_in_order(lstm, monkeypatch):
+    gate = threading.Event()
+    real_load = app_module.load
+
+    def slow_load(source, replay):
+        gate.wait(10)
+        return real_load(source, replay)
+
+    monkeypatch.setattr(app_module, "load", slow_load)
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"hello")
+        await pilot.press("backspace", "p")
+        assert tape_lines(app)[0] == "x h e l l p"
+        assert tape_lines(app)[1] == "y … … … … …"
+        assert "5 keys queued" in status(app)
+        gate.set()
+        await settle(pilot)
+        assert tape_lines(app)[0] == "x h e l l p"
+        assert "…" not in tape_lines(app)[1]
+        assert [line[:3] for line in log_lines(app)] == ["t=0", "t=1", "t=2", "t=3", "t=4"]
+
+
+async def test_main_screen_panels_for_an_lstm(lstm):
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"abc")
+        await settle(pilot)
+        titles = [(h.activation, h.title) for h in app.main.query(Heatmap)]
+        assert titles == [(f"l{layer}.{name}", title) for layer in (0, 1) for name, title in
+                          [("h", "h"), ("c", "c"), ("gate.i", "i"), ("gate.f", "f"),
+                           ("gate.g", "g"), ("gate.o", "o"), ("dh", "Δh")]]
+        assert all(h.render_line(1).text.strip("▀ ") == "" for h in app.main.query(Heatmap))
+        top = app.main.query_one(TopK)
+        assert len(top.top) == 5 and "entropy" in str(top.render())
+        probs = [p for _, p in top.top]
+        assert probs == sorted(probs, reverse=True) and f"{probs[0]:5.3f}" in str(top.render())
+        detail = str(app.main.query_one(UnitDetail).render())
+        assert "l0 unit 0" in detail and "h over t=0..2" in detail
+        assert all(gate in detail for gate in ("\ni ", "\nf ", "\ng ", "\no "))
+        assert "input" in detail and "memory" in detail
+        legend = str(app.main.query_one("#legend").render())
+        assert "-1" in legend and "+1" in legend and "NaN" in legend and "Inf" in legend
+
+
+async def test_gru_and_plain_rnn_show_their_own_maps(tmp_path):
+    for cell, names in (("gru", ["h", "r", "z", "n", "Δh"]), ("rnn", ["h", "Δh"])):
+        path = make_checkpoint(tmp_path / f"{cell}.safetensors", cell=cell, layers=1, hidden=16)
+        app = InspectorApp(str(path))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("a")
+            await settle(pilot)
+            assert [h.title for h in app.main.query(Heatmap)] == names
+            assert "\nh " in str(app.main.query_one(UnitDetail).render()) or cell == "gru"
+
+
+async def test_every_printable_key_feeds_the_model_and_enter_only_with_a_newline(tmp_path):
+    letters = make_checkpoint(tmp_path / "letters.safetensors", layers=1, hidden=8)
+    app = InspectorApp(str(letters))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "space", "exclamation_mark", "enter", "Z")
+        await settle(pilot)
+        assert tape_lines(app)[0] == "x a ␣ ! Z"  # unknown characters go in as <unk>
+        assert "x=<unk>" in log_lines(app)[1]
+    text = make_checkpoint(tmp_path / "text.safetensors", layers=1, hidden=8,
+                           vocab=CharVocab(("<unk>", "\n", "a")))
+    app = InspectorApp(str(text))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "enter")
+        await settle(pilot)
+        assert tape_lines(app)[0] == "x a ↵"
+        assert "x='\\n'" in log_lines(app)[-1]
+
+
+async def test_backspace_steps_back_and_arrows_move_through_the_timeline(lstm):
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"abcd", "backspace")
+        await settle(pilot)
+        assert tape_lines(app)[0] == "x a b c"
+        assert log_lines(app)[-1].startswith("t=2  x='c'")
+        await pilot.press("left", "left")
+        assert "t=0 of 3 steps" in status(app) and "viewing the past" in status(app)
+        assert log_lines(app)[-1].startswith("t=0  x='a'")
+        assert app.main.query_one(TopK).top  # the panels show the step on view
+        await pilot.press("left", "right")
+        assert "t=1 of 3 steps" in status(app)
+        await pilot.press("end")
+        assert "t=2 of 3 steps" in status(app) and "viewing" not in status(app)
+        await pilot.press("home")
+        assert "t=0 of 3" in status(app)
+        await pilot.press("x")
+        await settle(pilot)
+        assert "t=3 of 4 steps" in status(app)  # typing returns to the newest step
+
+
+async def test_select_unit_and_layer_reset_and_toggle_panels(lstm):
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"ab", "down", "down", "up", "pagedown", "tab")
+        assert "l1 unit 17" in status(app)
+        assert "l1 unit 17" in str(app.main.query_one(UnitDetail).render())
+        selected = [h.activation for h in app.main.query(Heatmap) if h.selected == 17]
+        assert selected and all(name.startswith("l1.") for name in selected)
+        await pilot.press("shift+tab", "pageup", "pageup", "up")
+        assert "l0 unit 0" in status(app)
+        await pilot.press("f2")
+        assert not any(h.display for h in app.main.query(".gate"))
+        await pilot.press("f2", "f3", "f4")
+        assert all(h.display for h in app.main.query(".gate"))
+        assert not app.main.query_one("#log").display and not app.main.query_one("#side").display
+        await pilot.press("f3", "f4", "ctrl+r")
+        await settle(pilot)
+        assert tape_lines(app)[0] == "x" and log_lines(app) == []
+        assert "no steps yet" in status(app)
+
+
+async def test_clicking_a_heatmap_cell_selects_that_unit(lstm):
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        heatmap = app.main.query(Heatmap).filter(".gate").first()  # l0 input gate
+        await pilot.click(heatmap, offset=(2, 1))
+        assert "l0 unit 2" in status(app)
+
+
+async def test_help_lists_every_binding_and_quit_quits(lstm):
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        console = Console(width=100, file=io.StringIO(), record=True)
+        console.print(app.screen.query_one("#help-keys", Static).content)
+        help_text = console.export_text()
+        for description in ("Undo the last step", "View the previous step", "Unit +1",
+                            "Clear the timeline", "Show or hide the gate heatmaps",
+                            "Open a checkpoint", "Export the trace", "Save an SVG screenshot",
+                            "Quit"):
+            assert description in help_text
+        await pilot.press("escape")
+        assert app.screen is app.main
+        await pilot.press("ctrl+q")
+    assert app.return_code == 0
+
+
+async def test_command_palette_offers_the_commands(lstm):
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        from inspector.tui.commands import InspectorCommands
+
+        provider = InspectorCommands(app.main)
+        titles = [title for title, _, _ in provider.commands()]
+        for wanted in ("Open a checkpoint file or zoo model", "Switch model: doubled-lstm",
+                       "Export the trace of the typed text as JSON or npz",
+                       "Save an SVG screenshot", "Clear the timeline (h back to zero)"):
+            assert wanted in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"switch model doubled-rnn")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert status(app).startswith("doubled-rnn")
+
+
+async def test_open_checkpoint_validates_and_switches_keeping_the_text(lstm, tmp_path):
+    other = make_checkpoint(tmp_path / "other-gru.safetensors", cell="gru", layers=1, hidden=8)
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"abc", "ctrl+o")
+        assert isinstance(app.screen, PathPrompt)
+        prompt_input = app.screen.query_one(Input)
+        prompt_input.value = str(tmp_path / "missing.safetensors")
+        await pilot.press("enter")
+        assert isinstance(app.screen, PathPrompt)
+        assert "no such file" in str(app.screen.query_one("#prompt-error").render())
+        prompt_input.value = str(other)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is app.main
+        assert status(app).startswith("other-gru │ gru 1×8")
+        assert tape_lines(app)[0] == "x a b c"
+
+
+async def test_a_bad_file_notifies_and_keeps_the_old_model_and_timeline(lstm, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint at all")
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"ab")
+        await settle(pilot)
+        app.open_model(str(bad))
+        await pilot.press("c")  # typed while the bad file loads: queued, then fed to the old model
+        await settle(pilot)
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith(f"{bad}: not a readable safetensors file") for m in messages)
+        assert all("\n" not in m for m in messages)
+        assert status(app).startswith("tiny-lstm") and tape_lines(app)[0] == "x a b c"
+
+
+async def test_a_model_that_cannot_be_opened_at_start_exits_with_code_2(tmp_path):
+    app = InspectorApp(str(tmp_path / "nothing.safetensors"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+    assert app.return_code == 2
+
+
+@pytest.mark.parametrize("size", [(80, 24), (250, 70)])
+async def test_works_from_80x24_to_250x70(lstm, size):
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press(*"abcabc")
+        await settle(pilot)
+        assert not app.main.query_one("#too-small").display
+        assert tape_lines(app)[0] == "x a b c a b c"
+        assert app.main.query_one("#content").region.height > 10
+
+
+async def test_below_the_minimum_size_it_says_so(lstm):
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(79, 24)) as pilot:
+        await settle(pilot)
+        message = app.main.query_one("#too-small")
+        assert message.display and "at least 80x24" in str(message.render())
+        assert not app.main.query_one("#content").display
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert not message.display and app.main.query_one("#content").display
+
+
+async def test_ten_thousand_characters_stay_responsive(lstm):
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        text = "abcdefghijklmnopqrstuvwxyz" * 385  # 10,010 characters, pasted
+        app.main.queue_text(text[:10_000])
+        await settle(pilot)
+        assert "t=9999 of 10000 steps" in status(app)
+        started = time.perf_counter()
+        await pilot.press(*"hello")
+        await settle(pilot)
+        per_key = (time.perf_counter() - started) / 5
+        assert "t=10004 of 10005" in status(app)
+        assert tape_lines(app)[0].endswith("u v w x y z a b c d e f g h i j k l m n o p h e l l o")
+        assert log_lines(app)[-1].startswith("t=10004  x='o'")
+        assert per_key < 0.25
+        await pilot.press("backspace", "left", "left")
+        assert "t=10001 of 10004" in status(app)
+
+
+async def test_export_trace_and_screenshot_in_the_background(lstm, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"abc", "ctrl+e")
+        assert isinstance(app.screen, PathPrompt)
+        assert app.screen.query_one(Input).value == "tiny-lstm-trace.json"
+        await pilot.press("enter")
+        await settle(pilot)
+        exported = json.loads((tmp_path / "tiny-lstm-trace.json").read_text())
+        assert exported["format"] == "rnn-inspect-trace/1" and len(exported["steps"]) == 3
+        await pilot.press("ctrl+s")
+        assert list(tmp_path.glob("*.svg"))
+        messages = " ".join(n.message for n in app._notifications)
+        assert "trace written to" in messages and "screenshot saved to" in messages
+
+
+async def test_nan_activations_are_drawn_and_named(tmp_path):
+    poisoned = make_checkpoint(tmp_path / "nan.safetensors", layers=1, hidden=8, poison=True)
+    app = InspectorApp(str(poisoned))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert "NaN/Inf in" in status(app) and "l0." in status(app)
+        heatmap = app.main.query(Heatmap).first()
+        colours = {s.style.color.triplet for s in heatmap.render_line(1) if s.style and
+                   s.style.color}
+        assert (255, 0, 255) in {tuple(c) for c in colours}

@@ -1,0 +1,151 @@
+"""The TUI's drawing rules on plain numpy arrays: palette, heatmap strips, tape, log, misses."""
+
+from __future__ import annotations
+
+import numpy as np
+from textual.app import App, ComposeResult
+
+from inspector.tui.palette import (
+    EMPTY,
+    LEVELS,
+    NAN,
+    NEG_INF,
+    POS_INF,
+    SIGNED,
+    UNIT,
+    adaptive_signed,
+    cell_style,
+    level_rgb,
+)
+from inspector.tui.text import glyph, log_line, vector_summary
+from inspector.tui.view import StepSummary, is_miss, tape_window, task_target
+from inspector.tui.widgets.heatmap import Heatmap
+from inspector.tui.widgets.step_log import StepLog
+from inspector.tui.widgets.tape import Tape, TapeCell
+from inspector.tui.widgets.top_k import TopK, bar
+from inspector.tui.widgets.unit_detail import sparkline
+
+
+def test_quantise_maps_range_ends_zero_and_nonfinite_values():
+    levels = SIGNED.quantise(np.array([-1, 0, 1, 5, np.nan, np.inf, -np.inf], dtype=np.float32))
+    assert levels.tolist() == [0, LEVELS // 2, LEVELS - 1, LEVELS - 1, NAN, POS_INF, NEG_INF]
+    assert UNIT.quantise(np.array([0.0, 1.0])).tolist() == [0, LEVELS - 1]
+
+
+def test_adaptive_scale_reaches_the_largest_finite_value():
+    scale = adaptive_signed(np.array([0.5, -3.0, np.nan], dtype=np.float32))
+    assert (scale.low, scale.high) == (-3.0, 3.0) and scale.label() == "±3"
+    assert adaptive_signed(np.zeros(3, dtype=np.float32)).high == 1.0
+
+
+def test_nan_and_inf_have_colours_no_value_can_take():
+    finite = {level_rgb(ramp, level) for ramp in ("signed", "unit") for level in range(LEVELS)}
+    specials = [level_rgb("signed", level) for level in (NAN, POS_INF, NEG_INF)]
+    assert len(set(specials)) == 3 and not finite & set(specials)
+
+
+def test_cell_styles_are_cached():
+    assert cell_style("signed", 3, 4) is cell_style("signed", 3, 4)
+    assert cell_style("signed", 3, EMPTY).bgcolor is None
+
+
+class One(App):
+    def __init__(self, widget) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
+
+
+async def test_heatmap_packs_two_units_per_cell_and_merges_runs():
+    heatmap = Heatmap("l0.h", "h", 10)
+    async with One(heatmap).run_test(size=(5, 10)) as pilot:
+        values = np.array([1, 1, 1, -1, -1, 0, 0, 0, 0, np.nan], dtype=np.float32)
+        heatmap.show(values, SIGNED, selected=None)
+        await pilot.pause()
+        assert heatmap.size.height == 1 + 1  # title + ceil(ceil(10 / 5) / 2)
+        assert heatmap.render_line(0).text.startswith("h")
+        segments = [s for s in heatmap.render_line(1) if s.text.strip()]
+        assert "".join(s.text for s in segments) == "▀" * 5
+        # upper row 1 1 1 -1 -1, lower row 0 0 0 0 NaN: three runs
+        assert [len(s.text) for s in segments] == [3, 1, 1]
+        assert segments[-1].style.bgcolor.triplet == tuple(level_rgb("signed", NAN))
+        assert heatmap.unit_at(3, 1) == 3 and heatmap.unit_at(0, 2) is None
+
+
+async def test_heatmap_strips_are_cached_until_new_values():
+    heatmap = Heatmap("l0.h", "h", 8)
+    async with One(heatmap).run_test(size=(4, 6)) as pilot:
+        heatmap.show(np.zeros(8, dtype=np.float32), SIGNED)
+        await pilot.pause()
+        first = heatmap.render_line(1)
+        assert heatmap.render_line(1) is first
+        heatmap.show(np.ones(8, dtype=np.float32), SIGNED)
+        assert heatmap.render_line(1) is not first
+
+
+def summaries(typed: str, predicted: str) -> list[StepSummary]:
+    return [StepSummary(t, x, x, y, f"t={t}") for t, (x, y) in enumerate(zip(typed, predicted,
+                                                                           strict=True))]
+
+
+def test_misses_follow_the_task_or_next_character_prediction():
+    assert [task_target("doubled", ch, t) for t, ch in enumerate("aabbcc")] == list("abcdef")
+    assert task_target("shift", "z", 0) == "a" and task_target("doubled", "?", 0) is None
+    good = summaries("aabbcc", "abcdef")
+    assert not any(is_miss("doubled", good, t) for t in range(6))
+    mlp = summaries("aabbcc", "aaccee")
+    assert [is_miss("doubled", mlp, t) for t in range(6)] == [False, True, False, True, False,
+                                                                True]
+    lm = summaries("abc", "bxd")  # predicted b after a (hit), then x (c was typed: miss)
+    assert [is_miss("text", lm, t) for t in range(3)] == [False, False, True]
+
+
+def test_tape_window_shows_the_newest_steps_and_pending_keys():
+    steps = summaries("abcdef", "bcdefg")
+    cells, first, view = tape_window(steps, "xy", capacity=5, view_t=None, task=None)
+    assert first == 3 and [c.typed for c in cells] == list("defxy")
+    assert cells[-1].predicted is None and view == 2
+    cells, first, view = tape_window(steps, "", capacity=4, view_t=1, task=None)
+    assert first == 0 and view == 1
+
+
+async def test_tape_draws_typed_predicted_and_miss_lines():
+    tape = Tape()
+    async with One(tape).run_test(size=(30, 3)) as pilot:
+        tape.show([TapeCell("a", "a"), TapeCell("a", "c", miss=True), TapeCell(" ", None)], 0, 1)
+        await pilot.pause()
+        assert [tape.line_text(y) for y in range(3)] == ["x a a ␣", "y a c …", "    ✗"]
+        assert tape.capacity == 14
+
+
+def test_log_line_is_the_seeds_wording_with_the_summary_last():
+    line = log_line(1, "a", "b", 0.987, np.array([0.0, -0.5], dtype=np.float32))
+    assert line == "t=1  x='a'  → y='b' (0.99)  h=[0.00 -0.50]"
+    assert log_line(0, "<unk>", "\n", 0.5, np.zeros(1)).startswith("t=0  x=<unk>  → y='\\n'")
+    assert vector_summary(np.arange(10, dtype=np.float32), 2) == "[0.00 1.00 …]"
+    assert glyph(" ") == "␣" and glyph("\n") == "↵" and glyph("字") == "·"
+
+
+async def test_step_log_keeps_the_newest_lines_that_fit_and_cuts_at_the_edge():
+    log = StepLog()
+    async with One(log).run_test(size=(20, 3)) as pilot:
+        await pilot.pause()
+        log.show([f"t={t}  x='a'  → y='b' (0.99)  h=[…]" for t in range(10)])
+        assert [line[:3] for line in log.lines] == ["t=7", "t=8", "t=9"]
+        assert log.render_line(2).text == "t=9  x='a'  → y='b' "
+
+
+async def test_top_k_bars_and_entropy():
+    top = TopK()
+    async with One(top).run_test(size=(30, 8)) as pilot:
+        top.show((("b", 0.75), ("<unk>", 0.25)), 0.81)
+        await pilot.pause()
+        text = str(top.render())
+        assert "0.750" in text and "<unk>" in text and "entropy 0.810 bits" in text
+    assert bar(0.5, 4) == "██  " and bar(1.0, 2) == "██"
+
+
+def test_sparkline_marks_nonfinite_values():
+    assert sparkline(np.array([0.0, 1.0, np.nan])).plain == "▁█!"
