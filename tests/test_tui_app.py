@@ -94,10 +94,10 @@ async def test_main_screen_panels_for_an_lstm(lstm):
                            ("gate.g", "g"), ("gate.o", "o"), ("dh", "Δh")]]
         assert all(h.render_line(1).text.strip("▀ ") == "" for h in app.main.query(Heatmap))
         top = app.main.query_one(TopK)
-        assert len(top.top) == 5 and "entropy" in str(top.render())
+        assert len(top.top) == 5 and "entropy" in top.text()
         probs = [p for _, p in top.top]
-        assert probs == sorted(probs, reverse=True) and f"{probs[0]:5.3f}" in str(top.render())
-        detail = str(app.main.query_one(UnitDetail).render())
+        assert probs == sorted(probs, reverse=True) and f"{probs[0]:5.3f}" in top.text()
+        detail = app.main.query_one(UnitDetail).text()
         assert "l0 unit 0" in detail and "h over t=0..2" in detail
         assert all(gate in detail for gate in ("\ni ", "\nf ", "\ng ", "\no "))
         assert "input" in detail and "memory" in detail
@@ -114,7 +114,7 @@ async def test_gru_and_plain_rnn_show_their_own_maps(tmp_path):
             await pilot.press("a")
             await settle(pilot)
             assert [h.title for h in app.main.query(Heatmap)] == names
-            assert "\nh " in str(app.main.query_one(UnitDetail).render()) or cell == "gru"
+            assert "\nh " in app.main.query_one(UnitDetail).text() or cell == "gru"
 
 
 async def test_every_printable_key_feeds_the_model_and_enter_only_with_a_newline(tmp_path):
@@ -166,7 +166,7 @@ async def test_select_unit_and_layer_reset_and_toggle_panels(lstm):
         await settle(pilot)
         await pilot.press(*"ab", "down", "down", "up", "pagedown", "tab")
         assert "l1 unit 17" in status(app)
-        assert "l1 unit 17" in str(app.main.query_one(UnitDetail).render())
+        assert "l1 unit 17" in app.main.query_one(UnitDetail).text()
         selected = [h.activation for h in app.main.query(Heatmap) if h.selected == 17]
         assert selected and all(name.startswith("l1.") for name in selected)
         await pilot.press("shift+tab", "pageup", "pageup", "up")

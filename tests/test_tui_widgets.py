@@ -133,7 +133,7 @@ async def test_step_log_keeps_the_newest_lines_that_fit_and_cuts_at_the_edge():
     async with One(log).run_test(size=(20, 3)) as pilot:
         await pilot.pause()
         log.show([f"t={t}  x='a'  → y='b' (0.99)  h=[…]" for t in range(10)])
-        assert [line[:3] for line in log.lines] == ["t=7", "t=8", "t=9"]
+        assert [line[:3] for line in log.texts] == ["t=7", "t=8", "t=9"]
         assert log.render_line(2).text == "t=9  x='a'  → y='b' "
 
 
@@ -142,10 +142,11 @@ async def test_top_k_bars_and_entropy():
     async with One(top).run_test(size=(30, 8)) as pilot:
         top.show((("b", 0.75), ("<unk>", 0.25)), 0.81)
         await pilot.pause()
-        text = str(top.render())
+        text = top.text()
         assert "0.750" in text and "<unk>" in text and "entropy 0.810 bits" in text
     assert bar(0.5, 4) == "██  " and bar(1.0, 2) == "██"
 
 
 def test_sparkline_marks_nonfinite_values():
-    assert sparkline(np.array([0.0, 1.0, np.nan])).plain == "▁█!"
+    assert "".join(s.text for s in sparkline(np.array([0.0, 1.0, np.nan]))) == "▁█!"
+    assert "".join(s.text for s in sparkline(np.array([2.0, 2.0]))) == "▅▅"

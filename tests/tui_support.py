@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from inspector.tui.app import InspectorApp
+from inspector.tui.widgets.lines import LinesWidget
 from inspector.tui.widgets.step_log import StepLog
 from inspector.tui.widgets.tape import Tape
 from models.char_rnn import CharRNN, CharRNNConfig
@@ -48,8 +49,8 @@ def tape_lines(app: InspectorApp) -> list[str]:
 
 
 def log_lines(app: InspectorApp) -> list[str]:
-    return list(app.main.query_one(StepLog).lines)
+    return app.main.query_one(StepLog).texts
 
 
 def status(app: InspectorApp) -> str:
-    return str(app.main.query_one("#status").render())
+    return app.main.query_one("#status", LinesWidget).text()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.segment import Segment
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Container
@@ -18,6 +19,7 @@ from textual.widgets import Footer, Static
 from inspector.tui.bindings import MAIN_BINDINGS
 from inspector.tui.view import StepCache, tape_window
 from inspector.tui.widgets.heatmap import Heatmap
+from inspector.tui.widgets.lines import LinesWidget
 from inspector.tui.widgets.model_view import ModelView
 from inspector.tui.widgets.tape import Tape
 from inspector.tui.workers import BulkFed, Loaded, feed_in_chunks
@@ -53,7 +55,7 @@ class MainScreen(Screen):
         self._flush_scheduled = False
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status")
+        yield LinesWidget(id="status")
         yield Container(Tape(id="pending-tape"), id="content")
         yield Static(f"The terminal is too small: rnn-inspect needs at least {MIN_WIDTH}x"
                      f"{MIN_HEIGHT} characters.", id="too-small")
@@ -252,7 +254,7 @@ class MainScreen(Screen):
             parts.append(self.status_note)
         if self.pending and not self.ready:
             parts.append(f"{len(self.pending)} keys queued")
-        self.query_one("#status", Static).update(" │ ".join(parts))
+        self.query_one("#status", LinesWidget).set_lines([[Segment(" │ ".join(parts))]])
 
     def refresh_view(self) -> None:
         """Redraw everything for the step on view, in one batch."""

@@ -48,6 +48,7 @@ class Heatmap(Widget):
         self.selected: int | None = None
         self._strips: dict[int, Strip] = {}
         self._strip_width = 0
+        self._pairs: list[list[tuple[int, int]]] | None = None
 
     def show(self, values: np.ndarray | None, scale: Scale, selected: int | None = None) -> None:
         """New values (None: nothing to show yet, e.g. before the first step)."""
@@ -56,6 +57,7 @@ class Heatmap(Widget):
                        else scale.quantise(values))
         self.selected = selected
         self._strips.clear()
+        self._pairs = None
         self.refresh()
 
     @property
@@ -82,6 +84,7 @@ class Heatmap(Widget):
         width = self.size.width
         if width != self._strip_width:
             self._strips.clear()
+            self._pairs = None
             self._strip_width = width
         strip = self._strips.get(y)
         if strip is None:
@@ -93,30 +96,35 @@ class Heatmap(Widget):
         text = f"{self.title}{self.scale.label()}" if self.scale.adaptive else self.title
         return Strip([Segment(text[:width].ljust(width), TITLE_STYLE)], width)
 
-    def _row_levels(self, row: int, width: int) -> np.ndarray:
-        start = row * width
-        out = np.full(width, EMPTY, dtype=np.int8)
-        chunk = self.levels[start:start + width]
-        out[:len(chunk)] = chunk
-        return out
+    def _line_pairs(self, width: int) -> list[list[tuple[int, int]]]:
+        """(upper, lower) levels of every cell, per text line: one numpy pass per update, since
+        numpy calls on a few dozen values cost more than the Python that follows them."""
+        if self._pairs is None:
+            rows = math.ceil(self.units / width)
+            rows += rows % 2
+            grid = np.full(rows * width, EMPTY, dtype=np.int16)
+            grid[:self.units] = self.levels
+            grid = grid.reshape(rows // 2, 2, width)
+            upper, lower = grid[:, 0].tolist(), grid[:, 1].tolist()
+            self._pairs = [list(zip(u, v, strict=True)) for u, v in zip(upper, lower, strict=True)]
+        return self._pairs
 
     def _cells_strip(self, line: int, width: int) -> Strip:
-        upper = self._row_levels(2 * line, width)
-        lower = self._row_levels(2 * line + 1, width)
-        marked = np.zeros(width, dtype=bool)
-        if self.selected is not None:
-            row, col = divmod(self.selected, width)
-            if row // 2 == line:
-                marked[col] = True
+        pairs = self._line_pairs(width)
+        if line >= len(pairs):
+            return Strip.blank(width)
+        cells = pairs[line]
+        marked = -1
+        if self.selected is not None and self.selected // width // 2 == line:
+            marked = self.selected % width  # the selected unit's cell is a run of its own
         ramp = self.scale.ramp
         segments = []
         start = 0
         for x in range(1, width + 1):
-            if (x == width or upper[x] != upper[start] or lower[x] != lower[start]
-                    or marked[x] != marked[start]):
-                empty = upper[start] == EMPTY
-                glyph = " " if empty else "▀"
-                style = cell_style(ramp, int(upper[start]), int(lower[start]), bool(marked[start]))
+            if x == width or cells[x] != cells[start] or x == marked or x - 1 == marked:
+                top, bottom = cells[start]
+                glyph = " " if top == EMPTY else "▀"
+                style = cell_style(ramp, top, bottom, start == marked)
                 segments.append(Segment(glyph * (x - start), style))
                 start = x
         return Strip(segments, width)

@@ -6,11 +6,12 @@ step is on view; the view asks each widget only for the window that fits on scre
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from inspector.tui.view import StepCache, legend_names, map_specs, tape_window
@@ -29,6 +30,39 @@ class Panel(VerticalScroll, can_focus=False):
     """A scrolling panel that never takes focus, so arrow keys stay with the screen's bindings."""
 
 
+MAX_MAP_LINES = 6
+
+
+def map_columns(units: int, maps: int, width: int) -> int:
+    """How many heatmaps of `units` to put side by side in `width` cells: as many as keep each
+    map at most MAX_MAP_LINES text lines tall (two units per cell), at least one.
+
+    A 64-unit layer puts all its maps in one row; a 512-unit layer gets one wide map per row at
+    120 columns. The compositor's cost per key grows with the number of widget lines on screen
+    (each costs ~0.15 ms in Textual however few cells it has), so wide short maps are also the
+    fast ones.
+    """
+    for columns in range(maps, 1, -1):
+        map_width = (width + 1) // columns - 1
+        if map_width >= 2 and math.ceil(math.ceil(units / map_width) / 2) <= MAX_MAP_LINES:
+            return columns
+    return 1
+
+
+class MapsPanel(Panel):
+    """The heatmaps, one grid per layer, as many columns as fit the panel's width."""
+
+    def __init__(self, units: int, maps_per_layer: int, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.units = units
+        self.maps_per_layer = maps_per_layer
+
+    def on_resize(self) -> None:
+        columns = map_columns(self.units, self.maps_per_layer, self.scrollable_content_region.width)
+        for grid in self.query(".layer"):
+            grid.styles.grid_size_columns = columns
+
+
 class ModelView(Vertical):
     """The inspector for one model and its session."""
 
@@ -41,10 +75,11 @@ class ModelView(Vertical):
     def compose(self) -> ComposeResult:
         yield Tape(id="tape")
         with Horizontal(id="body"):
-            with Panel(id="maps"):
+            maps_per_layer = len(self.specs) // self.model.n_layers
+            with MapsPanel(self.model.hidden, maps_per_layer, id="maps"):
                 for layer in range(self.model.n_layers):
                     yield Static(f"layer {layer}", classes="layer-title")
-                    with Horizontal(classes="layer"):
+                    with Container(classes="layer"):
                         for spec in self.specs:
                             if spec.layer == layer:
                                 yield Heatmap(spec.activation, spec.title, self.model.hidden,

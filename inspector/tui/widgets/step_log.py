@@ -7,31 +7,27 @@ from collections.abc import Sequence
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.strip import Strip
-from textual.widget import Widget
+
+from inspector.tui.widgets.lines import LinesWidget
 
 VIEW_STYLE = Style(bold=True)
 OLD_STYLE = Style(dim=True)
 
 
-class StepLog(Widget):
-    """Shows the lines it is given; the screen asks for `capacity` of them."""
+class StepLog(LinesWidget):
+    """Shows the newest lines it is given that fit; the screen asks for `capacity` of them."""
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.lines: tuple[str, ...] = ()
+    DEFAULT_CSS = "StepLog { height: 1fr; }"  # its height decides how many steps are shown
 
     @property
     def capacity(self) -> int:
         return max(1, self.size.height)
 
     def show(self, lines: Sequence[str]) -> None:
-        self.lines = tuple(lines[-self.capacity:]) if lines else ()
-        self.refresh()
+        shown = list(lines[-self.capacity:]) if lines else []
+        self.set_lines([[Segment(text, VIEW_STYLE if y == len(shown) - 1 else OLD_STYLE)]
+                        for y, text in enumerate(shown)])
 
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        if y >= len(self.lines):
-            return Strip.blank(width)
-        style = VIEW_STYLE if y == len(self.lines) - 1 else OLD_STYLE
-        return Strip([Segment(self.lines[y], style)]).crop_extend(0, width, None)
+    @property
+    def texts(self) -> list[str]:
+        return [self.line_text(y) for y in range(len(self.lines))]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.segment import Segment
 from rich.style import Style
@@ -76,12 +77,19 @@ class Tape(Widget):
             return "…" if cell.predicted is None else glyph(cell.predicted)
         return "✗" if cell.miss else " "
 
-    def _style(self, y: int, index: int, cell: TapeCell) -> Style | None:
-        style = Style()
-        if cell.predicted is None:
-            style += PENDING_STYLE
-        if y > 0 and cell.miss:
-            style += MISS_STYLE
-        if index == self.view_index and y < 2:
-            style += VIEW_STYLE
-        return style
+    def _style(self, y: int, index: int, cell: TapeCell) -> Style:
+        return cell_style(cell.predicted is None, y > 0 and cell.miss,
+                          index == self.view_index and y < 2)
+
+
+@lru_cache(maxsize=8)
+def cell_style(pending: bool, miss: bool, on_view: bool) -> Style:
+    """Built once per combination: adding Styles per cell on every key is measurable."""
+    style = Style()
+    if pending:
+        style += PENDING_STYLE
+    if miss:
+        style += MISS_STYLE
+    if on_view:
+        style += VIEW_STYLE
+    return style

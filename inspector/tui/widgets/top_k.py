@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.text import Text
-from textual.widget import Widget
+from rich.segment import Segment
+from rich.style import Style
 
 from inspector.tui.text import glyph
+from inspector.tui.widgets.lines import LinesWidget
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
+LABEL = Style(bold=True)
+BAR = Style(color="green")
+DIM = Style(dim=True)
 
 
 def bar(fraction: float, width: int) -> str:
@@ -19,7 +23,7 @@ def bar(fraction: float, width: int) -> str:
     return ("█" * full + (BLOCKS[part] if part else "")).ljust(width)
 
 
-class TopK(Widget):
+class TopK(LinesWidget):
     """Bars for the most probable next tokens of the step on view."""
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -27,21 +31,20 @@ class TopK(Widget):
         self.top: tuple[tuple[str, float], ...] = ()
         self.entropy: float | None = None
 
+    def on_resize(self) -> None:
+        self.show(self.top, self.entropy)
+
     def show(self, top: Sequence[tuple[str, float]], entropy: float | None) -> None:
         self.top = tuple(top)
         self.entropy = entropy
-        self.refresh(layout=True)
-
-    def render(self) -> Text:
-        text = Text()
         if not self.top:
-            return Text("no step yet: type a character", style="dim")
+            self.set_lines([[Segment("no step yet: type a character", DIM)]])
+            return
         labels = [token if len(token) > 1 else glyph(token) for token, _ in self.top]
         pad = max(map(len, labels))
         width = max(4, self.size.width - pad - 8)
-        for label, (_, prob) in zip(labels, self.top, strict=True):
-            text.append(f"{label:<{pad}} ", style="bold")
-            text.append(bar(prob, width), style="green")
-            text.append(f" {prob:5.3f}\n")
-        text.append(f"entropy {self.entropy:.3f} bits", style="dim")
-        return text
+        lines = [[Segment(f"{label:<{pad}} ", LABEL), Segment(bar(prob, width), BAR),
+                  Segment(f" {prob:5.3f}")]
+                 for label, (_, prob) in zip(labels, self.top, strict=True)]
+        lines.append([Segment(f"entropy {entropy:.3f} bits", DIM)])
+        self.set_lines(lines)

@@ -9,28 +9,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from rich.text import Text
-from textual.widget import Widget
+from rich.segment import Segment
+from rich.style import Style
+
+from inspector.tui.widgets.lines import Line, LinesWidget
 
 SPARKS = "▁▂▃▄▅▆▇█"
+BOLD = Style(bold=True)
+DIM = Style(dim=True)
+SPARK = Style(color="cyan")
+NONFINITE = Style(color="magenta", bold=True)
+INPUT = Style(color="yellow")
+MEMORY = Style(color="blue")
 
 
-def sparkline(values: np.ndarray) -> Text:
+def sparkline(values: np.ndarray) -> list[Segment]:
     """One character per value, scaled to the finite range; NaN/Inf drawn as a magenta `!`."""
     values = np.asarray(values, dtype=np.float64)
-    finite = values[np.isfinite(values)]
-    text = Text()
-    if not finite.size:
-        return Text("!" * len(values), style="magenta")
-    low, high = float(finite.min()), float(finite.max())
-    span = high - low
-    for value in values:
-        if not np.isfinite(value):
-            text.append("!", style="bold magenta")
-        else:
-            level = int(round((value - low) / span * (len(SPARKS) - 1))) if span else 3
-            text.append(SPARKS[level], style="cyan")
-    return text
+    finite = np.isfinite(values)
+    if not finite.any():
+        return [Segment("!" * len(values), NONFINITE)]
+    low, high = float(values[finite].min()), float(values[finite].max())
+    with np.errstate(invalid="ignore"):
+        scaled = (values - low) / (high - low) if high > low else np.full(len(values), 0.5)
+    levels = np.rint(np.where(finite, scaled, 0.0) * (len(SPARKS) - 1)).astype(int).tolist()
+    if finite.all():
+        return [Segment("".join(SPARKS[level] for level in levels), SPARK)]
+    return [Segment(SPARKS[level], SPARK) if ok else Segment("!", NONFINITE)
+            for level, ok in zip(levels, finite.tolist(), strict=True)]
 
 
 @dataclass(frozen=True)
@@ -65,47 +71,34 @@ def signed(value: float) -> str:
     return f"{value:+.2f}" if np.isfinite(value) else f"{value:>5}"
 
 
-class UnitDetail(Widget):
-    """Unit panel; `show(None, ...)` before the first step."""
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.view: UnitView | None = None
-        self.placeholder = ""
+class UnitDetail(LinesWidget):
+    """Unit panel; `show(None, placeholder)` before the first step."""
 
     @property
     def history_width(self) -> int:
         """How many steps of history fit on the sparkline line."""
-        return max(4, self.size.width - 2)
+        return max(4, self.size.width)
 
     def show(self, view: UnitView | None, placeholder: str = "") -> None:
-        self.view = view
-        self.placeholder = placeholder
-        self.refresh(layout=True)
-
-    def render(self) -> Text:
-        view = self.view
         if view is None:
-            return Text(self.placeholder, style="dim")
-        text = Text()
-        text.append(f"l{view.layer} unit {view.unit}", style="bold")
-        text.append(f" of {view.hidden}\n", style="dim")
-        text.append("  ".join(f"{k} {signed(v)}" for k, v in view.state.items()))
+            self.set_lines([[Segment(placeholder, DIM)]])
+            return
         stop = view.history_start + len(view.history) - 1
-        text.append(f"\nh over t={view.history_start}..{stop}\n", style="dim")
-        text.append_text(sparkline(view.history))
+        lines: list[Line] = [
+            [Segment(f"l{view.layer} unit {view.unit}", BOLD),
+             Segment(f" of {view.hidden}", DIM)],
+            [Segment("  ".join(f"{k} {signed(v)}" for k, v in view.state.items()))],
+            [Segment(f"h over t={view.history_start}..{stop}", DIM)],
+            sparkline(view.history),
+        ]
         if view.gates:
-            text.append("\n    value  input memory", style="dim")
-        width = max(3, self.size.width - 22)
-        for gate in view.gates:
-            share = round(gate.input_share * width)
-            text.append(f"\n{gate.name:<2}{signed(gate.value)} {signed(gate.input_part)} "
-                        f"{signed(gate.memory_part)} ")
-            text.append("▆" * share, style="yellow")
-            text.append("▆" * (width - share), style="blue")
-        if view.gates:
-            text.append("\n")
-            text.append("▆ input", style="yellow")
-            text.append(" vs ", style="dim")
-            text.append("▆ memory", style="blue")
-        return text
+            lines.append([Segment("    value  input memory", DIM)])
+            width = max(3, self.size.width - 22)
+            for gate in view.gates:
+                share = round(gate.input_share * width)
+                lines.append([Segment(f"{gate.name:<2}{signed(gate.value)} "
+                                      f"{signed(gate.input_part)} {signed(gate.memory_part)} "),
+                              Segment("▆" * share, INPUT), Segment("▆" * (width - share), MEMORY)])
+            lines.append([Segment("▆ input", INPUT), Segment(" vs ", DIM),
+                          Segment("▆ memory", MEMORY)])
+        self.set_lines(lines)

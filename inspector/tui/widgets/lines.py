@@ -1,0 +1,48 @@
+"""A widget that shows a few prepared lines of segments through the Line API.
+
+Small panels (top-k, unit detail, step log) redraw on every key. Built as Rich `Text` they cost
+milliseconds a frame in markup conversion; prepared segments with shared, pre-built styles cost
+almost nothing, and the height follows the number of lines without a relayout on every key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.segment import Segment
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+Line = Sequence[Segment]
+
+
+class LinesWidget(Widget):
+    """Draws `lines` top to bottom, each cut at the widget's width (never wrapped)."""
+
+    DEFAULT_CSS = "LinesWidget { height: auto; }"
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.lines: list[Line] = []
+
+    def set_lines(self, lines: list[Line]) -> None:
+        resized = len(lines) != len(self.lines)  # a relayout only when the height changes
+        self.lines = lines
+        self.refresh(layout=resized)
+
+    def line_text(self, y: int) -> str:
+        """The plain text of line y, as tests and screen readers see it."""
+        return "".join(segment.text for segment in self.lines[y]) if y < len(self.lines) else ""
+
+    def text(self) -> str:
+        return "\n".join(self.line_text(y) for y in range(len(self.lines)))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.lines)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y >= len(self.lines):
+            return Strip.blank(width)
+        return Strip(self.lines[y]).crop_extend(0, width, None)
