@@ -43,13 +43,14 @@ class Scale:
         """Levels 0..LEVELS-1 for finite values, the special levels for NaN and ±Inf."""
         values = np.asarray(values, dtype=np.float32)
         span = self.high - self.low or 1.0
-        with np.errstate(invalid="ignore", over="ignore"):
-            scaled = np.rint((values - self.low) / span * (LEVELS - 1))
-        levels = np.clip(np.nan_to_num(scaled, nan=0.0, posinf=0.0, neginf=0.0), 0, LEVELS - 1)
-        levels = levels.astype(np.int8)
-        levels[np.isnan(values)] = NAN
-        levels[np.isposinf(values)] = POS_INF
-        levels[np.isneginf(values)] = NEG_INF
+        finite = np.isfinite(values)
+        clean = values if finite.all() else np.where(finite, values, self.low)
+        scaled = (clean - self.low) * ((LEVELS - 1) / span)
+        levels = np.clip(np.rint(scaled), 0, LEVELS - 1).astype(np.int8)
+        if clean is not values:
+            levels[np.isnan(values)] = NAN
+            levels[np.isposinf(values)] = POS_INF
+            levels[np.isneginf(values)] = NEG_INF
         return levels
 
 

@@ -71,30 +71,33 @@ class ModelView(Vertical):
         self.model = model
         self.task_name = task
         self.specs = map_specs(model)
+        # Kept by reference: querying the DOM on every key costs more than drawing some panels.
+        self.tape = Tape(id="tape")
+        self.heatmaps = [Heatmap(spec.activation, spec.title, model.hidden,
+                                 classes="gate" if spec.gate else None) for spec in self.specs]
+        self.top_k = TopK(id="top-k")
+        self.unit_detail = UnitDetail(id="unit")
+        self.step_log = StepLog(id="log")
 
     def compose(self) -> ComposeResult:
-        yield Tape(id="tape")
+        yield self.tape
         with Horizontal(id="body"):
             maps_per_layer = len(self.specs) // self.model.n_layers
             with MapsPanel(self.model.hidden, maps_per_layer, id="maps"):
                 for layer in range(self.model.n_layers):
                     yield Static(f"layer {layer}", classes="layer-title")
                     with Container(classes="layer"):
-                        for spec in self.specs:
-                            if spec.layer == layer:
-                                yield Heatmap(spec.activation, spec.title, self.model.hidden,
-                                              classes="gate" if spec.gate else None)
+                        yield from (heatmap for heatmap, spec in zip(self.heatmaps, self.specs,
+                                                                     strict=True)
+                                    if spec.layer == layer)
             with Panel(id="side"):
-                yield TopK(id="top-k")
-                yield UnitDetail(id="unit")
+                yield self.top_k
+                yield self.unit_detail
                 yield Legend(id="legend")
-        yield StepLog(id="log")
+        yield self.step_log
 
     def on_mount(self) -> None:
         self.query_one(Legend).describe(*legend_names(self.model))
-
-    def heatmaps(self) -> list[Heatmap]:
-        return list(self.query(Heatmap))
 
     def show(self, session: Session, cache: StepCache, pending: str, view_t: int | None,
              layer: int, unit: int) -> StepRecord | None:
@@ -102,21 +105,19 @@ class ModelView(Vertical):
         record drawn."""
         t = len(cache) - 1 if view_t is None else view_t
         record = self._record(session, t)
-        tape = self.query_one(Tape)
-        cells, first_t, view_index = tape_window(cache.steps, pending, tape.capacity, view_t,
+        cells, first_t, view_index = tape_window(cache.steps, pending, self.tape.capacity, view_t,
                                                  self.task_name)
-        tape.show(cells, first_t, view_index)
-        for heatmap, spec in zip(self.heatmaps(), self.specs, strict=True):
+        self.tape.show(cells, first_t, view_index)
+        for heatmap, spec in zip(self.heatmaps, self.specs, strict=True):
             values = None if record is None else record.activation(spec.activation)
             scale = spec.scale_for(values) if values is not None else spec.scale_for(np.zeros(1))
             heatmap.show(values, scale, unit if spec.layer == layer else None)
-        top_k = self.query_one(TopK)
         if record is None:
-            top_k.show((), None)
+            self.top_k.show((), None)
         else:
-            top_k.show(record.top, record.entropy)
-        log = self.query_one(StepLog)
-        log.show([step.line for step in cache.steps[max(0, t + 1 - log.capacity):t + 1]])
+            self.top_k.show(record.top, record.entropy)
+        capacity = self.step_log.capacity
+        self.step_log.show([step.line for step in cache.steps[max(0, t + 1 - capacity):t + 1]])
         self._show_unit(session, record, layer, unit)
         return record
 
@@ -130,7 +131,7 @@ class ModelView(Vertical):
 
     def _show_unit(self, session: Session, record: StepRecord | None, layer: int,
                    unit: int) -> None:
-        detail = self.query_one(UnitDetail)
+        detail = self.unit_detail
         if record is None:
             detail.show(None, f"unit {unit} of layer {layer}: no step yet")
             return
