@@ -52,10 +52,12 @@ class MainScreen(Screen):
         self.busy = False
         self.status_note = "loading…"
         self.nonfinite: tuple[str, ...] = ()
+        self.status = LinesWidget(id="status")
+        self.view: ModelView | None = None
         self._flush_scheduled = False
 
     def compose(self) -> ComposeResult:
-        yield LinesWidget(id="status")
+        yield self.status
         yield Container(Tape(id="pending-tape"), id="content")
         yield Static(f"The terminal is too small: rnn-inspect needs at least {MIN_WIDTH}x"
                      f"{MIN_HEIGHT} characters.", id="too-small")
@@ -85,7 +87,8 @@ class MainScreen(Screen):
         self.status_note = ""
         content = self.query_one("#content", Container)
         await content.remove_children()
-        await content.mount(ModelView(loaded.model, loaded.task, id="primary"))
+        self.view = ModelView(loaded.model, loaded.task, id="primary")
+        await content.mount(self.view)
         self.schedule_flush()
         self.call_after_refresh(self.refresh_view)
 
@@ -254,18 +257,17 @@ class MainScreen(Screen):
             parts.append(self.status_note)
         if self.pending and not self.ready:
             parts.append(f"{len(self.pending)} keys queued")
-        self.query_one("#status", LinesWidget).set_lines([[Segment(" │ ".join(parts))]])
+        self.status.set_lines([[Segment(" │ ".join(parts))]])
 
     def refresh_view(self) -> None:
         """Redraw everything for the step on view, in one batch."""
         with self.app.batch_update():
-            views = self.query(ModelView)
-            if not self.ready or not views:
+            if not self.ready or self.view is None:
                 self.update_status()
                 self._show_pending()
                 return
-            record = views.first().show(self.session, self.cache, self.pending, self.view_t,
-                                        self.selected_layer, self.selected_unit)
+            record = self.view.show(self.session, self.cache, self.pending, self.view_t,
+                                    self.selected_layer, self.selected_unit)
             self.nonfinite = record.nonfinite if record is not None else ()
             self.update_status()
 

@@ -63,10 +63,20 @@ class Tape(Widget):
         if y >= len(LABELS):
             return Strip.blank(width)
         segments = [Segment(LABELS[y], LABEL_STYLE)]
+        plain = cell_style(False, False, False)
+        run: list[str] = []  # plain cells merge into one segment; styled cells stand alone
         for index, cell in enumerate(self.cells):
             style = self._style(y, index, cell)
+            if style is plain:
+                run.append(self._char(y, cell) + " ")
+                continue
+            if run:
+                segments.append(Segment("".join(run), plain))
+                run = []
             segments.append(Segment(self._char(y, cell), style))
-            segments.append(Segment(" "))
+            segments.append(Segment(" ", plain))
+        if run:
+            segments.append(Segment("".join(run), plain))
         return Strip(segments).crop_extend(0, width, None)
 
     @staticmethod

@@ -1,0 +1,127 @@
+"""Key-to-frame latency and startup of the TUI, as ratios against references measured in the
+same run (issue 5's performance goals).
+
+- key->frame: `shared/tools/keylat.py` types into the inspector on a 2x512 LSTM at 120x40 (a real
+  pty: Textual's headless driver renders no frames) and into `shared/tools/bare_textual.py`.
+  Goals: p50 <= 5x and p99 <= 10x the bare app's.
+- startup: process start -> first screen, against `python -c "import torch, textual.app"`.
+  Goal: <= 1.5x. Also printed: the time until the model is loaded and shown (the first screen
+  comes up before torch is imported; keys typed before the model is ready are queued).
+
+    .venv/bin/python benchmarks/bench_tui.py [--n 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pty
+import re
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ROOT.parent / "shared" / "tools"
+KEYLAT_LINE = re.compile(r"startup (?P<startup>[\d.]+) s; key->frame p50 (?P<p50>[\d.]+) ms "
+                         r"p99 (?P<p99>[\d.]+) ms; vs p50 (?P<ref50>[\d.]+) ms p99 "
+                         r"(?P<ref99>[\d.]+) ms")
+
+
+def build_checkpoint(folder: Path) -> Path:
+    """An untrained, seeded 2x512 LSTM on the letters: the size the goals are stated for."""
+    import torch
+
+    from models.char_rnn import CharRNN, CharRNNConfig
+    from models.checkpoint import save_checkpoint
+    from models.vocab import CharVocab
+
+    torch.manual_seed(0)
+    vocab = CharVocab.letters()
+    module = CharRNN(CharRNNConfig(len(vocab), "lstm", 2, 512, 16))
+    return save_checkpoint(folder / "bench-lstm-2x512.safetensors", "char", module, vocab)
+
+
+def keylat(command: list[str], n: int, size: str) -> dict[str, float]:
+    bare = f"{sys.executable} {TOOLS / 'bare_textual.py'}"
+    out = subprocess.run([sys.executable, str(TOOLS / "keylat.py"), "--size", size,
+                          "--keys", "abcdefghijklmnopqrstuvwxyz", "--n", str(n), "--vs", bare,
+                          "--", *command], capture_output=True, text=True, check=True)
+    line = out.stdout.strip().splitlines()[-1]
+    match = KEYLAT_LINE.search(line)
+    if match is None:
+        raise SystemExit(f"unexpected keylat output: {line}")
+    return {key: float(value) for key, value in match.groupdict().items()}
+
+
+def wall_time(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def time_until_shown(command: list[str], marker: bytes, size: tuple[int, int]) -> float:
+    """Seconds from process start until `marker` appears in the program's screen output."""
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env,
+                            close_fds=True, start_new_session=True)
+    os.close(slave)
+    seen = b""
+    try:
+        while time.perf_counter() - start < 60:
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if ready:
+                seen += os.read(master, 1 << 16)
+                if marker in seen:
+                    return time.perf_counter() - start
+        raise SystemExit(f"{marker!r} not shown within 60 s")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=5)
+        os.close(master)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=300, help="keys typed per program")
+    parser.add_argument("--size", default="120x40")
+    parser.add_argument("--runs", type=int, default=3, help="startup runs (median)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        checkpoint = build_checkpoint(Path(folder))
+        app = [sys.executable, "-m", "inspector.tui.app", str(checkpoint)]
+
+        lat = keylat(app, args.n, args.size)
+        p50_ratio, p99_ratio = lat["p50"] / lat["ref50"], lat["p99"] / lat["ref99"]
+        print(f"key->frame, 2x512 LSTM at {args.size}, {args.n} keys: "
+              f"p50 {lat['p50']:.1f} ms p99 {lat['p99']:.1f} ms; bare Textual p50 "
+              f"{lat['ref50']:.1f} ms p99 {lat['ref99']:.1f} ms; ratio p50 {p50_ratio:.2f}x "
+              f"(goal <= 5) p99 {p99_ratio:.2f}x (goal <= 10)")
+
+        reference = statistics.median(
+            wall_time([sys.executable, "-c", "import torch, textual.app"])
+            for _ in range(args.runs))
+        cols, rows = (int(v) for v in args.size.split("x"))
+        first = statistics.median(time_until_shown(app, b"loading", (cols, rows))
+                                  for _ in range(args.runs))
+        shown = statistics.median(time_until_shown(app, "lstm 2×512".encode(), (cols, rows))
+                                  for _ in range(args.runs))
+        print(f"startup: first screen {first:.2f} s, model shown {shown:.2f} s; "
+              f"`python -c \"import torch, textual.app\"` {reference:.2f} s; ratio first screen "
+              f"{first / reference:.2f}x, model shown {shown / reference:.2f}x (goal <= 1.5)")
+
+
+if __name__ == "__main__":
+    main()
