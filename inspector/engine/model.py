@@ -1,0 +1,127 @@
+"""Inspectable models: the one primitive `step(token_id, state)` and what it knows about itself.
+
+`InspectableModel` is abstract so a model whose forward is the user's own (issue 7's hooked
+adapter) plugs in beside the native one, which steps by hand from the module's weights.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+import torch
+from torch import nn
+
+from inspector.engine.cells import GATES, LayerStep, LayerWeights, frozen, layer_weights, step_layer
+from inspector.engine.records import LayerState, Output, State, make_output
+from models.char_rnn import RecurrentCore
+from models.mlp import MLPBaseline
+from models.vocab import CharVocab
+
+
+class InspectableModel(ABC):
+    kind: str  # char | mlp
+    name: str
+    vocab: CharVocab
+    cell: str  # rnn | lstm | gru | mlp
+    n_layers: int
+    hidden: int
+
+    @property
+    def gate_names(self) -> tuple[str, ...]:
+        return GATES[self.cell]
+
+    @property
+    def has_cell(self) -> bool:
+        return self.cell == "lstm"
+
+    def activation_names(self) -> list[str]:
+        names = []
+        for k in range(self.n_layers):
+            names.append(f"l{k}.h")
+            if self.has_cell:
+                names.append(f"l{k}.c")
+            names.extend(f"l{k}.gate.{g}" for g in self.gate_names)
+        return names
+
+    def initial_state(self) -> State:
+        zeros = frozen(np.zeros(self.hidden, dtype=np.float32))
+        return tuple(LayerState(zeros, zeros if self.has_cell else None)
+                     for _ in range(self.n_layers))
+
+    @abstractmethod
+    def step(self, token_id: int, state: State) -> tuple[tuple[LayerStep, ...], Output]:
+        """One step from `state`: every layer's record and the head's output."""
+
+
+class NativeModel(InspectableModel):
+    """Steps a CharRNN, a seq2seq encoder/decoder or an MLPBaseline by hand from its weights.
+
+    A hand-written numpy step has none of `nn.LSTM`'s per-call overhead, and exposes the gates
+    `nn.LSTM` keeps to itself; tests hold it to `nn.LSTM`'s numbers within 1e-5.
+    """
+
+    def __init__(self, module: nn.Module, vocab: CharVocab, name: str, kind: str = "char") -> None:
+        self.module = module
+        self.vocab = vocab
+        self.name = name
+        self.kind = kind
+        if isinstance(module, MLPBaseline):
+            self.cell = "mlp"
+            self.layers: tuple[LayerWeights, ...] = (LayerWeights(
+                "mlp", module.hidden.weight.detach().numpy().copy(), None,
+                module.hidden.bias.detach().numpy().copy(),
+                np.zeros(module.config.hidden, dtype=np.float32)),)
+            self.embedding: np.ndarray | None = module.embed.weight.detach().numpy().copy()
+        elif isinstance(module, RecurrentCore):
+            self.layers = layer_weights(module.rnn)
+            self.cell = self.layers[0].cell
+            self.embedding = (module.embed.weight.detach().numpy().copy()
+                              if module.embed is not None else None)
+        else:
+            raise TypeError(f"cannot inspect a {type(module).__name__} natively")
+        self.n_layers = len(self.layers)
+        self.hidden = self.layers[0].hidden
+        head = getattr(module, "head", None)
+        self.head_w = head.weight.detach().numpy().copy() if head is not None else None
+        self.head_b = (head.bias.detach().numpy().copy() if head is not None and head.bias
+                       is not None else None)
+
+    @property
+    def input_size(self) -> int:
+        return self.layers[0].w_ih.shape[1]
+
+    def input_vector(self, token_id: int) -> np.ndarray:
+        if self.embedding is not None:
+            return self.embedding[token_id]
+        x = np.zeros(self.input_size, dtype=np.float32)
+        x[token_id] = 1.0
+        return x
+
+    def head(self, h: np.ndarray) -> np.ndarray | None:
+        if self.head_w is None:
+            return None
+        logits = self.head_w @ h
+        return logits + self.head_b if self.head_b is not None else logits
+
+    def step(self, token_id: int, state: State) -> tuple[tuple[LayerStep, ...], Output]:
+        x = self.input_vector(token_id)
+        steps = []
+        for weights, layer_state in zip(self.layers, state):
+            out = step_layer(weights, x, layer_state.h, layer_state.c)
+            steps.append(out)
+            x = out.h
+        return tuple(steps), make_output(self.head(x), self.vocab.tokens)
+
+
+def state_after(steps: tuple[LayerStep, ...]) -> State:
+    return tuple(LayerState(s.h, s.c) for s in steps)
+
+
+def torch_state(model: NativeModel, state: State):
+    """A State as the (h, c) / h tensors torch's recurrent modules take: (layers, 1, H)."""
+    h = torch.from_numpy(np.stack([s.h for s in state]))[:, None, :].contiguous()
+    if model.has_cell:
+        c = torch.from_numpy(np.stack([s.c for s in state]))[:, None, :].contiguous()
+        return h, c
+    return h

@@ -1,0 +1,153 @@
+"""Frozen step records: what the TUI renders and the exports write. Names follow `l0.h`, `l0.c`,
+`l0.gate.f`, `l0.dh` (TransformerLens-style hook names), so a cache can be searched by name."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inspector.engine.cells import LayerStep, frozen
+
+TOP_K = 5
+
+
+@dataclass(frozen=True)
+class LayerState:
+    h: np.ndarray
+    c: np.ndarray | None = None
+
+
+State = tuple[LayerState, ...]
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """An edit of the hidden state, recorded in the timeline like a keystroke.
+
+    kind: set | zero | scale | replace (once, on the current state), clamp (hold the unit at
+    `value` after every later step), release (end a clamp). target: `l0.h` or `l0.c`;
+    unit None means the whole vector.
+    """
+
+    kind: str
+    target: str
+    unit: int | None = None
+    value: float | tuple[float, ...] | None = None
+
+    def describe(self) -> str:
+        where = self.target if self.unit is None else f"{self.target}[{self.unit}]"
+        if self.kind in ("zero", "release"):
+            return f"{self.kind} {where}"
+        if self.kind == "scale":
+            return f"scale {where} ×{self.value:g}"
+        if isinstance(self.value, tuple):
+            return f"{self.kind} {where} = vector"
+        return f"{self.kind} {where} = {self.value:g}"
+
+
+@dataclass(frozen=True)
+class Output:
+    """The head's output for one step: logits, probabilities, top-k and entropy (bits)."""
+
+    logits: np.ndarray
+    probs: np.ndarray
+    top: tuple[tuple[str, float], ...]
+    prediction: str
+    confidence: float
+    entropy: float
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - np.max(logits, axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def entropy_bits(probs: np.ndarray) -> np.ndarray:
+    safe = np.where(probs > 0, probs, 1.0)
+    return -(probs * np.log2(safe)).sum(axis=-1)
+
+
+def make_output(logits: np.ndarray | None, tokens: tuple[str, ...], k: int = TOP_K) -> Output:
+    if logits is None:  # a seq2seq encoder has no head
+        empty = frozen(np.zeros(0))
+        return Output(empty, empty, (), "", math.nan, math.nan)
+    probs = softmax(logits.astype(np.float32))
+    if not np.all(np.isfinite(probs)):
+        probs = np.full_like(probs, np.nan)
+        return Output(frozen(logits), frozen(probs), (), "?", math.nan, math.nan)
+    order = np.argsort(-probs, kind="stable")[:k]
+    top = tuple((tokens[i], float(probs[i])) for i in order)
+    return Output(frozen(logits), frozen(probs), top, top[0][0], top[0][1],
+                  float(entropy_bits(probs)))
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step: the input, every layer's state and gates, and the output distribution."""
+
+    t: int
+    typed: str
+    token: str
+    token_id: int
+    layers: tuple[LayerStep, ...]
+    output: Output
+    interventions: tuple[Intervention, ...] = ()
+    nonfinite: tuple[str, ...] = field(default=())
+
+    @property
+    def logits(self) -> np.ndarray:
+        return self.output.logits
+
+    @property
+    def probs(self) -> np.ndarray:
+        return self.output.probs
+
+    @property
+    def top(self) -> tuple[tuple[str, float], ...]:
+        return self.output.top
+
+    @property
+    def prediction(self) -> str:
+        return self.output.prediction
+
+    @property
+    def confidence(self) -> float:
+        return self.output.confidence
+
+    @property
+    def entropy(self) -> float:
+        return self.output.entropy
+
+    def activation(self, name: str) -> np.ndarray:
+        """An activation by its stable name: `l0.h`, `l0.c`, `l0.dh`, `l0.gate.f`,
+        `l0.in.f` / `l0.mem.f` (input and memory parts), `logits`, `probs`."""
+        if name in ("logits", "probs"):
+            return getattr(self.output, name)
+        layer, _, rest = name.partition(".")
+        step = self.layers[int(layer[1:])]
+        if rest == "h":
+            return step.h
+        if rest == "c" and step.c is not None:
+            return step.c
+        if rest == "dh":
+            return step.delta_h
+        kind, _, gate = rest.partition(".")
+        table = {"gate": step.gates, "in": step.input_part, "mem": step.memory_part}.get(kind, {})
+        if gate in table:
+            return table[gate]
+        raise KeyError(f"no activation named {name!r}")
+
+
+def nonfinite_names(layers: tuple[LayerStep, ...], output: Output) -> tuple[str, ...]:
+    names = []
+    for k, step in enumerate(layers):
+        if not np.all(np.isfinite(step.h)):
+            names.append(f"l{k}.h")
+        if step.c is not None and not np.all(np.isfinite(step.c)):
+            names.append(f"l{k}.c")
+    if output.logits.size and not np.all(np.isfinite(output.logits)):
+        names.append("logits")
+    return tuple(names)

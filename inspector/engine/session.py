@@ -1,0 +1,399 @@
+"""Session: the timeline a user builds by typing, stepping back and forth, and editing states.
+
+The timeline is a list of events (`Feed` a character, `Intervene` on the state); the cursor says
+how many are applied. `back` / `forward` move the cursor (undo / redo), so an intervention is
+undone exactly like a keystroke and replaying the events reproduces every number bit for bit.
+
+Memory stays bounded on long sessions: only the events, a keyframe state every K steps and a
+bounded cache of recent records are kept; any other step is recomputed from its keyframe.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from inspector.engine.cells import frozen
+from inspector.engine.model import InspectableModel, state_after
+from inspector.engine.records import (
+    Intervention,
+    LayerState,
+    State,
+    StepRecord,
+    nonfinite_names,
+)
+from models.vocab import UNK
+
+ONE_TIME = ("set", "zero", "scale", "replace")
+KINDS = (*ONE_TIME, "clamp", "release")
+RECORD_CACHE = 2048
+
+
+@dataclass(frozen=True)
+class Feed:
+    typed: str
+    token_id: int
+
+
+@dataclass(frozen=True)
+class Intervene:
+    intervention: Intervention
+
+
+Event = Feed | Intervene
+
+
+@dataclass(frozen=True)
+class Clamp:
+    target: str
+    unit: int | None
+    value: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything needed to continue the timeline from an event index."""
+
+    state: State
+    clamps: tuple[Clamp, ...]
+    pending: tuple[Intervention, ...]  # applied since the last step; shown on the next record
+    steps: int  # steps applied so far (the next step's t)
+
+
+@dataclass(frozen=True)
+class BranchInfo:
+    name: str
+    length: int  # steps on the branch up to its cursor
+    fork_t: int | None  # the step it was forked at (None for the first branch)
+
+
+@dataclass
+class Branch:
+    events: list[Event]
+    cursor: int
+    keyframes: dict[int, Snapshot]
+    step_events: list[int]  # event index of every Feed, in order
+    fork_t: int | None
+
+
+def _edit(vector: np.ndarray, unit: int | None, op) -> np.ndarray:
+    out = np.array(vector, dtype=np.float32, copy=True)
+    if unit is None:
+        out[:] = op(out)
+    else:
+        out[unit] = op(out[unit])
+    return frozen(out)
+
+
+def apply_intervention(state: State, iv: Intervention) -> State:
+    """The state after a one-time edit or the immediate effect of a clamp."""
+    layer, what = parse_target(iv.target, len(state))
+    if what == "c" and state[layer].c is None:
+        raise ValueError(f"{iv.target}: this model has no cell state")
+    vector = getattr(state[layer], what)
+    if iv.unit is not None and not 0 <= iv.unit < vector.shape[0]:
+        raise ValueError(f"{iv.target}: unit {iv.unit} is out of range 0..{vector.shape[0] - 1}")
+    if iv.kind == "release":
+        return state
+    if iv.kind == "zero":
+        new = _edit(vector, iv.unit, lambda v: 0.0)
+    elif iv.kind == "scale":
+        new = _edit(vector, iv.unit, lambda v: v * np.float32(iv.value))
+    elif iv.kind == "replace" and isinstance(iv.value, tuple):
+        if len(iv.value) != vector.shape[0]:
+            raise ValueError(f"{iv.target}: replacement has {len(iv.value)} values, "
+                             f"the state has {vector.shape[0]}")
+        new = frozen(np.array(iv.value, dtype=np.float32))
+    elif iv.kind in ("set", "replace", "clamp"):
+        if iv.value is None:
+            raise ValueError(f"{iv.kind} needs a value")
+        new = _edit(vector, iv.unit, lambda v: np.float32(iv.value))
+    else:
+        raise ValueError(f"unknown intervention {iv.kind!r}; use one of {', '.join(KINDS)}")
+    edited = list(state)
+    edited[layer] = replace(state[layer], **{what: new})
+    return tuple(edited)
+
+
+def parse_target(target: str, n_layers: int) -> tuple[int, str]:
+    layer, _, what = target.partition(".")
+    if not (layer.startswith("l") and layer[1:].isdigit() and what in ("h", "c")):
+        raise ValueError(f"intervention target {target!r} must look like l0.h or l0.c")
+    index = int(layer[1:])
+    if index >= n_layers:
+        raise ValueError(f"{target}: the model has {n_layers} layer(s)")
+    return index, what
+
+
+class Session:
+    """Feed characters, move through the timeline, fork branches and intervene."""
+
+    def __init__(self, model: InspectableModel, keyframe_every: int = 256) -> None:
+        self.model = model
+        self.keyframe_every = keyframe_every
+        self._branches: dict[str, Branch] = {}
+        self._branch_name = "main"
+        self._new_branch("main", [], None)
+        self._records: OrderedDict[int, StepRecord] = OrderedDict()
+        self._now = self._start()
+
+    # -- public API ---------------------------------------------------------------------------
+    @property
+    def cursor(self) -> int:
+        """Steps applied; the next step has t == cursor."""
+        return self._now.steps
+
+    @property
+    def state(self) -> State:
+        return self._now.state
+
+    @property
+    def last(self) -> StepRecord | None:
+        return self.records(self.cursor - 1, self.cursor)[0] if self.cursor else None
+
+    @property
+    def text(self) -> str:
+        """The characters typed up to the cursor."""
+        b = self._branch
+        return "".join(e.typed for e in b.events[:b.cursor] if isinstance(e, Feed))
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        return tuple(self._branch.events[: self._branch.cursor])
+
+    @property
+    def can_forward(self) -> bool:
+        return self._branch.cursor < len(self._branch.events)
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids for typed text; raises UnknownCharacterError (nothing fed) per the vocab."""
+        return self.model.vocab.encode(text)
+
+    def feed(self, text: str) -> list[StepRecord]:
+        """Feed characters one step each; returns their records."""
+        ids = self.encode(text)
+        records = []
+        for typed, token_id in zip(text, ids):
+            records.append(self._append(Feed(typed, token_id)))
+        return records
+
+    def intervene(self, intervention: Intervention) -> None:
+        """Edit the current state; the edit is an event, so `back` undoes it."""
+        apply_intervention(self._now.state, intervention)  # validate before recording
+        self._append(Intervene(intervention))
+
+    def back(self, n: int = 1) -> None:
+        """Undo the last n events (keystrokes or interventions)."""
+        self._seek(max(self._branch.cursor - n, 0))
+
+    def forward(self, n: int = 1) -> None:
+        """Redo up to n undone events."""
+        self._seek(min(self._branch.cursor + n, len(self._branch.events)))
+
+    def reset(self) -> None:
+        """An empty timeline on this branch: h = 0 again."""
+        self._branch.events.clear()
+        self._branch.step_events.clear()
+        self._branch.keyframes = {0: self._start()}
+        self._records.clear()
+        self._seek(0)
+
+    def goto(self, t: int) -> None:
+        """Move the cursor so that steps 0..t-1 are applied (redo or undo as needed)."""
+        b = self._branch
+        if t <= 0:
+            self._seek(0)
+        elif t >= len(b.step_events):
+            self._seek(len(b.events))
+        else:
+            self._seek(b.step_events[t])
+
+    def records(self, start: int, stop: int) -> list[StepRecord]:
+        """Records of steps [start, stop) of the applied timeline (recomputed if not cached)."""
+        start, stop = max(start, 0), min(stop, self.cursor)
+        if start >= stop:
+            return []
+        missing = [t for t in range(start, stop) if t not in self._records]
+        if missing:
+            self._recompute(missing[0], missing[-1] + 1)
+        out = []
+        for t in range(start, stop):
+            record = self._records[t]
+            self._records.move_to_end(t)
+            out.append(record)
+        self._trim()
+        return out
+
+    def history(self, name: str, unit: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Activation `name` (e.g. `l0.h`) at `unit` for steps [start, stop)."""
+        stop = self.cursor if stop is None else stop
+        return np.array([r.activation(name)[unit] for r in self.records(start, stop)],
+                        dtype=np.float32)
+
+    def interventions_at(self, t: int) -> tuple[Intervention, ...]:
+        records = self.records(t, t + 1)
+        return records[0].interventions if records else self._now.pending
+
+    @property
+    def pending(self) -> tuple[Intervention, ...]:
+        """Interventions made since the last step (they shape the next one)."""
+        return self._now.pending
+
+    @property
+    def clamps(self) -> tuple[Clamp, ...]:
+        return self._now.clamps
+
+    # -- branches -------------------------------------------------------------------------------
+    @property
+    def branch(self) -> str:
+        return self._branch_name
+
+    def fork(self, name: str) -> None:
+        """A new branch holding this branch's timeline up to the cursor; switches to it."""
+        if name in self._branches:
+            raise ValueError(f"a branch named {name!r} exists already")
+        b = self._branch
+        keyframes = {i: k for i, k in b.keyframes.items() if i <= b.cursor}
+        self._new_branch(name, list(b.events[: b.cursor]), self.cursor, keyframes)
+        self._switch_to(name)
+
+    def switch(self, name: str) -> None:
+        if name not in self._branches:
+            raise ValueError(f"no branch named {name!r}; branches: {', '.join(self._branches)}")
+        self._switch_to(name)
+
+    def branches(self) -> list[BranchInfo]:
+        out = []
+        for name, b in self._branches.items():
+            steps = sum(1 for i in b.step_events if i < b.cursor)
+            out.append(BranchInfo(name, steps, b.fork_t))
+        return out
+
+    def divergence(self, other: str) -> int | None:
+        """The first step t at which this branch and `other` differ (None if one extends the other
+        identically up to the shorter's end)."""
+        mine = self.events
+        theirs = self._branches[other]
+        theirs_events = theirs.events[: theirs.cursor]
+        for index, (a, b) in enumerate(zip(mine, theirs_events)):
+            if a != b:
+                return sum(1 for e in mine[:index] if isinstance(e, Feed))
+        if len(mine) == len(theirs_events):
+            return None
+        shorter = mine if len(mine) < len(theirs_events) else theirs_events
+        return sum(1 for e in shorter if isinstance(e, Feed))
+
+    @classmethod
+    def replay(cls, model: InspectableModel, events: Iterable[Event],
+               keyframe_every: int = 256) -> Session:
+        session = cls(model, keyframe_every)
+        for event in events:
+            session._append(event)
+        return session
+
+    # -- internals ------------------------------------------------------------------------------
+    @property
+    def _branch(self) -> Branch:
+        return self._branches[self._branch_name]
+
+    def _start(self) -> Snapshot:
+        return Snapshot(self.model.initial_state(), (), (), 0)
+
+    def _new_branch(self, name: str, events: list[Event], fork_t: int | None,
+                    keyframes: dict[int, Snapshot] | None = None) -> None:
+        step_events = [i for i, e in enumerate(events) if isinstance(e, Feed)]
+        self._branches[name] = Branch(events, len(events), keyframes or {0: self._start()},
+                                      step_events, fork_t)
+
+    def _switch_to(self, name: str) -> None:
+        self._branch_name = name
+        self._records.clear()
+        self._seek(self._branch.cursor, force=True)
+
+    def _advance(self, now: Snapshot, event: Event) -> tuple[Snapshot, StepRecord | None]:
+        """Apply one event to a cursor: the single place the timeline's semantics live."""
+        if isinstance(event, Intervene):
+            iv = event.intervention
+            state = apply_intervention(now.state, iv)
+            clamps = now.clamps
+            if iv.kind in ("clamp", "release"):
+                clamps = tuple(c for c in clamps if (c.target, c.unit) != (iv.target, iv.unit))
+                if iv.kind == "clamp":
+                    clamps = (*clamps, Clamp(iv.target, iv.unit, float(iv.value)))
+            return Snapshot(state, clamps, (*now.pending, iv), now.steps), None
+        layers, output = self.model.step(event.token_id, now.state)
+        state = state_after(layers)
+        for clamp in now.clamps:
+            state = apply_intervention(state, Intervention("set", clamp.target, clamp.unit,
+                                                           clamp.value) if clamp.unit is not None
+                                       else Intervention("replace", clamp.target, None,
+                                                         (clamp.value,) * self.model.hidden))
+        if now.clamps:  # the record shows the state the next step really starts from
+            layers = tuple(replace(step, h=s.h, c=s.c, delta_h=frozen(s.h - prev.h))
+                           for step, s, prev in zip(layers, state, now.state))
+        token = self.model.vocab.tokens[event.token_id]
+        record = StepRecord(now.steps, event.typed, token, event.token_id, layers, output,
+                            now.pending, nonfinite_names(layers, output))
+        return Snapshot(state, now.clamps, (), now.steps + 1), record
+
+    def _append(self, event: Event) -> StepRecord | None:
+        b = self._branch
+        if b.cursor < len(b.events):  # typing after stepping back drops the redo tail
+            del b.events[b.cursor:]
+            b.step_events = [i for i in b.step_events if i < b.cursor]
+            b.keyframes = {i: k for i, k in b.keyframes.items() if i <= b.cursor}
+            for t in [t for t in self._records if t >= self._now.steps]:
+                del self._records[t]
+        b.events.append(event)
+        if isinstance(event, Feed):
+            b.step_events.append(len(b.events) - 1)
+        self._now, record = self._advance(self._now, event)
+        b.cursor = len(b.events)
+        if record is not None:
+            self._cache(record)
+            if self._now.steps % self.keyframe_every == 0:
+                b.keyframes[b.cursor] = self._now
+        return record
+
+    def _keyframe_before(self, index: int) -> tuple[int, Snapshot]:
+        best = max(i for i in self._branch.keyframes if i <= index)
+        return best, self._branch.keyframes[best]
+
+    def _seek(self, index: int, force: bool = False) -> None:
+        """Put the cursor after event `index` - 1, recomputing from the nearest keyframe."""
+        b = self._branch
+        if index == b.cursor and not force:
+            return
+        start, now = self._keyframe_before(index)
+        if not force and b.cursor <= index and b.cursor >= start:
+            start, now = b.cursor, self._now  # moving forward from here is cheaper
+        for i in range(start, index):
+            now, record = self._advance(now, b.events[i])
+            if record is not None:
+                self._cache(record)
+                if now.steps % self.keyframe_every == 0:
+                    b.keyframes.setdefault(i + 1, now)
+        b.cursor = index
+        self._now = now
+
+    def _recompute(self, start_t: int, stop_t: int) -> None:
+        b = self._branch
+        first_event = b.step_events[start_t]
+        index, now = self._keyframe_before(first_event)
+        last_event = b.step_events[stop_t - 1]
+        for i in range(index, last_event + 1):
+            now, record = self._advance(now, b.events[i])
+            if record is not None and record.t >= start_t:
+                self._records[record.t] = record
+
+    def _cache(self, record: StepRecord) -> None:
+        self._records[record.t] = record
+        self._records.move_to_end(record.t)
+        self._trim()
+
+    def _trim(self) -> None:
+        while len(self._records) > RECORD_CACHE:
+            self._records.popitem(last=False)
