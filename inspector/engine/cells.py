@@ -75,7 +75,8 @@ def layer_weights(rnn: nn.RNNBase) -> tuple[LayerWeights, ...]:
         w_ih = _numpy(getattr(rnn, f"weight_ih_l{k}"))
         w_hh = _numpy(getattr(rnn, f"weight_hh_l{k}"))
         if rnn.bias:
-            b_ih, b_hh = _numpy(getattr(rnn, f"bias_ih_l{k}")), _numpy(getattr(rnn, f"bias_hh_l{k}"))
+            b_ih = _numpy(getattr(rnn, f"bias_ih_l{k}"))
+            b_hh = _numpy(getattr(rnn, f"bias_hh_l{k}"))
         else:
             b_ih = b_hh = np.zeros(w_ih.shape[0], dtype=np.float32)
         layers.append(LayerWeights(cell, w_ih, w_hh, b_ih, b_hh, nonlinearity))

@@ -20,12 +20,10 @@ from inspector.engine.cells import frozen
 from inspector.engine.model import InspectableModel, state_after
 from inspector.engine.records import (
     Intervention,
-    LayerState,
     State,
     StepRecord,
     nonfinite_names,
 )
-from models.vocab import UNK
 
 ONE_TIME = ("set", "zero", "scale", "replace")
 KINDS = (*ONE_TIME, "clamp", "release")

@@ -1,0 +1,249 @@
+"""Seq2seq: encoder steps, the handoff (encoder final state through the bridge), decoder steps.
+
+The handoff is what "only the decoder understands": it can be edited (zero, scale, set a unit, or
+swapped for another source's handoff) and the decode re-run to see what the decoder makes of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from inspector.engine.cells import frozen
+from inspector.engine.model import InspectableModel, NativeModel, state_after
+from inspector.engine.records import Intervention, LayerState, State, StepRecord, nonfinite_names
+from inspector.engine.session import Session, apply_intervention
+from models.checkpoint import Checkpoint
+from models.vocab import BOS, EOS, CharVocab
+
+DEFAULT_MAX_LEN = 64
+EDITS = ("zero", "scale", "set", "swap")
+
+
+def _linear(layer) -> tuple[np.ndarray, np.ndarray]:
+    return layer.weight.detach().numpy().copy(), layer.bias.detach().numpy().copy()
+
+
+class Bridge:
+    """The encoder→decoder map as numpy: identity, or tanh(W h + b) and W_c c + b_c per layer."""
+
+    def __init__(self, module=None) -> None:
+        self.kind = "identity" if module is None or module.kind == "identity" else "linear"
+        self.h = self.c = None
+        if self.kind == "linear":
+            self.h = _linear(module.h)
+            self.c = _linear(module.c) if module.c is not None else None
+
+    def __call__(self, state: State) -> State:
+        if self.kind == "identity":
+            return state
+        out = []
+        for layer in state:
+            h = frozen(np.tanh(self.h[0] @ layer.h + self.h[1]))
+            c = frozen(self.c[0] @ layer.c + self.c[1]) if layer.c is not None else None
+            out.append(LayerState(h, c))
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Seq2SeqModel:
+    name: str
+    encoder: InspectableModel
+    decoder: InspectableModel
+    bridge: Bridge
+    source_vocab: CharVocab
+    target_vocab: CharVocab
+    kind: str = "seq2seq"
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: Checkpoint) -> Seq2SeqModel:
+        module = checkpoint.module
+        target = checkpoint.decoder_vocab
+        encoder = NativeModel(module.encoder, checkpoint.vocab, f"{checkpoint.name}.encoder")
+        decoder = NativeModel(module.decoder, target, f"{checkpoint.name}.decoder")
+        return cls(checkpoint.name, encoder, decoder, Bridge(module.bridge), checkpoint.vocab,
+                   target)
+
+    def handoff_of(self, source: str) -> State:
+        """The bridged final encoder state for a source string."""
+        state = self.encoder.initial_state()
+        for token_id in self.source_vocab.encode(source):
+            layers, _ = self.encoder.step(token_id, state)
+            state = state_after(layers)
+        return self.bridge(state)
+
+
+@dataclass(frozen=True)
+class HandoffEdit:
+    """kind: zero | scale | set | swap. target `l0.h` / `l0.c`, or None for every vector;
+    unit None for the whole vector; `source` is the other string for swap."""
+
+    kind: str
+    target: str | None = None
+    unit: int | None = None
+    value: float | None = None
+    source: str | None = None
+
+    def describe(self) -> str:
+        where = self.target or "all"
+        if self.unit is not None:
+            where += f"[{self.unit}]"
+        if self.kind == "swap":
+            return f"swap {where} with handoff of {self.source!r}"
+        if self.kind == "zero":
+            return f"zero {where}"
+        return f"{self.kind} {where} {'×' if self.kind == 'scale' else '='} {self.value:g}"
+
+
+@dataclass(frozen=True)
+class Handoff:
+    layers: State
+    norms: dict[str, float]
+    edits: tuple[HandoffEdit, ...]
+
+
+@dataclass(frozen=True)
+class Decode:
+    records: tuple[StepRecord, ...]
+    output: str
+    finished: bool  # reached </s> (rather than the length cap)
+
+
+def norms(state: State) -> dict[str, float]:
+    out = {}
+    for k, layer in enumerate(state):
+        out[f"l{k}.h"] = float(np.linalg.norm(layer.h))
+        if layer.c is not None:
+            out[f"l{k}.c"] = float(np.linalg.norm(layer.c))
+    return out
+
+
+class Seq2SeqSession:
+    """Type the source, hand over, decode; edit the handoff and decode again."""
+
+    def __init__(self, model: Seq2SeqModel) -> None:
+        self.model = model
+        self.encoder = Session(model.encoder)
+        self.edits: list[HandoffEdit] = []
+        self._stepping: tuple[State, list[StepRecord], int, bool] | None = None
+
+    @property
+    def source(self) -> str:
+        return self.encoder.text
+
+    @property
+    def encoder_records(self) -> list[StepRecord]:
+        return self.encoder.records(0, self.encoder.cursor)
+
+    def feed_source(self, text: str) -> list[StepRecord]:
+        self._stepping = None
+        return self.encoder.feed(text)
+
+    def back(self, n: int = 1) -> None:
+        self._stepping = None
+        self.encoder.back(n)
+
+    def reset(self) -> None:
+        self._stepping = None
+        self.encoder.reset()
+        self.edits.clear()
+
+    def edit_handoff(self, edit: HandoffEdit) -> Handoff:
+        if edit.kind not in EDITS:
+            raise ValueError(f"unknown handoff edit {edit.kind!r}; use one of {', '.join(EDITS)}")
+        self._apply(self.model.bridge(self.encoder.state), edit)  # validate before keeping
+        self.edits.append(edit)
+        self._stepping = None
+        return self.handoff()
+
+    def clear_edits(self) -> None:
+        self.edits.clear()
+        self._stepping = None
+
+    def _apply(self, state: State, edit: HandoffEdit) -> State:
+        targets = [edit.target] if edit.target else [
+            f"l{k}.{w}" for k, layer in enumerate(state) for w in ("h", "c")
+            if getattr(layer, w) is not None]
+        if edit.kind == "swap":
+            if edit.source is None:
+                raise ValueError("swap needs another source string")
+            other = self.model.handoff_of(edit.source)
+        for target in targets:
+            if edit.kind == "swap":
+                layer, what = int(target.split(".")[0][1:]), target.split(".")[1]
+                vector = getattr(other[layer], what)
+                value = (tuple(float(v) for v in vector) if edit.unit is None
+                         else float(vector[edit.unit]))
+                iv = Intervention("replace", target, edit.unit, value)
+            else:
+                iv = Intervention(edit.kind, target, edit.unit, edit.value)
+            state = apply_intervention(state, iv)
+        return state
+
+    def handoff(self) -> Handoff:
+        state = self.model.bridge(self.encoder.state)
+        for edit in self.edits:
+            state = self._apply(state, edit)
+        return Handoff(state, norms(state), tuple(self.edits))
+
+    def _decoder_step(self, t: int, token_id: int, typed: str, state: State
+                      ) -> tuple[StepRecord, State]:
+        layers, output = self.model.decoder.step(token_id, state)
+        token = self.model.target_vocab.tokens[token_id]
+        record = StepRecord(t, typed, token, token_id, layers, output, (),
+                            nonfinite_names(layers, output))
+        return record, state_after(layers)
+
+    def decode(self, max_len: int = DEFAULT_MAX_LEN, teacher: str | None = None) -> Decode:
+        """Greedy decode from the handoff until `</s>` or `max_len` steps; with `teacher`, feed
+        `<s>` + teacher instead of the model's own predictions (records show what it predicted)."""
+        vocab = self.model.target_vocab
+        state = self.handoff().layers
+        token_id, typed = vocab.id(BOS), BOS
+        forced = vocab.encode(teacher) + [vocab.id(EOS)] if teacher is not None else None
+        records, out = [], []
+        finished = False
+        steps = len(forced) if forced is not None else max_len
+        for t in range(steps):
+            record, state = self._decoder_step(t, token_id, typed, state)
+            records.append(record)
+            if forced is not None:
+                token_id = forced[t]
+                typed = vocab.tokens[token_id]
+                out.append(record.prediction)
+                continue
+            if record.prediction == EOS:
+                finished = True
+                break
+            out.append(record.prediction)
+            token_id, typed = vocab.id(record.prediction), record.prediction
+        output = "".join(p for p in out if p not in (EOS, BOS))
+        return Decode(tuple(records), output, finished or forced is not None)
+
+    def decode_step(self, max_len: int = DEFAULT_MAX_LEN) -> StepRecord | None:
+        """One greedy decoder step at a time; None once `</s>` was predicted or at the cap."""
+        vocab = self.model.target_vocab
+        if self._stepping is None:
+            self._stepping = (self.handoff().layers, [], vocab.id(BOS), False)
+        state, records, token_id, done = self._stepping
+        if done or len(records) >= max_len:
+            return None
+        typed = vocab.tokens[token_id]
+        record, state = self._decoder_step(len(records), token_id, typed, state)
+        records = [*records, record]
+        done = record.prediction == EOS
+        next_id = vocab.id(record.prediction) if not done else token_id
+        self._stepping = (state, records, next_id, done)
+        return record
+
+    @property
+    def stepped(self) -> tuple[StepRecord, ...]:
+        """The decoder steps taken so far with decode_step."""
+        return tuple(self._stepping[1]) if self._stepping else ()
+
+
+def replace_layer(state: State, layer: int, **vectors) -> State:
+    out = list(state)
+    out[layer] = replace(state[layer], **vectors)
+    return tuple(out)
