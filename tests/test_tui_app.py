@@ -268,6 +268,7 @@ async def test_a_bad_file_notifies_and_keeps_the_old_model_and_timeline(lstm, tm
         assert any(m.startswith(f"{bad}: not a readable safetensors file") for m in messages)
         assert all("\n" not in m for m in messages)
         assert status(app).startswith("tiny-lstm") and tape_lines(app)[0] == "x a b c"
+        assert "…" not in tape_lines(app)[1]  # the queued key was fed to the old model
 
 
 async def test_a_model_that_cannot_be_opened_at_start_exits_with_code_2(tmp_path):

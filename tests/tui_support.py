@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from textual.worker import WorkerCancelled
 
 from inspector.tui.app import InspectorApp
 from inspector.tui.widgets.lines import LinesWidget
@@ -32,7 +33,12 @@ async def settle(pilot) -> None:
     """Wait for workers and until the queued keys are fed and the screen has redrawn."""
     app: InspectorApp = pilot.app
     for _ in range(200):
-        await app.workers.wait_for_complete()
+        if not app.is_running:
+            return
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:  # the app is exiting
+            return
         await pilot.pause()
         screen = app.main
         fed = screen.ready and not screen.pending

@@ -86,8 +86,10 @@ def level_rgb(ramp: str, level: int) -> tuple[int, int, int]:
 
 
 @lru_cache(maxsize=4096)
-def cell_style(ramp: str, upper: int, lower: int, marked: bool = False) -> Style:
-    """Style of a half-block cell: foreground is the upper value, background the lower one."""
+def cell_style(ramp: str, upper: int, lower: int, marked: bool = False,
+               background: Color | None = None) -> Style:
+    """Style of a half-block cell: foreground is the upper value, background the lower one
+    (`background`, the widget's own, where there is no lower unit)."""
     color = None if upper == EMPTY else Color.from_rgb(*level_rgb(ramp, upper))
-    bgcolor = None if lower == EMPTY else Color.from_rgb(*level_rgb(ramp, lower))
+    bgcolor = background if lower == EMPTY else Color.from_rgb(*level_rgb(ramp, lower))
     return Style(color=color, bgcolor=bgcolor, underline=marked, bold=marked)

@@ -98,8 +98,10 @@ class MainScreen(Screen):
         self.update_status()
 
     def load_failed(self) -> None:
+        """The new model did not load: the old one (if any) takes the keys queued meanwhile."""
         self.status_note = "" if self.session is not None else "no model: ctrl+o opens one"
-        self.update_status()
+        self.schedule_flush()
+        self.refresh_view()
 
     @property
     def ready(self) -> bool:

@@ -94,7 +94,8 @@ class Heatmap(Widget):
 
     def _title_strip(self, width: int) -> Strip:
         text = f"{self.title}{self.scale.label()}" if self.scale.adaptive else self.title
-        return Strip([Segment(text[:width].ljust(width), TITLE_STYLE)], width)
+        style = self.rich_style + TITLE_STYLE
+        return Strip([Segment(text[:width].ljust(width), style)], width)
 
     def _line_pairs(self, width: int) -> list[list[tuple[int, int]]]:
         """(upper, lower) levels of every cell, per text line: one numpy pass per update, since
@@ -112,19 +113,20 @@ class Heatmap(Widget):
     def _cells_strip(self, line: int, width: int) -> Strip:
         pairs = self._line_pairs(width)
         if line >= len(pairs):
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)
         cells = pairs[line]
         marked = -1
         if self.selected is not None and self.selected // width // 2 == line:
             marked = self.selected % width  # the selected unit's cell is a run of its own
         ramp = self.scale.ramp
+        background = self.rich_style.bgcolor
         segments = []
         start = 0
         for x in range(1, width + 1):
             if x == width or cells[x] != cells[start] or x == marked or x - 1 == marked:
                 top, bottom = cells[start]
                 glyph = " " if top == EMPTY else "▀"
-                style = cell_style(ramp, top, bottom, start == marked)
+                style = cell_style(ramp, top, bottom, start == marked, background)
                 segments.append(Segment(glyph * (x - start), style))
                 start = x
         return Strip(segments, width)

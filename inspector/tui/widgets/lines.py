@@ -44,5 +44,5 @@ class LinesWidget(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y >= len(self.lines):
-            return Strip.blank(width)
-        return Strip(self.lines[y]).crop_extend(0, width, None)
+            return Strip.blank(width, self.rich_style)
+        return Strip(self.lines[y]).crop_extend(0, width, None).apply_style(self.rich_style)

@@ -61,7 +61,7 @@ class Tape(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y >= len(LABELS):
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)
         segments = [Segment(LABELS[y], LABEL_STYLE)]
         plain = cell_style(False, False, False)
         run: list[str] = []  # plain cells merge into one segment; styled cells stand alone
@@ -77,7 +77,7 @@ class Tape(Widget):
             segments.append(Segment(" ", plain))
         if run:
             segments.append(Segment("".join(run), plain))
-        return Strip(segments).crop_extend(0, width, None)
+        return Strip(segments).crop_extend(0, width, None).apply_style(self.rich_style)
 
     @staticmethod
     def _char(y: int, cell: TapeCell) -> str:
