@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from inspector.loading import CheckpointError, ModelSource, open_model
+from models.vocab import UnknownCharacterError
 
 SUBCOMMANDS = ("train", "trace", "info", "zoo")
 EXIT_USAGE = 2
@@ -101,10 +102,16 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def warn(warnings: list[str]) -> None:
+    for line in warnings:
+        print(f"rnn-inspect: warning: {line}", file=sys.stderr)
+
+
 def run_info(args: argparse.Namespace) -> int:
     from models.checkpoint import describe
 
     checkpoint = open_model(source_from(args))
+    warn(checkpoint.warnings)
     print("\n".join(describe(checkpoint)))
     return 0
 
@@ -125,11 +132,17 @@ def run_zoo(_: argparse.Namespace) -> int:
 def run_trace(args: argparse.Namespace) -> int:
     from inspector.engine import write_trace
 
-    text = sys.stdin.read() if args.input == "-" else args.input
-    checkpoint = open_model(source_from(args))
     if args.format == "npz" and not args.out:
         raise CommandError("--format npz needs --out FILE")
-    write_trace(checkpoint, text, fmt=args.format, out=args.out, splits=args.splits)
+    text = sys.stdin.read() if args.input == "-" else args.input
+    checkpoint = open_model(source_from(args))
+    warn(checkpoint.warnings)
+    try:
+        write_trace(checkpoint, text, fmt=args.format, out=args.out, splits=args.splits)
+    except UnknownCharacterError as exc:
+        raise CommandError(f"{checkpoint.name}: {exc}; it has no <unk> token") from None
+    except OSError as exc:
+        raise CommandError(f"{args.out}: cannot write the trace ({exc.strerror or exc})") from None
     return 0
 
 
@@ -140,6 +153,10 @@ def run_app(args: argparse.Namespace) -> int:
     if source.model is None and source.factory is None:
         source = ModelSource("doubled-lstm")
     compare = ModelSource(args.compare) if args.compare else None
+    # Open before the terminal is taken over, so a bad file is one line on stderr and exit 2.
+    for checked in (source, compare):
+        if checked is not None:
+            warn(open_model(checked).warnings)
     return launch(source, compare=compare)
 
 
