@@ -125,8 +125,8 @@ def test_input_and_memory_parts_sum_to_the_preactivation(cell):
             pre = step.input_part["n"] + step.memory_part["n"]
             np.testing.assert_allclose(step.gates["n"], np.tanh(pre), atol=1e-6)
         else:
-            np.testing.assert_allclose(step.h, np.tanh(step.input_part["h"] + step.memory_part["h"]),
-                                       atol=1e-6)
+            pre = step.input_part["h"] + step.memory_part["h"]
+            np.testing.assert_allclose(step.h, np.tanh(pre), atol=1e-6)
         np.testing.assert_allclose(step.delta_h, step.h - prev, atol=1e-7)
         prev = step.h
 

@@ -1,4 +1,4 @@
-"""`rnn-inspect trace`: the JSON schema of DESIGN.md, full precision, npz without pickles, seq2seq."""
+"""`rnn-inspect trace`: DESIGN.md's JSON schema, full precision, npz without pickles, seq2seq."""
 
 import json
 import subprocess
@@ -9,8 +9,8 @@ import torch
 
 from inspector.engine import HandoffEdit, Seq2SeqSession, inspectable, trace, trace_to_json
 from models import tasks
-from models.checkpoint import load_checkpoint, save_checkpoint
 from models.char_rnn import CharRNN, CharRNNConfig
+from models.checkpoint import load_checkpoint, save_checkpoint
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
 from models.vocab import CharVocab
 
@@ -49,7 +49,8 @@ def test_json_trace_schema_and_full_precision(gru_file, python, cli_env):
     assert steps[2]["token"] == "<unk>"
     first = steps[0]
     assert set(first) >= {"t", "input", "prediction", "top", "entropy", "layers"}
-    assert set(first["layers"][0]) == {"h", "gates"} and set(first["layers"][0]["gates"]) == set("rzn")
+    assert set(first["layers"][0]) == {"h", "gates"}
+    assert set(first["layers"][0]["gates"]) == set("rzn")
     model = inspectable(load_checkpoint(gru_file))
     result = trace(model, "ab?")
     for k in range(2):  # every float is the exact float32 value: nothing rounded

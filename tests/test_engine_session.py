@@ -166,3 +166,23 @@ def test_engine_does_not_import_textual(python):
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_paste_equals_feeding_within_rounding(model):
+    text = "thequickbrownfoxjumpsoverthelazydog" * 40
+    pasted, fed = Session(model, keyframe_every=16), Session(model, keyframe_every=16)
+    fed.feed("ab")
+    pasted.feed("ab")
+    pasted.intervene(Intervention("zero", "l0.h"))
+    fed.intervene(Intervention("zero", "l0.h"))
+    assert pasted.paste(text) == len(text)
+    fed.feed(text)
+    assert pasted.text == fed.text and pasted.cursor == fed.cursor
+    for a, b in zip(pasted.state, fed.state):
+        assert np.abs(a.h - b.h).max() <= 1e-5 and np.abs(a.c - b.c).max() <= 1e-5
+    assert pasted.records(2, 3)[0].interventions == fed.records(2, 3)[0].interventions
+    for a, b in zip(pasted.records(500, 520), fed.records(500, 520)):
+        assert a.t == b.t and np.abs(a.probs - b.probs).max() <= 1e-5
+    pasted.back(700)
+    fed.back(700)
+    assert np.abs(pasted.state[1].h - fed.state[1].h).max() <= 1e-5

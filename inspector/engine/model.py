@@ -114,6 +114,29 @@ class NativeModel(InspectableModel):
         return tuple(steps), make_output(self.head(x), self.vocab.tokens)
 
 
+    @torch.no_grad()
+    def fused_final_state(self, token_ids: list[int], state: State) -> State:
+        """The state after `token_ids` from `state`, by torch's fused forward (for pastes)."""
+        from inspector.engine.bulk import _layer_modules, inputs_matrix
+
+        if self.cell == "mlp":
+            layers, _ = self.step(token_ids[-1], state)
+            return state_after(layers)
+        x = torch.from_numpy(inputs_matrix(self, np.asarray(token_ids, dtype=np.int64)))[None]
+        out = []
+        for layer, module in zip(state, _layer_modules(self)):
+            hx = torch.tensor(layer.h)[None, None]
+            if self.has_cell:
+                hx = (hx, torch.tensor(layer.c)[None, None])
+            x, final = module(x, hx)
+            if self.has_cell:
+                out.append(LayerState(frozen(final[0][0, 0].numpy()),
+                                      frozen(final[1][0, 0].numpy())))
+            else:
+                out.append(LayerState(frozen(final[0, 0].numpy())))
+        return tuple(out)
+
+
 def state_after(steps: tuple[LayerStep, ...]) -> State:
     return tuple(LayerState(s.h, s.c) for s in steps)
 

@@ -30,13 +30,13 @@ KINDS = (*ONE_TIME, "clamp", "release")
 RECORD_CACHE = 2048
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Feed:
     typed: str
     token_id: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Intervene:
     intervention: Intervention
 
@@ -177,6 +177,32 @@ class Session:
         for typed, token_id in zip(text, ids):
             records.append(self._append(Feed(typed, token_id)))
         return records
+
+    def paste(self, text: str) -> int:
+        """Feed a long text fast: whole keyframe intervals run through the fused torch forward
+        and no records are built (they are recomputed on demand from the keyframes, within
+        float32 rounding of stepping). Returns the number of steps fed."""
+        ids = self.encode(text)
+        fused = getattr(self.model, "fused_final_state", None)
+        k = self.keyframe_every
+        if fused is None or self._now.clamps or len(ids) < 2 * k:
+            return len(self.feed(text))
+        head = 1 + (-(self._now.steps + 1)) % k  # step to a keyframe boundary first
+        self.feed(text[:head])
+        b = self._branch
+        position = head
+        while len(ids) - position > k:
+            chunk = ids[position:position + k]
+            state = fused(chunk, self._now.state)
+            for offset, token_id in enumerate(chunk):
+                b.events.append(Feed(text[position + offset], token_id))
+                b.step_events.append(len(b.events) - 1)
+            b.cursor = len(b.events)
+            self._now = Snapshot(state, (), (), self._now.steps + len(chunk))
+            b.keyframes[b.cursor] = self._now
+            position += k
+        self.feed(text[position:])
+        return len(ids)
 
     def intervene(self, intervention: Intervention) -> None:
         """Edit the current state; the edit is an event, so `back` undoes it."""
