@@ -21,6 +21,7 @@ from inspector.tui.commands import InspectorCommands
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.screens.main import MainScreen
 from inspector.tui.screens.path_prompt import PathPrompt, checkpoint_validators, export_validators
+from inspector.tui.threads import limit_math_threads
 from inspector.tui.workers import (
     ExportFinished,
     LoadFailed,
@@ -51,6 +52,7 @@ class InspectorApp(App[int]):
     def __init__(self, model: ModelSource | str | None = None, *,
                  compare: ModelSource | str | None = None) -> None:
         super().__init__()
+        limit_math_threads()
         self.source: ModelSource | str = model or DEFAULT_MODEL
         self.compare = compare
         self.main = MainScreen()

@@ -17,14 +17,14 @@ from textual.events import Click
 from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
-from textual.widget import Widget
 
 from inspector.tui.palette import EMPTY, SIGNED, Scale, cell_style
+from inspector.tui.widgets.cached_style import CachedStyle
 
 TITLE_STYLE = Style(dim=True)
 
 
-class Heatmap(Widget):
+class Heatmap(CachedStyle):
     """A heatmap of one named activation; `show` replaces its values."""
 
     DEFAULT_CSS = "Heatmap { height: auto; }"  # as tall as its width needs
@@ -94,7 +94,7 @@ class Heatmap(Widget):
 
     def _title_strip(self, width: int) -> Strip:
         text = f"{self.title}{self.scale.label()}" if self.scale.adaptive else self.title
-        style = self.rich_style + TITLE_STYLE
+        style = self.base_style + TITLE_STYLE
         return Strip([Segment(text[:width].ljust(width), style)], width)
 
     def _line_pairs(self, width: int) -> list[list[tuple[int, int]]]:
@@ -113,13 +113,13 @@ class Heatmap(Widget):
     def _cells_strip(self, line: int, width: int) -> Strip:
         pairs = self._line_pairs(width)
         if line >= len(pairs):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         cells = pairs[line]
         marked = -1
         if self.selected is not None and self.selected // width // 2 == line:
             marked = self.selected % width  # the selected unit's cell is a run of its own
         ramp = self.scale.ramp
-        background = self.rich_style.bgcolor
+        background = self.base_style.bgcolor
         segments = []
         start = 0
         for x in range(1, width + 1):

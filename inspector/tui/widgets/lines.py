@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from rich.segment import Segment
 from textual.geometry import Size
 from textual.strip import Strip
-from textual.widget import Widget
+
+from inspector.tui.widgets.cached_style import CachedStyle
 
 Line = Sequence[Segment]
 
 
-class LinesWidget(Widget):
+class LinesWidget(CachedStyle):
     """Draws `lines` top to bottom, each cut at the widget's width (never wrapped)."""
 
     DEFAULT_CSS = "LinesWidget { height: auto; }"
@@ -44,5 +45,5 @@ class LinesWidget(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y >= len(self.lines):
-            return Strip.blank(width, self.rich_style)
-        return Strip(self.lines[y]).crop_extend(0, width, None).apply_style(self.rich_style)
+            return Strip.blank(width, self.base_style)
+        return Strip(self.lines[y]).crop_extend(0, width, None).apply_style(self.base_style)

@@ -13,9 +13,9 @@ from functools import lru_cache
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
-from textual.widget import Widget
 
 from inspector.tui.text import glyph
+from inspector.tui.widgets.cached_style import CachedStyle
 
 LABELS = ("x ", "y ", "  ")
 LABEL_STYLE = Style(dim=True)
@@ -33,7 +33,7 @@ class TapeCell:
     miss: bool = False
 
 
-class Tape(Widget):
+class Tape(CachedStyle):
     """Three lines: x (typed), y (output at that step), and ✗ under every miss."""
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -61,7 +61,7 @@ class Tape(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y >= len(LABELS):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         segments = [Segment(LABELS[y], LABEL_STYLE)]
         plain = cell_style(False, False, False)
         run: list[str] = []  # plain cells merge into one segment; styled cells stand alone
@@ -77,7 +77,7 @@ class Tape(Widget):
             segments.append(Segment(" ", plain))
         if run:
             segments.append(Segment("".join(run), plain))
-        return Strip(segments).crop_extend(0, width, None).apply_style(self.rich_style)
+        return Strip(segments).crop_extend(0, width, None).apply_style(self.base_style)
 
     @staticmethod
     def _char(y: int, cell: TapeCell) -> str:
