@@ -56,7 +56,6 @@ class InspectorApp(App[int]):
         self.source: ModelSource | str = model or DEFAULT_MODEL
         self.compare = compare
         self.main = MainScreen()
-        self.has_model = False
 
     async def on_mount(self) -> None:
         await self.push_screen(self.main)
@@ -91,7 +90,6 @@ class InspectorApp(App[int]):
             self.post_message(ModelLoaded(loaded))
 
     async def on_model_loaded(self, message: ModelLoaded) -> None:
-        self.has_model = True
         await self.main.attach(message.loaded)
         # torch leaves hundreds of thousands of long-lived objects; a full garbage collection
         # walking them all stalls a key for ~150 ms. Freezing them keeps collections cheap.
@@ -100,7 +98,7 @@ class InspectorApp(App[int]):
             self.notify(note, severity="warning")
 
     def on_load_failed(self, message: LoadFailed) -> None:
-        if self.main.session is None and not self.has_model:
+        if self.main.session is None:  # nothing to fall back on: say why and exit
             self.exit(None, return_code=2, message=f"rnn-inspect: {message.reason}")
             return
         self.main.load_failed()
@@ -120,9 +118,6 @@ class InspectorApp(App[int]):
 
         self.push_screen(PathPrompt("Open a checkpoint (path or zoo name)", "",
                                     checkpoint_validators(), zoo=True), opened)
-
-    def switch_model(self, name: str) -> None:
-        self.open_model(name)
 
     def action_export_trace(self) -> None:
         if self.main.model is None:

@@ -28,7 +28,7 @@ class InspectorCommands(Provider):
                 yield (binding.tooltip or binding.description, app.get_key_display(binding),
                        partial(main.run_action, binding.action))
         for name in zoo_names():
-            yield (f"Switch model: {name}", "zoo", partial(app.switch_model, name))
+            yield (f"Switch model: {name}", "zoo", partial(app.open_model, name))
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self.commands():
