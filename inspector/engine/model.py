@@ -35,6 +35,11 @@ class InspectableModel(ABC):
     def has_cell(self) -> bool:
         return self.cell == "lstm"
 
+    @property
+    def nonlinearity(self) -> str | None:
+        """`tanh` | `relu` for plain RNN layers (a relu state is unbounded); None otherwise."""
+        return None
+
     def activation_names(self) -> list[str]:
         names = []
         for k in range(self.n_layers):
@@ -86,6 +91,10 @@ class NativeModel(InspectableModel):
         self.head_w = head.weight.detach().numpy().copy() if head is not None else None
         self.head_b = (head.bias.detach().numpy().copy() if head is not None and head.bias
                        is not None else None)
+
+    @property
+    def nonlinearity(self) -> str | None:
+        return self.layers[0].nonlinearity if self.cell == "rnn" else None
 
     @property
     def input_size(self) -> int:
