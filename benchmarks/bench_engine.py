@@ -49,22 +49,21 @@ np.savez(sys.argv[4], h=out[0].numpy(), probs=probs[0].numpy())
 """
 
 
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def median_per_call(fn, calls: int) -> float:
-    times = []
+def timings(fn, calls: int) -> list[float]:
+    out = []
     for _ in range(calls):
         start = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def best_of(fn, repeats: int) -> float:
+    return min(timings(fn, repeats))
+
+
+def median_per_call(fn, calls: int) -> float:
+    return statistics.median(timings(fn, calls))
 
 
 def lstm_2x512(seed: int = 0) -> CharRNN:
@@ -137,17 +136,13 @@ def bench_long_session(module: CharRNN, length: int, jumps: int) -> None:
     session.paste(text)
     fed = time.perf_counter() - start
     rng = np.random.default_rng(0)
-    targets = rng.integers(0, length, size=jumps)
+    order = iter(rng.integers(0, length, size=jumps))
 
     def jump(t: int) -> None:
         session.goto(int(t))
         session.records(max(int(t) - 40, 0), int(t))  # what the screen shows around it
 
-    jump_times = []
-    for t in targets:
-        begin = time.perf_counter()
-        jump(t)
-        jump_times.append(time.perf_counter() - begin)
+    jump_times = timings(lambda: jump(next(order)), jumps)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{length:,}-char session, 2x512 LSTM: pasted in {fed:.1f} s; peak RSS {rss:.0f} MB "
           f"(process before the session {before:.0f} MB; goal < 600 MB); jump to a random step "
