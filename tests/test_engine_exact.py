@@ -20,15 +20,19 @@ def close(a, b) -> bool:
     a, b = np.asarray(a), np.asarray(b)
     return float(np.abs(a - b).max()) <= TOL * max(1.0, float(np.abs(b).max()))
 VOCAB = CharVocab.from_text("abcdefghij \n")
-FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def build(cell, layers, hidden, embed, bias=True, nonlinearity="tanh", seed=0):
     torch.manual_seed(seed)
     module = CharRNN(CharRNNConfig(len(VOCAB), cell, layers, hidden, embed, nonlinearity, bias))
-    with torch.no_grad():  # larger weights than the default init exercise saturation too
-        for p in module.rnn.parameters():
-            p.mul_(3.0)
+    with torch.no_grad():
+        # Larger input weights than the default init exercise saturated gates too. The recurrent
+        # weights keep torch's init: scaled up they make the map chaotic, and then any two float32
+        # implementations drift apart exponentially, which says nothing about correctness.
+        for name, p in module.rnn.named_parameters():
+            if not name.startswith("weight_hh"):
+                p.mul_(3.0)
     return module.eval()
 
 
