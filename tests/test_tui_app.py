@@ -352,3 +352,19 @@ async def test_nan_activations_are_drawn_and_named(tmp_path):
         colours = {s.style.color.triplet for s in heatmap.render_line(1) if s.style and
                    s.style.color}
         assert (255, 0, 255) in {tuple(c) for c in colours}
+
+
+async def test_maps_out_of_view_wait_and_catch_up_when_scrolled_to(lstm):
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"abc")
+        await settle(pilot)
+        maps = app.main.query_one("#maps")
+        hidden = [h for h in app.main.query(Heatmap) if not maps.shows(h)]
+        assert hidden and all(h.stale for h in hidden)
+        maps.scroll_end(animate=False)
+        await pilot.pause()
+        await pilot.pause()
+        shown = [h for h in hidden if maps.shows(h)]
+        assert shown and not any(h.stale for h in shown)

@@ -61,6 +61,21 @@ class MapsPanel(Panel):
         columns = map_columns(self.units, self.maps_per_layer, self.scrollable_content_region.width)
         for grid in self.query(".layer"):
             grid.styles.grid_size_columns = columns
+        self.call_after_refresh(self.catch_up)
+
+    def shows(self, heatmap: Heatmap) -> bool:
+        """Whether the heatmap is (at least partly) in view, as of the last layout."""
+        return heatmap.region.overlaps(self.region)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.call_after_refresh(self.catch_up)  # once the regions reflect the new offset
+
+    def catch_up(self) -> None:
+        """Redraw the maps that scrolled into view since their values last changed."""
+        for heatmap in self.query(Heatmap):
+            if heatmap.stale and self.shows(heatmap):
+                heatmap.catch_up()
 
 
 class ModelView(Vertical):
@@ -73,6 +88,7 @@ class ModelView(Vertical):
         self.specs = map_specs(model)
         # Kept by reference: querying the DOM on every key costs more than drawing some panels.
         self.tape = Tape(id="tape")
+        self.maps = MapsPanel(model.hidden, len(self.specs) // model.n_layers, id="maps")
         self.heatmaps = [Heatmap(spec.activation, spec.title, model.hidden,
                                  classes="gate" if spec.gate else None) for spec in self.specs]
         self.top_k = TopK(id="top-k")
@@ -82,8 +98,7 @@ class ModelView(Vertical):
     def compose(self) -> ComposeResult:
         yield self.tape
         with Horizontal(id="body"):
-            maps_per_layer = len(self.specs) // self.model.n_layers
-            with MapsPanel(self.model.hidden, maps_per_layer, id="maps"):
+            with self.maps:
                 for layer in range(self.model.n_layers):
                     yield Static(f"layer {layer}", classes="layer-title")
                     with Container(classes="layer"):
@@ -111,7 +126,8 @@ class ModelView(Vertical):
         for heatmap, spec in zip(self.heatmaps, self.specs, strict=True):
             values = None if record is None else record.activation(spec.activation)
             scale = spec.scale_for(values) if values is not None else spec.scale_for(np.zeros(1))
-            heatmap.show(values, scale, unit if spec.layer == layer else None)
+            heatmap.show(values, scale, unit if spec.layer == layer else None,
+                         visible=self.maps.shows(heatmap))
         if record is None:
             self.top_k.show((), None)
         else:
