@@ -1,14 +1,36 @@
-"""Where every command opens a model: native checkpoints, zoo names and (later) foreign files.
+"""Where every command opens a model: native checkpoints, zoo names, foreign state_dicts, user
+factories and (opted in) whole pickled modules.
 
 One entry point, `open_model`, so the TUI, `trace` and `info` accept exactly the same things and
-fail with exactly the same one-line errors.
+fail with exactly the same one-line errors (CheckpointError).
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
-from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from torch import nn
+
+from inspector.foreign import (
+    Options,
+    detect,
+    importable_cwd,
+    read_vocab,
+    restore_tied,
+    torch_load,
+    unwrap,
+)
+from models.checkpoint import (
+    METADATA_KEY,
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    read_safetensors,
+    resolve,
+)
 
 __all__ = ["CheckpointError", "ModelSource", "open_model"]
 
@@ -32,6 +54,114 @@ def open_model(source: ModelSource | str) -> Checkpoint:
     """Load what `source` names; raises CheckpointError with a one-line message."""
     if isinstance(source, str):
         source = ModelSource(source)
+    if source.factory is not None:
+        return from_factory(source)
     if source.model is None:
         raise CheckpointError("no model given: name a checkpoint path or a zoo model")
-    return load_checkpoint(source.model)
+    path = resolve(source.model)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
+    if not os.access(path, os.R_OK):
+        raise CheckpointError(f"{path}: permission denied")
+    options = Options(source.vocab, source.nonlinearity, source.trust_pickle)
+    if path.suffix == ".safetensors":
+        tensors, metadata = read_safetensors(path)
+        if METADATA_KEY in metadata:
+            return load_checkpoint(path)
+        tied = restore_tied(tensors, metadata)
+        return detect(path, tensors, options, "safetensors state_dict", None, tied)
+    loaded = torch_load(path, source.trust_pickle)
+    content, wrapper = unwrap(path, loaded)
+    if isinstance(content, nn.Module):
+        return from_module(path, content, source)
+    kind = f"PyTorch state_dict ({path.suffix or 'no suffix'})"
+    return detect(path, dict(content), options, kind, wrapper, [])
+
+
+def vocabularies(source: ModelSource, label: str):
+    if source.vocab is None:
+        raise CheckpointError(f"{label}: pass --vocab FILE, a JSON list of the model's tokens in "
+                              "index order")
+    vocab = read_vocab(source.vocab)
+    target = read_vocab(source.target_vocab, "--target-vocab") if source.target_vocab else None
+    return vocab, target
+
+
+def from_module(path: Path, module: nn.Module, source: ModelSource) -> Checkpoint:
+    """A whole pickled module (only reachable with --trust-pickle): inspected through its own
+    forward, like a factory's."""
+    vocab, target = vocabularies(source, str(path))
+    return hooked_checkpoint(path.stem, module, vocab, target, f"pickled module {path}")
+
+
+def from_factory(source: ModelSource) -> Checkpoint:
+    """`--factory module:callable`: import from the current directory or PYTHONPATH and call."""
+    spec = source.factory
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise CheckpointError(f"--factory {spec}: expected module:callable, e.g. mymodels:build")
+    vocab, target = vocabularies(source, f"--factory {spec}")
+    importable_cwd()
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except ImportError as exc:
+        raise CheckpointError(f"--factory {spec}: cannot import {module_name} ({exc})") from None
+    except AttributeError:
+        raise CheckpointError(f"--factory {spec}: {module_name} has no {attr!r}") from None
+    try:
+        built = factory()
+    except Exception as exc:  # the user's code: report it, never a traceback
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"--factory {spec}: the factory raised {type(exc).__name__}: "
+                              f"{reason}") from None
+    name = attr if attr != "build" else module_name
+    if isinstance(built, tuple) and len(built) == 2 and all(isinstance(m, nn.Module)
+                                                            for m in built):
+        return seq2seq_checkpoint(name, built[0], built[1], vocab, target, f"factory {spec}")
+    if not isinstance(built, nn.Module):
+        raise CheckpointError(f"--factory {spec}: returned {type(built).__name__}; expected an "
+                              "nn.Module or an (encoder, decoder) pair")
+    return hooked_checkpoint(name, built, vocab, target, f"factory {spec}")
+
+
+def hooked_checkpoint(name: str, module: nn.Module, vocab, target, origin: str) -> Checkpoint:
+    from inspector.engine.adapters import HookedModel
+
+    try:
+        model = HookedModel(module, vocab, name)
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from None
+    meta = {"kind": "char", "arch": {"cell": model.cell, "layers": model.n_layers,
+                                     "hidden": model.hidden},
+            "vocab": vocab.to_json(), "detected": {"format": origin,
+                                                   "recurrent": f"{model.rnn_name}"}}
+    meta["name"] = name
+    return Checkpoint("char", module, vocab, meta, None, target, inspectable=model)
+
+
+def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab, target,
+                       origin: str) -> Checkpoint:
+    from inspector.engine.adapters import HookedModel
+    from inspector.engine.seq2seq import Bridge, Seq2SeqModel
+
+    target_vocab = target or vocab
+    for token in ("<s>", "</s>"):
+        if token not in target_vocab:
+            raise CheckpointError(f"{origin}: the decoder's vocabulary has no {token!r}; decoding "
+                                  "starts at <s> and stops at </s>")
+    try:
+        model = Seq2SeqModel(name, HookedModel(encoder, vocab, f"{name}.encoder", head=False),
+                             HookedModel(decoder, target_vocab, f"{name}.decoder"), Bridge(),
+                             vocab, target_vocab)
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from None
+    meta = {"kind": "seq2seq", "arch": {"cell": model.encoder.cell,
+                                        "layers": model.encoder.n_layers,
+                                        "hidden": model.encoder.hidden},
+            "vocab": vocab.to_json(), "detected": {"format": origin,
+                                                   "bridge": "identity (encoder's final hidden)"},
+            "name": name}
+    return Checkpoint("seq2seq", nn.ModuleList([encoder, decoder]), vocab, meta, None, target,
+                      inspectable=model)

@@ -84,7 +84,8 @@ class CharRNN(RecurrentCore):
         super().__init__(config)
         self.head = nn.Linear(config.hidden, config.vocab_size)
 
-    def forward(self, ids: torch.Tensor, hidden: Hidden | None = None) -> tuple[torch.Tensor, Hidden]:
+    def forward(self, ids: torch.Tensor,
+                hidden: Hidden | None = None) -> tuple[torch.Tensor, Hidden]:
         """(B, T) ids -> (B, T, V) logits and the final hidden state."""
         outputs, hidden = self.run(ids, hidden)
         return self.head(outputs), hidden

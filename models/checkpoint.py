@@ -43,6 +43,7 @@ class Checkpoint:
     path: Path | None = None
     target_vocab: CharVocab | None = None
     warnings: list[str] = field(default_factory=list)
+    inspectable: Any = None  # set when the module has its own forward (a user factory)
 
     @property
     def name(self) -> str:
@@ -78,7 +79,8 @@ def build_module(kind: str, arch: dict, vocab_size: int, target_vocab_size: int 
     if kind == "char":
         return CharRNN(CharRNNConfig(vocab_size, arch["cell"], int(arch["layers"]),
                                      int(arch["hidden"]), int(arch.get("embed") or 0),
-                                     arch.get("nonlinearity", "tanh"), bool(arch.get("bias", True))))
+                                     arch.get("nonlinearity", "tanh"),
+                                     bool(arch.get("bias", True))))
     if kind == "mlp":
         return MLPBaseline(MLPConfig(vocab_size, int(arch["embed"]), int(arch["hidden"])))
     if kind == "seq2seq":
@@ -137,7 +139,8 @@ def parse_metadata(path: Path, raw: str) -> dict:
     try:
         meta = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path}: metadata {METADATA_KEY!r} is not valid JSON ({exc})") from None
+        raise CheckpointError(f"{path}: metadata {METADATA_KEY!r} is not valid JSON "
+                              f"({exc})") from None
     if not isinstance(meta, dict):
         raise CheckpointError(f"{path}: metadata {METADATA_KEY!r} is not a JSON object")
     version = meta.get("format_version")
@@ -153,7 +156,8 @@ def parse_metadata(path: Path, raw: str) -> dict:
 
 
 def nonfinite_tensors(tensors: dict[str, torch.Tensor]) -> list[str]:
-    return [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    return [k for k, v in tensors.items()
+            if v.is_floating_point() and not bool(torch.isfinite(v).all())]
 
 
 def load_state(path: Path, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:

@@ -30,14 +30,16 @@ class Seq2SeqConfig:
             raise ValueError(f"bridge must be one of {BRIDGES}, not {self.bridge!r}")
 
     def encoder_config(self) -> CharRNNConfig:
-        return CharRNNConfig(self.source_vocab_size, self.cell, self.layers, self.hidden, self.embed)
+        return CharRNNConfig(self.source_vocab_size, self.cell, self.layers, self.hidden,
+                             self.embed)
 
     def decoder_config(self) -> CharRNNConfig:
-        return CharRNNConfig(self.target_vocab_size, self.cell, self.layers, self.hidden, self.embed)
+        return CharRNNConfig(self.target_vocab_size, self.cell, self.layers, self.hidden,
+                             self.embed)
 
     def arch(self) -> dict:
-        return {"cell": self.cell, "layers": self.layers, "hidden": self.hidden, "embed": self.embed,
-                "nonlinearity": "tanh"}
+        return {"cell": self.cell, "layers": self.layers, "hidden": self.hidden,
+                "embed": self.embed, "nonlinearity": "tanh"}
 
 
 class Bridge(nn.Module):
@@ -77,7 +79,8 @@ class Seq2Seq(nn.Module):
         return logits
 
     @torch.no_grad()
-    def greedy(self, source: torch.Tensor, bos: int, eos: int, max_len: int = 64) -> list[list[int]]:
+    def greedy(self, source: torch.Tensor, bos: int, eos: int,
+               max_len: int = 64) -> list[list[int]]:
         """Greedy decode of a batch; each row stops at `</s>` (not included) or `max_len`."""
         state = self.handoff(source)
         batch = source.shape[0]

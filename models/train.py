@@ -1,4 +1,4 @@
-"""Training: one seeded loop for every task, with a rich progress bar, ending in held-out figures."""
+"""Training: one seeded loop for every task, a rich progress bar, held-out figures at the end."""
 
 from __future__ import annotations
 
@@ -200,7 +200,8 @@ def evaluate(config: TrainConfig, kind: str, module: nn.Module, vocab: CharVocab
     accs = [char_accuracy(module, tasks.doubled_batch(rng, vocab, 50, pairs)) for pairs in
             range(1, 27)]
     acc = float(np.mean(accs))
-    seed_ok = predict_text(module, vocab, tasks.doubled_source(0, 26)) == tasks.doubled_target(0, 26)
+    seed = tasks.doubled_source(0, 26)
+    seed_ok = predict_text(module, vocab, seed) == tasks.doubled_target(0, 26)
     return ({"accuracy": acc, "seed_sequence": seed_ok},
             f"held-out accuracy: {acc:.1%} per character; seed sequence aabb…zz "
             f"{'predicted exactly' if seed_ok else 'NOT predicted exactly'}")

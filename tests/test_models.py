@@ -66,7 +66,8 @@ def test_shift_and_reverse_batches():
     vocab = tasks.letters_vocab()
     batch = tasks.shift_batch(np.random.default_rng(2), vocab, 4, 10)
     for row in range(4):
-        assert vocab.decode(batch.targets[row]) == tasks.shift_target(vocab.decode(batch.inputs[row]))
+        source = vocab.decode(batch.inputs[row])
+        assert vocab.decode(batch.targets[row]) == tasks.shift_target(source)
     s2s = tasks.seq2seq_vocab()
     rb = tasks.seq2seq_batch(s2s, ["abc", "z"], lambda w: w[::-1])
     assert s2s.decode(rb.source[0]) == "abc"
@@ -169,7 +170,7 @@ def test_train_info_and_zoo_commands(tmp_path, python, cli_env):
     info = subprocess.run([python, "-m", "inspector.cli", "info", str(out)], capture_output=True,
                           text=True, env=cli_env, timeout=60)
     assert info.returncode == 0, info.stderr
-    assert "cell=gru" in info.stdout and "parameters" in info.stdout and "task       doubled" in info.stdout
+    assert "cell=gru" in info.stdout and "task       doubled" in info.stdout
     loaded = load_checkpoint(out)
     assert f"parameters {loaded.parameter_count():,}" in info.stdout
     assert describe(loaded)[0].startswith("model      tiny")

@@ -21,6 +21,8 @@ __all__ = [
 
 def inspectable(checkpoint: Checkpoint):
     """The engine's view of a loaded checkpoint: a char/MLP model, or a seq2seq pair."""
+    if checkpoint.inspectable is not None:  # built by the loader around the user's own forward
+        return checkpoint.inspectable
     if checkpoint.kind == "seq2seq":
         return Seq2SeqModel.from_checkpoint(checkpoint)
     return NativeModel(checkpoint.module, checkpoint.vocab, checkpoint.name, checkpoint.kind)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from inspector.engine.cells import activate, sigmoid, split
-from inspector.engine.model import NativeModel
+from inspector.engine.model import InspectableModel, NativeModel
 from inspector.engine.records import State, entropy_bits, softmax
 
 
@@ -129,11 +129,43 @@ def trace_ids(model: NativeModel, token_ids: np.ndarray, state: State | None = N
     return Trace(model, text, np.asarray(token_ids), arrays, tuple(final))
 
 
-def trace(model: NativeModel, text: str, state: State | None = None,
+def trace(model: InspectableModel, text: str, state: State | None = None,
           splits: bool = False) -> Trace:
-    """Trace typed text (unknown characters follow the vocabulary's `<unk>` policy)."""
-    return trace_ids(model, np.array(model.vocab.encode(text), dtype=np.int64), state, splits,
-                     text)
+    """Trace typed text (unknown characters follow the vocabulary's `<unk>` policy).
+
+    Native models go through the fused forward; a model with its own forward (a user factory)
+    is stepped, since only its forward knows what it computes."""
+    ids = np.array(model.vocab.encode(text), dtype=np.int64)
+    if isinstance(model, NativeModel):
+        return trace_ids(model, ids, state, splits, text)
+    return stepped_trace(model, text, ids, state, splits)
+
+
+def stepped_trace(model: InspectableModel, text: str, ids: np.ndarray, state: State | None,
+                  splits: bool) -> Trace:
+    state = state or model.initial_state()
+    records = []
+    for token_id in ids:
+        layers, output = model.step(int(token_id), state)
+        records.append((layers, output))
+        state = tuple(type(s)(layer.h, layer.c) for s, layer in zip(state, layers))
+    arrays: dict[str, np.ndarray] = {}
+    for k in range(model.n_layers):
+        steps = [layers[k] for layers, _ in records]
+        arrays[f"l{k}.h"] = np.array([s.h for s in steps], dtype=np.float32)
+        arrays[f"l{k}.dh"] = np.array([s.delta_h for s in steps], dtype=np.float32)
+        if model.has_cell:
+            arrays[f"l{k}.c"] = np.array([s.c for s in steps], dtype=np.float32)
+        for g in model.gate_names:
+            arrays[f"l{k}.gate.{g}"] = np.array([s.gates[g] for s in steps], dtype=np.float32)
+        if splits:
+            for g in model.gate_names or ("h",):
+                arrays[f"l{k}.in.{g}"] = np.array([s.input_part[g] for s in steps], np.float32)
+                arrays[f"l{k}.mem.{g}"] = np.array([s.memory_part[g] for s in steps], np.float32)
+    if records and records[0][1].logits.size:
+        arrays["logits"] = np.array([out.logits for _, out in records], dtype=np.float32)
+        arrays["probs"] = np.array([out.probs for _, out in records], dtype=np.float32)
+    return Trace(model, text, ids, arrays, state)
 
 
 def top_k(probs: np.ndarray, tokens: tuple[str, ...], k: int = 5) -> list[list]:

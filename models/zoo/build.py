@@ -1,4 +1,7 @@
-"""Rebuild the zoo with the project's own `rnn-inspect train`: python -m models.zoo.build [NAME…]."""
+"""Rebuild the zoo with the project's own `rnn-inspect train`.
+
+    python -m models.zoo.build [NAME…]
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,285 @@
+"""Foreign checkpoints: plain PyTorch state_dicts recognised from their key names and shapes.
+
+An embedding (or one-hot input) + `nn.RNN|LSTM|GRU` + `nn.Linear` head, under any module names,
+is renamed onto our `CharRNN` (`embed.`, `rnn.`, `head.`), so the engine inspects it natively
+with exact numbers. Anything ambiguous or unsupported is refused with one line naming the keys,
+never guessed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import re
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from models.char_rnn import CharRNN, CharRNNConfig
+from models.checkpoint import (
+    FORMAT_VERSION,
+    Checkpoint,
+    CheckpointError,
+    load_state,
+    nonfinite_tensors,
+)
+from models.vocab import CharVocab
+
+WRAPPER_KEYS = ("model_state_dict", "state_dict", "model", "net", "module", "weights")
+RECURRENT_KEY = re.compile(r"^(?P<prefix>.*?)weight_ih_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
+GATE_COUNT = {4: "lstm", 3: "gru", 1: "rnn"}
+
+
+@dataclass(frozen=True)
+class Options:
+    vocab: str | None = None
+    nonlinearity: str | None = None
+    trust_pickle: bool = False
+
+
+def read_vocab(path: str | Path, what: str = "--vocab") -> CharVocab:
+    """A JSON list of tokens in index order (so "\\n" and " " are expressible)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file ({what})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path}: cannot read {what} ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: {what} is not valid JSON ({exc})") from None
+    if not isinstance(data, list) or not all(isinstance(t, str) for t in data):
+        raise CheckpointError(f"{path}: {what} must be a JSON list of strings, one token each")
+    try:
+        return CharVocab(tuple(data))
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+
+
+def importable_cwd() -> None:
+    """User modules (a factory's, a pickled model's class) import from the current directory."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
+def pickled_globals(path: Path) -> list[str]:
+    """The classes and functions a pickle would import, found without unpickling it."""
+    try:
+        return list(torch.serialization.get_unsafe_globals_in_checkpoint(str(path)))
+    except Exception:  # an unreadable archive: the caller reports the load error instead
+        return []
+
+
+def torch_load(path: Path, trust_pickle: bool) -> Any:
+    """torch.load on the CPU; arbitrary objects only with --trust-pickle."""
+    try:
+        if trust_pickle:
+            importable_cwd()
+            print(f"rnn-inspect: warning: {path}: unpickling with --trust-pickle runs code from "
+                  "the file; do this only for files you made", file=sys.stderr)
+            return torch.load(str(path), map_location="cpu", weights_only=False)
+        return torch.load(str(path), map_location="cpu", weights_only=True)
+    except PermissionError:
+        raise CheckpointError(f"{path}: permission denied") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint file") from None
+    except pickle.UnpicklingError as exc:
+        names = pickled_globals(path)
+        if names and not trust_pickle:
+            shown = ", ".join(names[:4]) + (" …" if len(names) > 4 else "")
+            raise CheckpointError(
+                f"{path}: holds pickled Python objects ({shown}); loading them would run code, "
+                "so it is refused: re-save it with torch.save(model.state_dict(), PATH), or pass "
+                "--trust-pickle if you made this file yourself") from None
+        raise CheckpointError(f"{path}: not a readable PyTorch file "
+                              f"({first_line(exc)})") from None
+    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError, AttributeError,
+            ModuleNotFoundError, ImportError, TypeError, KeyError, IndexError,
+            UnicodeDecodeError, io.UnsupportedOperation) as exc:
+        raise CheckpointError(f"{path}: not a readable PyTorch file "
+                              f"({first_line(exc)})") from None
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def unwrap(path: Path, obj: Any) -> tuple[dict[str, torch.Tensor] | torch.nn.Module, str | None]:
+    """The state_dict (or module) inside a training checkpoint's wrapper dict."""
+    if isinstance(obj, torch.nn.Module):
+        return obj, None
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a state_dict")
+    if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return obj, None
+    for key in WRAPPER_KEYS:
+        inner = obj.get(key)
+        if isinstance(inner, torch.nn.Module):
+            return inner, key
+        if isinstance(inner, dict) and inner and all(isinstance(v, torch.Tensor)
+                                                     for v in inner.values()):
+            return inner, key
+    tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if tensors:
+        return tensors, None
+    raise CheckpointError(f"{path}: no state_dict found (top-level keys: "
+                          f"{', '.join(map(str, list(obj)[:8]))})")
+
+
+def strip_common(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drop DataParallel's `module.` prefix."""
+    if tensors and all(k.startswith("module.") for k in tensors):
+        return {k[len("module."):]: v for k, v in tensors.items()}
+    return tensors
+
+
+def restore_tied(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> list[str]:
+    """safetensors.torch.save_model drops tied copies and names them in the metadata
+    (`dropped -> kept`); put them back. Returns the restored names."""
+    restored = []
+    for dropped, kept in metadata.items():
+        if dropped not in tensors and kept in tensors:
+            tensors[dropped] = tensors[kept]
+            restored.append(f"{dropped} = {kept}")
+    return restored
+
+
+def find_recurrent(path: Path, tensors: dict[str, torch.Tensor]) -> tuple[str, int]:
+    """The recurrent stack's key prefix and layer count."""
+    prefixes: dict[str, set[int]] = {}
+    for key in tensors:
+        match = RECURRENT_KEY.match(key)
+        if match:
+            if match["reverse"]:
+                raise CheckpointError(f"{path}: {key} belongs to a bidirectional recurrent layer, "
+                                      "which is not supported (a step-through needs one direction)")
+            prefixes.setdefault(match["prefix"], set()).add(int(match["layer"]))
+    projections = [k for k in tensors if re.search(r"weight_hr_l\d+$", k)]
+    if projections:
+        raise CheckpointError(f"{path}: {', '.join(projections)}: LSTM projections (proj_size) "
+                              "are not supported")
+    if not prefixes:
+        raise CheckpointError(f"{path}: no nn.RNN/LSTM/GRU weights (no *weight_ih_l0 key); "
+                              "for a model with its own forward use --factory module:callable")
+    if len(prefixes) > 1:
+        names = ", ".join(f"{p}weight_ih_l0" for p in sorted(prefixes))
+        raise CheckpointError(f"{path}: several recurrent stacks ({names}); open a seq2seq pair "
+                              "with --factory module:callable")
+    prefix, layers = next(iter(prefixes.items()))
+    if layers != set(range(len(layers))):
+        raise CheckpointError(f"{path}: recurrent layers {sorted(layers)} are not numbered 0..n-1")
+    return prefix, len(layers)
+
+
+def linear_candidates(tensors: dict[str, torch.Tensor], used: set[str], in_features: int
+                      ) -> list[str]:
+    return sorted(k for k, v in tensors.items() if k not in used and k.endswith("weight")
+                  and v.ndim == 2 and v.shape[1] == in_features)
+
+
+def find_head(path: Path, tensors: dict[str, torch.Tensor], rnn_keys: set[str],
+              hidden: int) -> str:
+    """The Linear head: a [vocab, hidden] weight, preferring the one with a bias; a tied
+    embedding of the same shape and values is not a second head."""
+    candidates = linear_candidates(tensors, rnn_keys, hidden)
+    with_bias = [k for k in candidates if (b := tensors.get(f"{k[:-len('weight')]}bias"))
+                 is not None and b.ndim == 1 and b.shape[0] == tensors[k].shape[0]]
+    if len(with_bias) == 1:
+        return with_bias[0]
+    if not candidates:
+        raise CheckpointError(f"{path}: no Linear head taking the hidden size {hidden} "
+                              "(no 2-D *weight of shape [vocab, hidden])")
+    tied = len(candidates) == 2 and torch.equal(tensors[candidates[0]], tensors[candidates[1]])
+    if len(candidates) == 1 or (tied and not with_bias):
+        return candidates[-1]
+    ambiguous = with_bias or candidates
+    raise CheckpointError(f"{path}: two candidate heads ({', '.join(ambiguous)}); keep one in the "
+                          "state_dict or use --factory module:callable")
+
+
+def detect(path: Path, tensors: dict[str, torch.Tensor], options: Options, source: str,
+           wrapper: str | None, tied: list[str]) -> Checkpoint:
+    """Recognise embedding/one-hot + recurrent + head; rename onto CharRNN and load."""
+    tensors = strip_common(tensors)
+    prefix, layers = find_recurrent(path, tensors)
+    w_ih, w_hh = tensors[f"{prefix}weight_ih_l0"], tensors[f"{prefix}weight_hh_l0"]
+    hidden, input_size = w_hh.shape[1], w_ih.shape[1]
+    gates = w_ih.shape[0] // hidden
+    if gates not in GATE_COUNT or w_ih.shape[0] % hidden:
+        raise CheckpointError(f"{path}: {prefix}weight_ih_l0 has shape {tuple(w_ih.shape)}, which "
+                              f"fits no RNN/LSTM/GRU with hidden size {hidden}")
+    cell = GATE_COUNT[gates]
+    bias = f"{prefix}bias_ih_l0" in tensors
+    rnn_keys = {k for k in tensors if k.startswith(prefix) and re.search(r"_l\d+$", k)}
+    head = find_head(path, tensors, rnn_keys, hidden)
+    head_bias = f"{head[:-len('weight')]}bias"
+    vocab_size = tensors[head].shape[0]
+    used = rnn_keys | {head, head_bias}
+    embeds = [k for k in tensors if k not in used and tensors[k].ndim == 2
+              and tensors[k].shape[1] == input_size]
+    if len(embeds) > 1:
+        raise CheckpointError(f"{path}: two candidate embeddings ({', '.join(embeds)}); keep one "
+                              "or use --factory module:callable")
+    embed = embeds[0] if embeds else None
+    if embed is None and input_size != vocab_size:
+        raise CheckpointError(f"{path}: no embedding of width {input_size}, and the input size "
+                              f"{input_size} is not the head's vocab size {vocab_size} (one-hot)")
+    if embed is not None and tensors[embed].shape[0] != vocab_size:
+        raise CheckpointError(f"{path}: embedding {embed} has {tensors[embed].shape[0]} rows but "
+                              f"head {head} has {vocab_size} outputs; input and output "
+                              "vocabularies must be the same")
+    used |= {embed} if embed else set()
+    extra = sorted(set(tensors) - used)
+    if extra:
+        raise CheckpointError(f"{path}: tensors {', '.join(extra[:6])} are not part of embedding "
+                              "+ RNN + Linear; use --factory module:callable for this model")
+    if options.vocab is None:
+        raise CheckpointError(f"{path}: a plain state_dict carries no vocabulary: pass --vocab "
+                              f"FILE, a JSON list of its {vocab_size} tokens in index order")
+    vocab = read_vocab(options.vocab)
+    if len(vocab) != vocab_size:
+        raise CheckpointError(f"{path}: --vocab {options.vocab} has {len(vocab)} tokens, the "
+                              f"model's head {head} has {vocab_size} outputs")
+    nonlinearity = options.nonlinearity or "tanh"
+    if options.nonlinearity and cell != "rnn":
+        raise CheckpointError(f"{path}: --nonlinearity applies to a plain nn.RNN, this is a "
+                              f"{cell.upper()}")
+    config = CharRNNConfig(vocab_size, cell, layers, hidden, input_size if embed else 0,
+                           nonlinearity, bias)
+    renamed = {f"rnn.{k[len(prefix):]}": v for k, v in tensors.items() if k in rnn_keys}
+    renamed["head.weight"] = tensors[head]
+    renamed["head.bias"] = tensors.get(head_bias, torch.zeros(vocab_size))
+    if embed:
+        renamed["embed.weight"] = tensors[embed]
+    module = CharRNN(config)
+    load_state(path, module, renamed)
+    module.eval()
+    dtypes = sorted({str(v.dtype).replace("torch.", "") for v in tensors.values()})
+    detected = {"format": source, "recurrent": f"{cell.upper()} {prefix}*, {layers} layer(s), "
+                f"hidden {hidden}{'' if bias else ', no bias'}",
+                "input": f"embedding {embed} [{vocab_size}x{input_size}]" if embed
+                else f"one-hot of {vocab_size}",
+                "head": head + ("" if head_bias in tensors else " (no bias)")}
+    if wrapper:
+        detected["wrapper"] = wrapper
+    if tied:
+        detected["tied"] = "; ".join(tied)
+    if dtypes != ["float32"]:
+        detected["dtype"] = f"{', '.join(dtypes)} (computed in float32)"
+    if cell == "rnn":
+        detected["nonlinearity"] = nonlinearity + ("" if options.nonlinearity else
+                                                   " (default; pass --nonlinearity relu if not)")
+    meta = {"format_version": FORMAT_VERSION, "kind": "char", "arch": config.arch(),
+            "vocab": vocab.to_json(), "detected": detected}
+    checkpoint = Checkpoint("char", module, vocab, meta, path)
+    bad = nonfinite_tensors(tensors)
+    if bad:
+        checkpoint.warnings.append(f"{path}: NaN/Inf values in {', '.join(bad)}")
+    return checkpoint
