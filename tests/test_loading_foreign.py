@@ -1,0 +1,190 @@
+"""Real-world checkpoints open, are described by `info`, and give the model's own numbers."""
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file, save_model
+from userland import tutorial_models as tm
+
+from inspector.engine import Seq2SeqSession, Session, inspectable
+from inspector.loading import ModelSource, open_model
+from models.checkpoint import CheckpointError
+
+TOL = 1e-5
+TEXT = "abcabhhgfedcba"
+
+
+@pytest.fixture
+def vocab_file(tmp_path):
+    path = tmp_path / "vocab.json"
+    path.write_text(json.dumps(tm.VOCAB))
+    return str(path)
+
+
+def own_forward(module, text, seq_first=False):
+    """The user's module over the whole text: logits (T, V)."""
+    ids = torch.tensor([[tm.VOCAB.index(c) for c in text]])
+    with torch.no_grad():
+        logits, _ = module(ids.T if seq_first else ids, None)
+    return (logits[:, 0] if seq_first else logits[0]).numpy()
+
+
+def engine_logits(checkpoint, text):
+    return np.stack([r.logits for r in Session(inspectable(checkpoint)).feed(text)])
+
+
+def assert_same(a, b):
+    assert a.shape == b.shape and float(np.abs(a - b).max()) <= TOL
+
+
+def test_word_language_model_with_tied_weights(tmp_path, vocab_file):
+    torch.manual_seed(0)
+    model = tm.WordLanguageModel().eval()
+    path = tmp_path / "model.pt"
+    torch.save(model.state_dict(), path)
+    checkpoint = open_model(ModelSource(str(path), vocab=vocab_file))
+    assert checkpoint.meta["detected"]["input"].startswith("embedding encoder.weight")
+    assert checkpoint.meta["detected"]["head"] == "decoder.weight"
+    assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT, seq_first=True))
+
+
+def test_tied_safetensors_saved_with_save_model(tmp_path, vocab_file):
+    torch.manual_seed(1)
+    model = tm.WordLanguageModel("GRU", nlayers=1).eval()
+    path = tmp_path / "model.safetensors"
+    save_model(model, str(path))
+    checkpoint = open_model(ModelSource(str(path), vocab=vocab_file))
+    assert "tied" in checkpoint.meta["detected"]
+    assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT, seq_first=True))
+
+
+def test_one_hot_relu_rnn_needs_the_nonlinearity_flag(tmp_path, vocab_file):
+    torch.manual_seed(2)
+    model = tm.OneHotCharRNN().eval()
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(0.5)
+    path = tmp_path / "onehot.pth"
+    torch.save(model.state_dict(), path)
+    checkpoint = open_model(ModelSource(str(path), vocab=vocab_file, nonlinearity="relu"))
+    assert checkpoint.meta["arch"]["embed"] == 0
+    assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT))
+    tanh = open_model(ModelSource(str(path), vocab=vocab_file))
+    assert "pass --nonlinearity relu" in tanh.meta["detected"]["nonlinearity"]
+
+
+def test_dataparallel_prefix_nested_names_and_training_wrapper(tmp_path, vocab_file):
+    torch.manual_seed(3)
+    model = tm.Nested().eval()
+    state = {f"module.{k}": v for k, v in model.state_dict().items()}
+    path = tmp_path / "ckpt.pt"
+    torch.save({"model_state_dict": state, "optimizer": {"lr": 0.1}, "epoch": 7}, path)
+    checkpoint = open_model(ModelSource(str(path), vocab=vocab_file))
+    assert checkpoint.meta["detected"]["wrapper"] == "model_state_dict"
+    assert "body.core." in checkpoint.meta["detected"]["recurrent"]
+    assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT, seq_first=True))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_weights_compute_in_float32(tmp_path, vocab_file, dtype):
+    torch.manual_seed(4)
+    model = tm.Nested().eval()
+    path = tmp_path / "half.safetensors"
+    save_file({k: v.to(dtype) for k, v in model.state_dict().items()}, str(path))
+    checkpoint = open_model(ModelSource(str(path), vocab=vocab_file))
+    assert "computed in float32" in checkpoint.meta["detected"]["dtype"]
+    model.load_state_dict({k: v.to(dtype).float() for k, v in model.state_dict().items()})
+    assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT, seq_first=True))
+
+
+def test_factory_with_its_own_forward_is_hooked(vocab_file):
+    checkpoint = open_model(ModelSource(None, vocab=vocab_file,
+                                        factory="userland.tutorial_models:build_normed"))
+    model = tm.build_normed()
+    records = Session(inspectable(checkpoint)).feed(TEXT)
+    hidden = None
+    with torch.no_grad():
+        for record, char in zip(records, TEXT):
+            out, hidden = model(torch.tensor([[tm.VOCAB.index(char)]]), hidden)
+            assert float(np.abs(record.logits - out.reshape(-1).numpy()).max()) <= TOL
+            for k in range(2):
+                assert float(np.abs(record.layers[k].h - hidden[0][k, 0].numpy()).max()) <= TOL
+                assert float(np.abs(record.layers[k].c - hidden[1][k, 0].numpy()).max()) <= TOL
+    assert set(records[0].layers[0].gates) == set("ifgo")
+
+
+def test_factory_seq2seq_pair_decodes_like_its_modules(tmp_path):
+    vocab = tmp_path / "v.json"
+    vocab.write_text(json.dumps(tm.SEQ_VOCAB))
+    checkpoint = open_model(ModelSource(None, vocab=str(vocab),
+                                        factory="userland.tutorial_models:build_pair"))
+    assert checkpoint.kind == "seq2seq"
+    session = Seq2SeqSession(inspectable(checkpoint))
+    session.feed_source("abc")
+    decoded = session.decode(max_len=60)
+    encoder, decoder = tm.build_pair()
+    with torch.no_grad():
+        hidden = None
+        for char in "abc":
+            _, hidden = encoder(torch.tensor([[tm.SEQ_VOCAB.index(char)]]), hidden)
+        token, expected = 0, []
+        for _ in range(60):
+            out, hidden = decoder(torch.tensor([[token]]), hidden)
+            token = int(out.reshape(-1).argmax())
+            if token == 1:
+                break
+            expected.append(tm.SEQ_VOCAB[token])
+    assert decoded.output == "".join(expected)
+    assert len(decoded.records) >= len(expected)
+
+
+def test_trusted_pickle_of_a_whole_module_is_inspected(tmp_path, vocab_file, python, cli_env):
+    torch.manual_seed(6)
+    model = tm.WordLanguageModel(tie=False).eval()
+    path = tmp_path / "whole.pt"
+    torch.save(model, path)
+    refused = subprocess.run([python, "-m", "inspector.cli", "info", str(path), "--vocab",
+                              vocab_file], capture_output=True, text=True, env=cli_env,
+                             timeout=120, cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "userland.tutorial_models.WordLanguageModel" in refused.stderr
+    assert "state_dict" in refused.stderr and "--trust-pickle" in refused.stderr
+    checkpoint = open_model(ModelSource(str(path), vocab=vocab_file, trust_pickle=True))
+    assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT, seq_first=True))
+
+
+def test_info_prints_what_was_detected(tmp_path, vocab_file, python, cli_env):
+    torch.manual_seed(7)
+    path = tmp_path / "m.pt"
+    torch.save(tm.WordLanguageModel().state_dict(), path)
+    out = subprocess.run([python, "-m", "inspector.cli", "info", str(path), "--vocab",
+                          vocab_file], capture_output=True, text=True, env=cli_env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "detected   recurrent: LSTM rnn.*, 2 layer(s), hidden 12" in out.stdout
+    assert "detected   head: decoder.weight" in out.stdout
+
+
+def test_nan_weights_load_with_a_warning(tmp_path, vocab_file):
+    torch.manual_seed(8)
+    model = tm.Nested()
+    state = model.state_dict()
+    state["out.proj.bias"][0] = float("nan")
+    path = tmp_path / "nan.pt"
+    torch.save(state, path)
+    checkpoint = open_model(ModelSource(str(path), vocab=vocab_file))
+    assert checkpoint.warnings == [f"{path}: NaN/Inf values in out.proj.bias"]
+    record = Session(inspectable(checkpoint)).feed("a")[0]
+    assert "logits" in record.nonfinite
+
+
+def test_factory_errors_are_one_line(tmp_path, vocab_file):
+    for spec, message in [("nope_module:build", "cannot import"),
+                          ("userland.tutorial_models:missing", "has no 'missing'"),
+                          ("userland.tutorial_models:build_broken",
+                           "RuntimeError: weights file missing"),
+                          ("no-colon", "expected module:callable")]:
+        with pytest.raises(CheckpointError, match=message) as err:
+            open_model(ModelSource(None, vocab=vocab_file, factory=spec))
+        assert "\n" not in str(err.value)
