@@ -368,3 +368,16 @@ async def test_maps_out_of_view_wait_and_catch_up_when_scrolled_to(lstm):
         await pilot.pause()
         shown = [h for h in hidden if maps.shows(h)]
         assert shown and not any(h.stale for h in shown)
+
+
+async def test_switching_models_replays_the_whole_tape(lstm, tmp_path):
+    other = make_checkpoint(tmp_path / "other.safetensors", layers=1, hidden=8)
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"abcdefgh", "left", "left")
+        app.open_model(str(other))
+        await settle(pilot)
+        assert status(app).startswith("other │") and "t=7 of 8" in status(app)
+        assert tape_lines(app)[0] == "x a b c d e f g h"
+        assert len(log_lines(app)) == 7

@@ -232,6 +232,10 @@ class MainScreen(Screen):
         self.toggle_class(f"-hide-{panel}")
         self.call_after_refresh(self.refresh_view)
 
+    @on(ModelView.Resized)
+    def redraw_resized(self) -> None:
+        self.refresh_view()
+
     @on(Heatmap.UnitClicked)
     def select_clicked_unit(self, message: Heatmap.UnitClicked) -> None:
         self.selected_layer = int(message.heatmap.activation.split(".")[0][1:])

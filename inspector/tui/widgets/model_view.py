@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
 
 from inspector.tui.view import StepCache, legend_names, map_specs, tape_window
@@ -80,6 +81,12 @@ class MapsPanel(Panel):
 
 class ModelView(Vertical):
     """The inspector for one model and its session."""
+
+    class Resized(Message):
+        """The view has a new size: the screen redraws so each window fits (tape, log)."""
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
 
     def __init__(self, model: InspectableModel, task: str | None, *, id: str | None = None) -> None:
         super().__init__(id=id)
