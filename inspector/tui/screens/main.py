@@ -77,8 +77,8 @@ class MainScreen(Screen):
 
     async def attach(self, loaded: Loaded) -> None:
         """Show a freshly loaded model; its session already holds the text carried over."""
-        self.label, self.model, self.session, self.task_name = (loaded.label, loaded.model,
-                                                           loaded.session, loaded.task)
+        self.label, self.model = loaded.label, loaded.model
+        self.session, self.task_name = loaded.session, loaded.task
         self.cache.clear()
         self.cache.add(loaded.steps)
         self.view_t = None
