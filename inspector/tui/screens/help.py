@@ -14,7 +14,7 @@ from inspector.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
 
 TYPING = ("Every printable key feeds the model one step (Enter too, where the model's vocabulary "
           "has a newline). Ctrl+P opens the command palette: open a checkpoint, switch zoo model, "
-          "export the trace, save a screenshot.")
+          "export the trace, save a screenshot. Escape or F1 closes this help.")
 
 
 class HelpScreen(ModalScreen[None]):
