@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from inspector.loading import CheckpointError, ModelSource, open_model
+from models.checkpoint import first_line
 from models.vocab import UnknownCharacterError
 
 SUBCOMMANDS = ("train", "trace", "info", "zoo")
@@ -90,6 +93,9 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.steps < 1:
         raise CommandError("--steps must be at least 1")
+    writable(Path(args.out))  # fail before training, not after: never lose the work
+    if args.corpus is not None and not Path(args.corpus).is_file():
+        raise CommandError(f"{args.corpus}: no such file (--corpus)")
     try:
         config = TrainConfig(args.task, args.cell, args.layers, args.hidden, args.embed,
                              args.nonlinearity, args.steps, args.batch, args.seq_len, args.lr,
@@ -97,9 +103,22 @@ def run_train(args: argparse.Namespace) -> int:
         result = train(config, progress=not args.quiet)
     except (ValueError, OSError) as exc:
         raise CommandError(str(exc)) from None
-    path = save_result(result, config, args.out)
+    try:
+        path = save_result(result, config, args.out)
+    except Exception as exc:  # safetensors raises its own error type for I/O failures
+        raise CommandError(f"{args.out}: cannot save the checkpoint ({first_line(exc)})") from None
     print(f"saved {path}: {result.summary}")
     return 0
+
+
+def writable(path: Path) -> None:
+    """Raise CommandError unless a file can be created at `path`."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".rnn-inspect-"):
+            pass
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot write there ({exc.strerror or exc})") from None
 
 
 def warn(warnings: list[str]) -> None:

@@ -27,6 +27,7 @@ from models.checkpoint import (
     METADATA_KEY,
     Checkpoint,
     CheckpointError,
+    first_line,
     load_checkpoint,
     read_safetensors,
     resolve,
@@ -113,9 +114,8 @@ def from_factory(source: ModelSource) -> Checkpoint:
     try:
         built = factory()
     except Exception as exc:  # the user's code: report it, never a traceback
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(f"--factory {spec}: the factory raised {type(exc).__name__}: "
-                              f"{reason}") from None
+                              f"{first_line(exc)}") from None
     name = attr if attr != "build" else module_name
     if isinstance(built, tuple) and len(built) == 2 and all(isinstance(m, nn.Module)
                                                             for m in built):
@@ -132,12 +132,12 @@ def hooked_checkpoint(name: str, module: nn.Module, vocab, target, origin: str) 
     try:
         model = HookedModel(module, vocab, name)
     except ValueError as exc:
-        raise CheckpointError(str(exc)) from None
+        raise CheckpointError(f"{origin}: {exc}") from None
+    probe(model, origin)
     meta = {"kind": "char", "arch": {"cell": model.cell, "layers": model.n_layers,
                                      "hidden": model.hidden},
-            "vocab": vocab.to_json(), "detected": {"format": origin,
-                                                   "recurrent": f"{model.rnn_name}"}}
-    meta["name"] = name
+            "vocab": vocab.to_json(), "name": name,
+            "detected": {"format": origin, "recurrent": recurrent_summary(model)}}
     return Checkpoint("char", module, vocab, meta, None, target, inspectable=model)
 
 
@@ -152,16 +152,46 @@ def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab,
             raise CheckpointError(f"{origin}: the decoder's vocabulary has no {token!r}; decoding "
                                   "starts at <s> and stops at </s>")
     try:
-        model = Seq2SeqModel(name, HookedModel(encoder, vocab, f"{name}.encoder", head=False),
-                             HookedModel(decoder, target_vocab, f"{name}.decoder"), Bridge(),
-                             vocab, target_vocab)
+        halves = (HookedModel(encoder, vocab, f"{name}.encoder", head=False),
+                  HookedModel(decoder, target_vocab, f"{name}.decoder"))
     except ValueError as exc:
-        raise CheckpointError(str(exc)) from None
+        raise CheckpointError(f"{origin}: {exc}") from None
+    handoff = probe(halves[0], f"{origin} (encoder)")
+    probe(halves[1], f"{origin} (decoder)", handoff)
+    try:
+        model = Seq2SeqModel(name, *halves, Bridge(), vocab, target_vocab)
+    except ValueError as exc:
+        raise CheckpointError(f"{origin}: {exc}") from None
     meta = {"kind": "seq2seq", "arch": {"cell": model.encoder.cell,
                                         "layers": model.encoder.n_layers,
                                         "hidden": model.encoder.hidden},
-            "vocab": vocab.to_json(), "detected": {"format": origin,
-                                                   "bridge": "identity (encoder's final hidden)"},
-            "name": name}
+            "vocab": vocab.to_json(), "name": name,
+            "detected": {"format": origin, "encoder": recurrent_summary(halves[0]),
+                         "decoder": recurrent_summary(halves[1]),
+                         "bridge": "identity (encoder's final hidden)"}}
     return Checkpoint("seq2seq", nn.ModuleList([encoder, decoder]), vocab, meta, None, target,
                       inspectable=model)
+
+
+def recurrent_summary(model) -> str:
+    """What `info` says about a hooked model's recurrent layer."""
+    return (f"{model.cell.upper()} {model.rnn_name or '(root)'}, {model.n_layers} layer(s), "
+            f"hidden {model.hidden}")
+
+
+def probe(model, origin: str, state=None):
+    """Two steps through the user's forward now, so a forward that does not follow the protocol
+    is a one-line error at load time rather than a traceback mid-session. Returns the state."""
+    from inspector.engine.model import state_after
+
+    state = model.initial_state() if state is None else state
+    try:
+        for _ in range(2):
+            steps, _ = model.step(0, state)
+            state = state_after(steps)
+    except Exception as exc:  # the user's code: report it, never a traceback
+        raise CheckpointError(f"{origin}: stepping its forward failed ({type(exc).__name__}: "
+                              f"{first_line(exc)}); the protocol is forward(x_t, hidden) -> "
+                              "(out, hidden), one token per call, hidden None at the start"
+                              ) from None
+    return state

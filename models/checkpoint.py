@@ -32,6 +32,12 @@ class CheckpointError(Exception):
     """A checkpoint that cannot be used; the message is one line naming the file and the problem."""
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception as a short reason for a one-line message."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
 @dataclass
 class Checkpoint:
     """A loaded model with what the file says about it."""
@@ -130,8 +136,8 @@ def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str
     except PermissionError:
         raise CheckpointError(f"{path}: permission denied") from None
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable safetensors file ({reason})") from None
+        raise CheckpointError(f"{path}: not a readable safetensors file "
+                              f"({first_line(exc)})") from None
     return tensors, metadata
 
 

@@ -86,6 +86,9 @@ def train(config: TrainConfig, *, progress: bool = True) -> TrainResult:
     rng = np.random.default_rng(config.seed)
     corpus = tasks.load_corpus(config.corpus) if config.task == "text" else None
     train_text, held_text = tasks.split_corpus(corpus) if corpus else (None, None)
+    if corpus is not None and len(train_text) <= config.seq_len + 1:
+        raise ValueError(f"the corpus has {len(corpus)} characters; the text task needs more than "
+                         f"{config.seq_len + 1} for training windows (lower --seq-len)")
     vocab = vocab_for(config, corpus)
     encoded = np.array(vocab.encode(train_text), dtype=np.int64) if train_text else None
     kind, module = build(config, vocab)

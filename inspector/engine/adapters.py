@@ -33,14 +33,17 @@ class HookedModel(InspectableModel):
         found = recurrent_submodules(module)
         if len(found) != 1:
             names = ", ".join(n or "(root)" for n, _ in found) or "none"
-            raise ValueError(f"{name}: needs exactly one nn.RNN/LSTM/GRU inside the model to show "
-                             f"its states (found: {names})")
+            raise ValueError(f"needs exactly one nn.RNN/LSTM/GRU inside the model to show its "
+                             f"states (found: {names})")
         self.module = module.eval()
         self.vocab = vocab
         self.name = name
         self.has_head = head  # a seq2seq encoder's `out` is not a distribution: ignore it
         self.rnn_name, self.rnn = found[0]
-        self.layers = layer_weights(self.rnn)
+        try:
+            self.layers = layer_weights(self.rnn)
+        except ValueError as exc:
+            raise ValueError(f"{self.rnn_name or '(root)'}: {exc}") from None
         self.cell = self.layers[0].cell
         self.n_layers = len(self.layers)
         self.hidden = self.layers[0].hidden

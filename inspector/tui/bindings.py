@@ -41,4 +41,9 @@ MAIN_BINDINGS = [
             tooltip="Show or hide the step log"),
     Binding("f4", "toggle_panel('side')", "Side", id="toggle-side", show=False,
             tooltip="Show or hide top-k, unit detail and legend"),
+    Binding("f5", "intervene", "Intervene", id="intervene",
+            tooltip="Intervene on the selected unit: set, zero, clamp, release or scale it"),
+    Binding("f6", "fork", "Fork", id="fork", tooltip="Fork a branch at the step on view"),
+    Binding("f7", "branches", "Branches", id="branches",
+            tooltip="Switch branch and see where the branches diverge"),
 ]

@@ -28,8 +28,11 @@ def vector_summary(values: np.ndarray, limit: int = 8) -> str:
     return f"[{shown}{' …' if len(values) > limit else ''}]"
 
 
-def log_line(t: int, typed: str, prediction: str, confidence: float, h_before: np.ndarray) -> str:
+def log_line(t: int, typed: str, prediction: str, confidence: float, h_before: np.ndarray,
+             edits: tuple[str, ...] = ()) -> str:
     """The seed's step line: `t=1  x='a'  → y='b' (0.99)  h=[…]`, h being the state read by step t
-    (zero at t=0), last so a narrow screen cuts only the summary."""
+    (zero at t=0), last so a narrow screen cuts only the summary. Interventions on that state are
+    written before it, marked `◆`."""
+    marks = "".join(f"◆ {edit}  " for edit in edits)
     return (f"t={t}  x={token_repr(typed)}  → y={token_repr(prediction)} ({confidence:.2f})  "
-            f"h={vector_summary(h_before)}")
+            f"{marks}h={vector_summary(h_before)}")

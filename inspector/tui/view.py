@@ -74,13 +74,15 @@ class StepSummary:
     token: str
     prediction: str
     line: str
+    intervened: bool = False  # the state this step read was edited by an intervention
 
 
 def summarise(record: StepRecord) -> StepSummary:
     top = record.layers[-1]
     h_before = top.h - top.delta_h  # the state step t read: zero at t=0
-    line = log_line(record.t, record.token, record.prediction, record.confidence, h_before)
-    return StepSummary(record.t, record.typed, record.token, record.prediction, line)
+    edits = tuple(iv.describe() for iv in record.interventions)
+    line = log_line(record.t, record.token, record.prediction, record.confidence, h_before, edits)
+    return StepSummary(record.t, record.typed, record.token, record.prediction, line, bool(edits))
 
 
 class StepCache:
@@ -149,7 +151,8 @@ def tape_window(steps: Sequence[StepSummary], pending: str, capacity: int,
     for t in range(start, end):
         if t < len(steps):
             step = steps[t]
-            cells.append(TapeCell(step.typed, step.prediction, is_miss(task, steps, t)))
+            cells.append(TapeCell(step.typed, step.prediction, is_miss(task, steps, t),
+                                  step.intervened))
         else:
             cells.append(TapeCell(pending[t - len(steps)], None))
     view_index = None if view_t is None else view_t - start

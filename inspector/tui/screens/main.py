@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from inspector.tui.bindings import MAIN_BINDINGS
+from inspector.tui.screens.timeline import TimelineActions
 from inspector.tui.view import StepCache, tape_window
 from inspector.tui.widgets.heatmap import Heatmap
 from inspector.tui.widgets.lines import LinesWidget
@@ -33,7 +34,7 @@ NARROW_WIDTH = 110  # below this the side panel narrows
 BULK_CHARS = 200  # longer inputs (pastes) are fed by a worker
 
 
-class MainScreen(Screen):
+class MainScreen(TimelineActions, Screen):
     """Tape, heatmaps, top-k, unit detail, legend and step log of one character model."""
 
     BINDINGS = MAIN_BINDINGS
@@ -186,8 +187,8 @@ class MainScreen(Screen):
     def action_step_back(self) -> None:
         if self.pending:
             self.pending = self.pending[:-1]
-        elif self.ready and self.session.cursor:
-            self.session.back(1)
+        elif self.ready and (self.session.cursor or self.session.pending):
+            self.session.back(1)  # the last keystroke or intervention
             self.cache.sync(self.session)
             self.view_t = None
         self.refresh_view()
@@ -255,6 +256,7 @@ class MainScreen(Screen):
             if self.view_t is not None:
                 parts.append("viewing the past (End: newest)")
             parts.append(f"l{self.selected_layer} unit {self.selected_unit}")
+            parts.extend(self.timeline_notes())
         if self.nonfinite:
             parts.append(f"NaN/Inf in {', '.join(self.nonfinite)}")
         if self.busy:

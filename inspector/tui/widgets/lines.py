@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.segment import Segment
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 
 from inspector.tui.widgets.cached_style import CachedStyle
@@ -28,9 +28,15 @@ class LinesWidget(CachedStyle):
         self.lines: list[Line] = []
 
     def set_lines(self, lines: list[Line]) -> None:
-        resized = len(lines) != len(self.lines)  # a relayout only when the height changes
-        self.lines = lines
-        self.refresh(layout=resized)
+        """Show new lines; only the lines that differ are redrawn, and the layout is redone only
+        when the number of lines changes."""
+        old, self.lines = self.lines, lines
+        if len(lines) != len(old) or not self.size.width:
+            self.refresh(layout=len(lines) != len(old))
+            return
+        for y, (before, after) in enumerate(zip(old, lines, strict=True)):
+            if before != after:
+                self.refresh(Region(0, y, self.size.width, 1))
 
     def line_text(self, y: int) -> str:
         """The plain text of line y, as tests and screen readers see it."""

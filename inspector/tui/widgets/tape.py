@@ -22,6 +22,7 @@ LABEL_STYLE = Style(dim=True)
 MISS_STYLE = Style(color="red", bold=True)
 VIEW_STYLE = Style(reverse=True)
 PENDING_STYLE = Style(dim=True, italic=True)
+INTERVENED_STYLE = Style(color="magenta", bold=True)
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,12 @@ class TapeCell:
     typed: str
     predicted: str | None
     miss: bool = False
+    intervened: bool = False
 
 
 class Tape(CachedStyle):
-    """Three lines: x (typed), y (output at that step), and ✗ under every miss."""
+    """Three lines: x (typed), y (output at that step, red when a miss), and ✗ under every miss,
+    or ◆ under a step whose state was edited by an intervention."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -85,21 +88,23 @@ class Tape(CachedStyle):
             return glyph(cell.typed)
         if y == 1:
             return "…" if cell.predicted is None else glyph(cell.predicted)
-        return "✗" if cell.miss else " "
+        return "◆" if cell.intervened else "✗" if cell.miss else " "
 
     def _style(self, y: int, index: int, cell: TapeCell) -> Style:
         return cell_style(cell.predicted is None, y > 0 and cell.miss,
-                          index == self.view_index and y < 2)
+                          index == self.view_index and y < 2, y == 2 and cell.intervened)
 
 
-@lru_cache(maxsize=8)
-def cell_style(pending: bool, miss: bool, on_view: bool) -> Style:
+@lru_cache(maxsize=16)
+def cell_style(pending: bool, miss: bool, on_view: bool, intervened: bool = False) -> Style:
     """Built once per combination: adding Styles per cell on every key is measurable."""
     style = Style()
     if pending:
         style += PENDING_STYLE
     if miss:
         style += MISS_STYLE
+    if intervened:
+        style += INTERVENED_STYLE
     if on_view:
         style += VIEW_STYLE
     return style

@@ -1,0 +1,61 @@
+"""A one-line edit dialog (interventions, handoff edits): inside a modal every printable key is
+free to type a command, while on the screens behind it each one feeds the model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Input, Label
+
+from inspector.tui.edits import EditError
+
+
+class ParsesAs(Validator):
+    """Valid when `parse` accepts the line; its EditError message is the failure shown."""
+
+    def __init__(self, parse: Callable[[str], object]) -> None:
+        super().__init__()
+        self.parse = parse
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            self.parse(value)
+        except EditError as exc:
+            return self.failure(str(exc))
+        return self.success()
+
+
+class EditPrompt(ModalScreen[str | None]):
+    """Ask for an edit line; dismisses with it once `parse` accepts it, or None on Escape."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel-edit")]
+
+    def __init__(self, title: str, hint: str, parse: Callable[[str], object]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.hint = hint
+        self.parse = parse
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt"):
+            yield Label(self.title_text, id="prompt-title")
+            yield Input(validators=[ParsesAs(self.parse)], validate_on=["submitted"],
+                        id="prompt-input")
+            yield Label(self.hint, id="prompt-hint")
+            yield Label("", id="prompt-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        result = event.validation_result
+        if result is not None and not result.is_valid:
+            self.query_one("#prompt-error", Label).update(result.failure_descriptions[0])
+            return
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
