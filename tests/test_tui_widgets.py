@@ -74,15 +74,18 @@ async def test_heatmap_packs_two_units_per_cell_and_merges_runs():
         assert heatmap.unit_at(3, 1) == 3 and heatmap.unit_at(0, 2) is None
 
 
-async def test_heatmap_strips_are_cached_until_new_values():
-    heatmap = Heatmap("l0.h", "h", 8)
+async def test_heatmap_redraws_only_the_lines_whose_cells_changed():
+    heatmap = Heatmap("l0.h", "h", 16)  # 4 columns: units 0-7 on line 1, 8-15 on line 2
     async with One(heatmap).run_test(size=(4, 6)) as pilot:
-        heatmap.show(np.zeros(8, dtype=np.float32), SIGNED)
+        heatmap.show(np.zeros(16, dtype=np.float32), SIGNED)
         await pilot.pause()
-        first = heatmap.render_line(1)
+        first, second = heatmap.render_line(1), heatmap.render_line(2)
         assert heatmap.render_line(1) is first
-        heatmap.show(np.ones(8, dtype=np.float32), SIGNED)
-        assert heatmap.render_line(1) is not first
+        values = np.zeros(16, dtype=np.float32)
+        values[9] = 1.0
+        heatmap.show(values, SIGNED)
+        assert heatmap.render_line(1) is first and heatmap.render_line(2) is not second
+        assert heatmap.render_line(2).text == "▀▀▀▀"
 
 
 def summaries(typed: str, predicted: str) -> list[StepSummary]:
