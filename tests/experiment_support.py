@@ -1,0 +1,29 @@
+"""Helpers for the tests of compare mode, the seq2seq screen and interventions."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from textual.widgets import Static
+
+from models.checkpoint import save_checkpoint
+from models.seq2seq import Seq2Seq, Seq2SeqConfig
+from models.tasks import seq2seq_vocab
+
+
+def make_seq2seq(path: Path, *, hidden: int = 16, layers: int = 2, seed: int = 0) -> Path:
+    """An untrained, seeded seq2seq LSTM pair (same bytes on every run)."""
+    vocab = seq2seq_vocab()
+    torch.manual_seed(seed)
+    module = Seq2Seq(Seq2SeqConfig(len(vocab), len(vocab), "lstm", layers, hidden, 8))
+    return save_checkpoint(path, "seq2seq", module, vocab, task="reverse")
+
+
+def help_text(screen) -> str:
+    """The help screen's key table as plain text."""
+    console = Console(width=120, file=io.StringIO(), record=True)
+    console.print(screen.query_one("#help-keys", Static).content)
+    return console.export_text()
