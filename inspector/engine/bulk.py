@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from inspector.engine.cells import activate, sigmoid, split
 from inspector.engine.model import InspectableModel, NativeModel
 from inspector.engine.records import State, entropy_bits, softmax
 
@@ -60,72 +59,81 @@ def inputs_matrix(model: NativeModel, token_ids: np.ndarray) -> np.ndarray:
     return x
 
 
+def _recurrent_gates(model: NativeModel, weights, x: torch.Tensor, prev: torch.Tensor,
+                     splits: bool) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor],
+                                            dict[str, torch.Tensor]]:
+    """Every gate of every step at once: two GEMMs and in-place activations, in torch (its
+    elementwise kernels are several times faster than numpy's on these sizes)."""
+    names = model.gate_names or ("h",)
+    pre_x = torch.addmm(torch.from_numpy(weights.b_ih), x, torch.from_numpy(weights.w_ih).T)
+    pre_h = torch.addmm(torch.from_numpy(weights.b_hh), prev, torch.from_numpy(weights.w_hh).T)
+    ins = dict(zip(names, pre_x.chunk(len(names), 1)))
+    mems = dict(zip(names, pre_h.chunk(len(names), 1)))
+    gates = {}
+    if model.cell == "gru":
+        gates["r"] = torch.sigmoid(ins["r"] + mems["r"])
+        gates["z"] = torch.sigmoid(ins["z"] + mems["z"])
+        mems["n"] = mems["n"] * gates["r"]
+        gates["n"] = torch.tanh(ins["n"] + mems["n"])
+    if splits:
+        ins, mems = {g: v.clone() for g, v in ins.items()}, {g: v.clone() for g, v in mems.items()}
+    if model.cell == "lstm":
+        pre = pre_x.add_(pre_h)  # pre_x's storage is reused: the splits were cloned above
+        for g, v in zip(names, pre.chunk(4, 1)):
+            gates[g] = v.tanh_() if g == "g" else v.sigmoid_()
+    return gates, ins, mems
+
+
 @torch.no_grad()
 def trace_ids(model: NativeModel, token_ids: np.ndarray, state: State | None = None,
               splits: bool = False, text: str = "") -> Trace:
     """Trace token ids from `state` (zeros by default)."""
     state = state or model.initial_state()
-    x = inputs_matrix(model, np.asarray(token_ids, dtype=np.int64))  # (T, I)
+    x = torch.from_numpy(inputs_matrix(model, np.asarray(token_ids, dtype=np.int64)))  # (T, I)
     arrays: dict[str, np.ndarray] = {}
     final = []
     for k, weights in enumerate(model.layers):
-        h0 = state[k].h
+        h0 = torch.tensor(state[k].h)
         if model.cell == "mlp":
-            pre_x = x @ weights.w_ih.T + weights.b_ih
-            h = np.tanh(pre_x).astype(np.float32)
-            arrays[f"l{k}.h"] = h
-            prev = np.vstack([h0[None], h[:-1]])
-            arrays[f"l{k}.dh"] = h - prev
+            pre_x = torch.addmm(torch.from_numpy(weights.b_ih), x,
+                                torch.from_numpy(weights.w_ih).T)
+            h = torch.tanh(pre_x)
             if splits:
-                arrays[f"l{k}.in.h"] = pre_x.astype(np.float32)
-                arrays[f"l{k}.mem.h"] = np.zeros_like(pre_x, dtype=np.float32)
-            final.append(type(state[k])(h[-1] if len(h) else h0, None))
-            x = h
-            continue
-        layer = _layer_modules(model)[k]
-        hx = torch.tensor(h0)[None, None]
-        if model.cell == "lstm":
-            hx = (hx, torch.tensor(state[k].c)[None, None])
-        out, _ = layer(torch.from_numpy(np.ascontiguousarray(x))[None], hx)
-        h = out[0].numpy()  # (T, H): torch's own numbers
-        prev = np.vstack([h0[None], h[:-1]])  # (T, H): the state each step started from
-        pre_x = x @ weights.w_ih.T + weights.b_ih  # (T, G*H)
-        pre_h = prev @ weights.w_hh.T + weights.b_hh
-        arrays[f"l{k}.h"] = h
-        arrays[f"l{k}.dh"] = (h - prev).astype(np.float32)
-        c_last = None
-        if model.cell == "rnn":
-            if splits:
-                arrays[f"l{k}.in.h"], arrays[f"l{k}.mem.h"] = pre_x, pre_h
+                arrays[f"l{k}.in.h"] = pre_x.numpy()
+                arrays[f"l{k}.mem.h"] = np.zeros(tuple(pre_x.shape), dtype=np.float32)
         else:
-            names = model.gate_names
-            ins, mems = split(pre_x, names), split(pre_h, names)
-            if model.cell == "gru":
-                r = sigmoid(ins["r"] + mems["r"])
-                mems["n"] = r * mems["n"]
-                gates = {"r": r, "z": sigmoid(ins["z"] + mems["z"]),
-                         "n": np.tanh(ins["n"] + mems["n"])}
-            else:
-                gates = {g: activate("lstm", g, ins[g] + mems[g]) for g in names}
-                c = np.empty_like(h)
+            hx = h0[None, None]
+            if model.cell == "lstm":
+                hx = (hx, torch.tensor(state[k].c)[None, None])
+            h = _layer_modules(model)[k](x.contiguous()[None], hx)[0][0]  # (T, H): torch's own
+        prev = torch.cat([h0[None], h[:-1]])  # (T, H): the state each step started from
+        arrays[f"l{k}.h"] = h.numpy()
+        arrays[f"l{k}.dh"] = (h - prev).numpy()
+        c_last = state[k].c
+        if model.cell in ("lstm", "gru") or (model.cell == "rnn" and splits):
+            gates, ins, mems = _recurrent_gates(model, weights, x, prev, splits)
+            for g, v in gates.items():
+                arrays[f"l{k}.gate.{g}"] = v.numpy()
+            if splits:
+                for g in ins:
+                    arrays[f"l{k}.in.{g}"] = ins[g].numpy()
+                    arrays[f"l{k}.mem.{g}"] = mems[g].numpy()
+            if model.cell == "lstm":
+                c = np.empty(tuple(h.shape), dtype=np.float32)
                 c_prev = state[k].c
-                f, ig = gates["f"], gates["i"] * gates["g"]
-                for t in range(len(h)):  # elementwise recurrence: cheap next to the matmuls
+                f, ig = gates["f"].numpy(), (gates["i"] * gates["g"]).numpy()
+                for t in range(len(c)):  # elementwise recurrence: cheap next to the GEMMs
                     c_prev = f[t] * c_prev + ig[t]
                     c[t] = c_prev
                 arrays[f"l{k}.c"] = c
-                c_last = c[-1] if len(c) else state[k].c
-            for g in names:
-                arrays[f"l{k}.gate.{g}"] = gates[g].astype(np.float32)
-                if splits:
-                    arrays[f"l{k}.in.{g}"] = ins[g].astype(np.float32)
-                    arrays[f"l{k}.mem.{g}"] = mems[g].astype(np.float32)
-        final.append(type(state[k])(h[-1] if len(h) else h0, c_last))
+                c_last = c[-1] if len(c) else c_last
+        h_last = h[-1].numpy() if len(h) else state[k].h
+        final.append(type(state[k])(h_last, c_last if model.has_cell else None))
         x = h
     if model.head_w is not None:
-        logits = x @ model.head_w.T + (model.head_b if model.head_b is not None else 0)
-        arrays["logits"] = logits.astype(np.float32)
-        arrays["probs"] = softmax(arrays["logits"]).astype(np.float32)
+        logits = x.numpy() @ model.head_w.T + (model.head_b if model.head_b is not None else 0)
+        arrays["logits"] = logits.astype(np.float32, copy=False)
+        arrays["probs"] = softmax(arrays["logits"]).astype(np.float32, copy=False)
     return Trace(model, text, np.asarray(token_ids), arrays, tuple(final))
 
 

@@ -65,7 +65,7 @@ def trace_to_json(result: Trace, splits: bool = False) -> dict[str, Any]:
 
 def per_layer_names(model: NativeModel, splits: bool) -> list[str]:
     """The per-layer activations an npz holds, by their name after `l{k}.`."""
-    names = ["h", "dh"] + (["c"] if model.has_cell else [])
+    names = ["h"] + (["c"] if model.has_cell else [])
     names += [f"gate.{g}" for g in model.gate_names]
     if splits:
         for g in model.gate_names or ("h",):
