@@ -145,7 +145,7 @@ def bench_long_session(module: CharRNN, length: int, jumps: int) -> None:
     jump_times = timings(lambda: jump(next(order)), jumps)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{length:,}-char session, 2x512 LSTM: pasted in {fed:.1f} s; peak RSS {rss:.0f} MB "
-          f"(the process before the session: {before:.0f} MB; goal < 600 MB); jump to a random step "
+          f"(before the session: {before:.0f} MB; goal < 600 MB); jump to a random step "
           f"+ 40 records: median {statistics.median(jump_times) * 1e3:.0f} ms, "
           f"max {max(jump_times) * 1e3:.0f} ms")
 
