@@ -13,6 +13,7 @@ import os
 import pickle
 import re
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ from models.vocab import CharVocab
 WRAPPER_KEYS = ("model_state_dict", "state_dict", "model", "net", "module", "weights")
 RECURRENT_KEY = re.compile(r"^(?P<prefix>.*?)weight_ih_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
 GATE_COUNT = {4: "lstm", 3: "gru", 1: "rnn"}
+BLOCKED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+UNPICKLER_BOILERPLATE = ("Weights only load failed", "Please file an issue",
+                         "Check the documentation")
 
 
 @dataclass(frozen=True)
@@ -80,18 +84,21 @@ def pickled_globals(path: Path) -> list[str]:
 def torch_load(path: Path, trust_pickle: bool) -> Any:
     """torch.load on the CPU; arbitrary objects only with --trust-pickle."""
     try:
-        if trust_pickle:
-            importable_cwd()
-            print(f"rnn-inspect: warning: {path}: unpickling with --trust-pickle runs code from "
-                  "the file; do this only for files you made", file=sys.stderr)
-            return torch.load(str(path), map_location="cpu", weights_only=False)
-        return torch.load(str(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd bytes; the error says it all
+            warnings.simplefilter("ignore")
+            if trust_pickle:
+                importable_cwd()
+                print(f"rnn-inspect: warning: {path}: unpickling with --trust-pickle runs code "
+                      "from the file; do this only for files you made", file=sys.stderr)
+                return torch.load(str(path), map_location="cpu", weights_only=False)
+            return torch.load(str(path), map_location="cpu", weights_only=True)
     except PermissionError:
         raise CheckpointError(f"{path}: permission denied") from None
     except IsADirectoryError:
         raise CheckpointError(f"{path}: is a directory, not a checkpoint file") from None
     except pickle.UnpicklingError as exc:
-        names = pickled_globals(path)
+        # Old (non-zip) files cannot be scanned; the unpickler names the first class it refused.
+        names = pickled_globals(path) or BLOCKED_GLOBAL.findall(str(exc))[:1]
         if names and not trust_pickle:
             shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
             raise CheckpointError(
@@ -99,10 +106,17 @@ def torch_load(path: Path, trust_pickle: bool) -> Any:
                 "so it is refused: re-save it with torch.save(model.state_dict(), PATH), or pass "
                 "--trust-pickle if you made this file yourself") from None
         raise CheckpointError(f"{path}: not a readable PyTorch file "
-                              f"({first_line(exc)})") from None
+                              f"({unpickler_reason(exc)})") from None
     except Exception as exc:  # garbage makes torch.load raise almost anything (struct.error, …)
         raise CheckpointError(f"{path}: not a readable PyTorch file "
                               f"({first_line(exc)})") from None
+
+
+def unpickler_reason(exc: pickle.UnpicklingError) -> str:
+    """The actual reason in torch's weights-only error, without its advice to load unsafely."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reasons = [line for line in lines if not line.startswith(UNPICKLER_BOILERPLATE)]
+    return reasons[0][:200] if reasons else first_line(exc)
 
 
 def unwrap(path: Path, obj: Any) -> tuple[dict[str, torch.Tensor] | torch.nn.Module, str | None]:

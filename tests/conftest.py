@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def cli_env() -> dict[str, str]:
     """Environment for running `python -m inspector.cli` in a subprocess from any directory."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    # No empty entry: that would put the current directory on sys.path and hide whether the
+    # command itself makes user modules importable from there.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
 

@@ -1,7 +1,11 @@
 """Real-world checkpoints open, are described by `info`, and give the model's own numbers."""
 
+import contextlib
+import importlib
 import json
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,6 +103,33 @@ def test_half_precision_weights_compute_in_float32(tmp_path, vocab_file, dtype):
     assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT, seq_first=True))
 
 
+@contextlib.contextmanager
+def saved_as_cuda():
+    """torch.save tags every storage with the device it lives on; tag CPU ones "cuda:0" so the
+    file is exactly what a GPU training run writes (torch.load without map_location fails)."""
+    def tag(_storage):
+        return "cuda:0"
+
+    torch.serialization.register_package(-1, tag, lambda _obj, _location: None)
+    try:
+        yield
+    finally:
+        registry = torch.serialization._package_registry
+        registry[:] = [entry for entry in registry if entry[1] is not tag]
+
+
+def test_tensors_saved_on_cuda_load_on_the_cpu(tmp_path, vocab_file):
+    torch.manual_seed(9)
+    model = tm.WordLanguageModel("GRU").eval()
+    path = tmp_path / "gpu.pt"
+    with saved_as_cuda():
+        torch.save({"state_dict": model.state_dict(), "epoch": 3}, path)
+    with pytest.raises(RuntimeError, match="CUDA"):
+        torch.load(path, weights_only=True)  # the file really is CUDA-tagged
+    checkpoint = open_model(ModelSource(str(path), vocab=vocab_file))
+    assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT, seq_first=True))
+
+
 def test_factory_with_its_own_forward_is_hooked(vocab_file):
     checkpoint = open_model(ModelSource(None, vocab=vocab_file,
                                         factory="userland.tutorial_models:build_normed"))
@@ -140,7 +171,8 @@ def test_factory_seq2seq_pair_decodes_like_its_modules(tmp_path):
     assert len(decoded.records) >= len(expected)
 
 
-def test_trusted_pickle_of_a_whole_module_is_inspected(tmp_path, vocab_file, python, cli_env):
+def test_trusted_pickle_of_a_whole_module_is_inspected(tmp_path, vocab_file, python, cli_env,
+                                                       capsys):
     torch.manual_seed(6)
     model = tm.WordLanguageModel(tie=False).eval()
     path = tmp_path / "whole.pt"
@@ -152,7 +184,55 @@ def test_trusted_pickle_of_a_whole_module_is_inspected(tmp_path, vocab_file, pyt
     assert "userland.tutorial_models.WordLanguageModel" in refused.stderr
     assert "state_dict" in refused.stderr and "--trust-pickle" in refused.stderr
     checkpoint = open_model(ModelSource(str(path), vocab=vocab_file, trust_pickle=True))
+    warning = capsys.readouterr().err
+    assert warning.count("\n") == 1 and "warning" in warning and "--trust-pickle" in warning
     assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT, seq_first=True))
+
+
+FACTORY_MODULE = """
+import torch
+from torch import nn
+
+
+class CharGRU(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(8, 6)
+        self.gru = nn.GRU(6, 10, batch_first=True)
+        self.fc = nn.Linear(10, 8)
+
+    def forward(self, x_t, hidden):
+        out, hidden = self.gru(self.embedding(x_t), hidden)
+        return self.fc(torch.relu(out)), hidden
+
+
+def build():
+    torch.manual_seed(10)
+    return CharGRU().eval()
+"""
+
+
+def test_factory_from_the_current_directory_needs_no_model(tmp_path, vocab_file, cli_env):
+    """The installed command, run where the user's module is (not on PYTHONPATH)."""
+    (tmp_path / "mymodels.py").write_text(FACTORY_MODULE)
+    command = Path(sys.executable).with_name("rnn-inspect")
+    run = subprocess.run([str(command), "trace", "--factory", "mymodels:build", "--vocab",
+                          vocab_file, "--input", "headfeed"], capture_output=True,
+                         text=True, env=cli_env, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    steps = json.loads(run.stdout)["steps"]
+    sys.path.insert(0, str(tmp_path))
+    try:
+        model = importlib.import_module("mymodels").build()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("mymodels", None)
+    hidden, expected = None, []
+    with torch.no_grad():
+        for char in "headfeed":
+            out, hidden = model(torch.tensor([[tm.VOCAB.index(char)]]), hidden)
+            expected.append(tm.VOCAB[int(out.argmax())])
+    assert [step["prediction"] for step in steps] == expected
 
 
 def test_info_prints_what_was_detected(tmp_path, vocab_file, python, cli_env):
