@@ -237,6 +237,10 @@ class Seq2SeqSession:
         self._stepping = (state, records, next_id, done)
         return record
 
+    def restart_decode(self) -> None:
+        """Forget the steps taken with decode_step: the next one starts again from the handoff."""
+        self._stepping = None
+
     @property
     def stepped(self) -> tuple[StepRecord, ...]:
         """The decoder steps taken so far with decode_step."""

@@ -16,16 +16,18 @@ from textual import work
 from textual.app import App
 from textual.worker import get_current_worker
 
-from inspector.tui.bindings import APP_BINDINGS
+from inspector.tui.bindings import APP_BINDINGS, MAIN_BINDINGS, SEQ2SEQ_BINDINGS
 from inspector.tui.commands import InspectorCommands
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.screens.main import MainScreen
 from inspector.tui.screens.path_prompt import PathPrompt, checkpoint_validators, export_validators
+from inspector.tui.screens.seq2seq import Seq2SeqScreen
 from inspector.tui.threads import limit_math_threads
 from inspector.tui.workers import (
     ExportFinished,
     LoadFailed,
     ModelLoaded,
+    Seq2SeqLoaded,
     export_trace,
     load,
     source_label,
@@ -56,6 +58,7 @@ class InspectorApp(App[int]):
         self.source: ModelSource | str = model or DEFAULT_MODEL
         self.compare = compare
         self.main = MainScreen()
+        self.seq2seq: Seq2SeqScreen | None = None  # over the main screen while a seq2seq is open
 
     async def on_mount(self) -> None:
         await self.push_screen(self.main)
@@ -69,6 +72,8 @@ class InspectorApp(App[int]):
     def open_model(self, source: ModelSource | str) -> None:
         """Load `source` in a worker; the session on screen stays until the new one is ready."""
         replay = self.main.session.text if self.main.session is not None else ""
+        if self.seq2seq is not None:
+            replay = self.seq2seq.session.source
         self.main.loading(f"loading {source_label(source)}…")
         self.load_worker(source, replay)
 
@@ -90,15 +95,35 @@ class InspectorApp(App[int]):
             self.post_message(ModelLoaded(loaded))
 
     async def on_model_loaded(self, message: ModelLoaded) -> None:
-        await self.main.attach(message.loaded)
+        await self.leave_seq2seq()
+        if isinstance(message.loaded, Seq2SeqLoaded):
+            await self.show_seq2seq(message.loaded)
+        else:
+            await self.main.attach(message.loaded)
         # torch leaves hundreds of thousands of long-lived objects; a full garbage collection
         # walking them all stalls a key for ~150 ms. Freezing them keeps collections cheap.
         gc.freeze()
         for note in message.loaded.notes:
             self.notify(note, severity="warning")
 
+    async def show_seq2seq(self, loaded: Seq2SeqLoaded) -> None:
+        """Seq2seq models get their own screen over the main one; printable keys queued while
+        the model loaded become the start of its source."""
+        queued, self.main.pending = self.main.pending, ""
+        self.seq2seq = Seq2SeqScreen(loaded)
+        await self.push_screen(self.seq2seq)
+        source = "".join(ch for ch in queued if ch.isprintable())
+        if source:
+            self.seq2seq.feed(source)
+
+    async def leave_seq2seq(self) -> None:
+        if self.seq2seq is not None:
+            while self.screen is not self.main:
+                await self.pop_screen()
+            self.seq2seq = None
+
     def on_load_failed(self, message: LoadFailed) -> None:
-        if self.main.session is None:  # nothing to fall back on: say why and exit
+        if self.main.session is None and self.seq2seq is None:  # nothing to fall back on
             self.exit(None, return_code=2, message=f"rnn-inspect: {message.reason}")
             return
         self.main.load_failed()
@@ -109,7 +134,7 @@ class InspectorApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(SEQ2SEQ_BINDINGS if self.seq2seq else MAIN_BINDINGS))
 
     def action_open_checkpoint(self) -> None:
         def opened(value: str | None) -> None:

@@ -47,3 +47,18 @@ MAIN_BINDINGS = [
     Binding("f7", "branches", "Branches", id="branches",
             tooltip="Switch branch and see where the branches diverge"),
 ]
+
+SEQ2SEQ_BINDINGS = [
+    Binding("enter", "hand_over", "Hand over", id="hand-over",
+            tooltip="Hand the encoder's state over and decode to </s>"),
+    Binding("f6", "decode_step", "Step decoder", id="decode-step",
+            tooltip="Decode one more step (the first press hands over)"),
+    Binding("f5", "edit_handoff", "Edit handoff", id="edit-handoff",
+            tooltip="Edit the handoff: zero, scale, set a unit, swap with another source's"),
+    Binding("f7", "clear_edits", "Clear edits", id="clear-edits", show=False,
+            tooltip="Drop every handoff edit"),
+    Binding("backspace", "step_back", "Back", id="source-back",
+            tooltip="Remove the last source character"),
+    Binding("ctrl+r", "reset", "Reset", id="source-reset",
+            tooltip="Clear the source, the edits and the decode"),
+]

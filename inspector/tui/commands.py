@@ -8,7 +8,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from inspector.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
+from inspector.tui.bindings import APP_BINDINGS
 
 
 class InspectorCommands(Provider):
@@ -17,16 +17,17 @@ class InspectorCommands(Provider):
     def commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
         from inspector.tui.screens.main import MainScreen
         from inspector.tui.screens.path_prompt import zoo_names
+        from inspector.tui.screens.seq2seq import Seq2SeqScreen
 
         app = self.app
         for binding in APP_BINDINGS:
             yield (binding.tooltip or binding.description, app.get_key_display(binding),
                    partial(app.run_action, binding.action))
-        main = self.screen
-        if isinstance(main, MainScreen):
-            for binding in MAIN_BINDINGS:
+        screen = self.screen
+        if isinstance(screen, MainScreen | Seq2SeqScreen):
+            for binding in screen.BINDINGS:
                 yield (binding.tooltip or binding.description, app.get_key_display(binding),
-                       partial(main.run_action, binding.action))
+                       partial(screen.run_action, binding.action))
         for name in zoo_names():
             yield (f"Switch model: {name}", "zoo", partial(app.open_model, name))
 

@@ -17,7 +17,7 @@ from textual.message import Message
 from inspector.tui.view import StepSummary, summarise
 
 if TYPE_CHECKING:
-    from inspector.engine import InspectableModel, Session
+    from inspector.engine import InspectableModel, Seq2SeqModel, Seq2SeqSession, Session
     from inspector.loading import ModelSource
 
 
@@ -33,8 +33,19 @@ class Loaded:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Seq2SeqLoaded:
+    """A seq2seq model ready for the seq2seq screen, with an empty source."""
+
+    label: str
+    model: Seq2SeqModel
+    session: Seq2SeqSession
+    task: str | None
+    notes: list[str] = field(default_factory=list)
+
+
 class ModelLoaded(Message):
-    def __init__(self, loaded: Loaded) -> None:
+    def __init__(self, loaded: Loaded | Seq2SeqLoaded) -> None:
         super().__init__()
         self.loaded = loaded
 
@@ -66,20 +77,21 @@ def source_label(source: ModelSource | str) -> str:
     return source if isinstance(source, str) else source.label()
 
 
-def load(source: ModelSource | str, replay: str) -> Loaded:
+def load(source: ModelSource | str, replay: str) -> Loaded | Seq2SeqLoaded:
     """Open a checkpoint (raises CheckpointError with a one-line message) and feed it `replay`,
-    the text of the session it replaces, so switching models keeps what the user typed."""
+    the text of the session it replaces, so switching models keeps what the user typed (a seq2seq
+    model starts with an empty source: it is a different kind of input)."""
     import torch
 
     torch.set_num_threads(1)  # one thread: a 2x512 LSTM step takes ~3.6 ms instead of ~12 ms
-    from inspector.engine import Session, inspectable
-    from inspector.loading import CheckpointError, open_model
+    from inspector.engine import Seq2SeqSession, Session, inspectable
+    from inspector.loading import open_model
 
     checkpoint = open_model(source)
-    if checkpoint.kind == "seq2seq":
-        raise CheckpointError(f"{checkpoint.name}: seq2seq models need the seq2seq screen, "
-                              "which this version does not have yet")
     model = inspectable(checkpoint)
+    if checkpoint.kind == "seq2seq":
+        return Seq2SeqLoaded(checkpoint.name, model, Seq2SeqSession(model),
+                             checkpoint.meta.get("task"), list(checkpoint.warnings))
     session = Session(model)
     notes = list(checkpoint.warnings)
     usable = "".join(ch for ch in replay if ch in model.vocab or model.vocab.unk_id is not None)

@@ -22,6 +22,10 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,f1", "dismiss", "Close", id="close-help")]
 
+    def __init__(self, screen_bindings: list[Binding] = MAIN_BINDINGS) -> None:
+        super().__init__()
+        self.screen_bindings = screen_bindings
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
             yield Static(Text("rnn-inspect keys", style="bold"), id="help-title")
@@ -32,6 +36,6 @@ class HelpScreen(ModalScreen[None]):
         table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
         table.add_column("key", style="bold", no_wrap=True)
         table.add_column("what it does")
-        for binding in [*MAIN_BINDINGS, *APP_BINDINGS]:
+        for binding in [*self.screen_bindings, *APP_BINDINGS]:
             table.add_row(self.app.get_key_display(binding), binding.tooltip or binding.description)
         return table

@@ -1,0 +1,231 @@
+"""The seq2seq screen: type the source and watch the encoder's states step by step; Enter hands
+the encoder's final state over and the decoder runs to `</s>` (or F6 steps it one token at a
+time); F5 edits the handoff and the decode re-runs at once.
+
+Every printable key is a source character; Enter, Backspace and the function keys are commands.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Container, Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from inspector.tui.bindings import SEQ2SEQ_BINDINGS
+from inspector.tui.edits import HANDOFF_HELP, parse_handoff_edit
+from inspector.tui.screens.edit_prompt import EditPrompt
+from inspector.tui.seq2seq_view import (
+    decoder_cells,
+    encoder_line,
+    expected_output,
+    output_text,
+)
+from inspector.tui.view import map_specs, summarise
+from inspector.tui.widgets.handoff import HandoffPanel
+from inspector.tui.widgets.heatmap import Heatmap
+from inspector.tui.widgets.lines import LinesWidget
+from inspector.tui.widgets.model_view import Panel
+from inspector.tui.widgets.step_log import StepLog
+from inspector.tui.widgets.tape import Tape
+
+if TYPE_CHECKING:
+    from inspector.engine import Seq2SeqSession, StepRecord
+    from inspector.tui.workers import Seq2SeqLoaded
+
+OUTPUT = Style(bold=True, color="green")
+SOURCE = Style(bold=True)
+DIM = Style(dim=True)
+
+
+class Seq2SeqScreen(Screen):
+    """Source and encoder maps, the handoff panel, the decoder's output, tape and steps."""
+
+    BINDINGS = SEQ2SEQ_BINDINGS
+
+    def __init__(self, loaded: Seq2SeqLoaded) -> None:
+        super().__init__()
+        self.label = loaded.label
+        self.model = loaded.model
+        self.session: Seq2SeqSession = loaded.session
+        self.task_name = loaded.task
+        self.decoded: tuple[StepRecord, ...] | None = None  # None: not handed over yet
+        self.stepping = False  # decoding one step per F6 rather than to </s>
+        encoder = self.model.encoder
+        self.specs = [spec for spec in map_specs(encoder) if spec.title in ("h", "c")]
+        self.status = LinesWidget(id="status")
+        self.source = LinesWidget(id="source")
+        self.encoder_maps = [Heatmap(spec.activation, spec.activation, encoder.hidden)
+                             for spec in self.specs]
+        self.encoder_log = StepLog(id="encoder-log")
+        self.handoff = HandoffPanel(self.specs, encoder.hidden, id="handoff")
+        self.output = LinesWidget(id="output")
+        self.decoder_tape = Tape(id="decoder-tape")
+        self.decoder_log = StepLog(id="decoder-log")
+
+    def compose(self) -> ComposeResult:
+        yield self.status
+        with Horizontal(id="s2s-top"):
+            with Vertical(id="encoder"):
+                yield Static("encoder: type the source, Enter hands over", classes="section")
+                yield self.source
+                with Panel(id="encoder-maps"), Container(classes="handoff-maps"):
+                    yield from self.encoder_maps
+                yield self.encoder_log
+            with Vertical(id="handoff-side"):
+                yield Static("handoff: the decoder's first state", classes="section")
+                yield self.handoff
+        with Vertical(id="decoder"):
+            yield Static("decoder", classes="section")
+            yield self.output
+            yield self.decoder_tape
+            yield self.decoder_log
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.refresh_view)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.refresh_view)
+
+    def attach(self, loaded: Seq2SeqLoaded) -> None:
+        """Another seq2seq model opened while this screen is up: show it instead."""
+        self.label, self.model, self.session = loaded.label, loaded.model, loaded.session
+        self.task_name = loaded.task
+        self.decoded, self.stepping = None, False
+        self.refresh_view()
+
+    # ---- keys ------------------------------------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        if not (event.is_printable and event.character):
+            return
+        event.stop()
+        event.prevent_default()
+        self.feed(event.character)
+
+    def on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        self.feed("".join(ch for ch in event.text if ch.isprintable()))
+
+    def feed(self, text: str) -> None:
+        """Source characters: the encoder steps, and an earlier decode no longer applies."""
+        try:
+            self.session.feed_source(text)
+        except ValueError as exc:  # a character the source vocabulary cannot encode
+            self.notify(str(exc), severity="warning")
+            return
+        self.decoded, self.stepping = None, False
+        self.refresh_view()
+
+    def action_step_back(self) -> None:
+        if self.session.source:
+            self.session.back(1)
+            self.decoded, self.stepping = None, False
+            self.refresh_view()
+
+    def action_reset(self) -> None:
+        self.session.reset()
+        self.decoded, self.stepping = None, False
+        self.refresh_view()
+
+    def action_hand_over(self) -> None:
+        """The whole decode from the (edited) handoff, greedy until `</s>`."""
+        self.decoded, self.stepping = self.session.decode().records, False
+        self.refresh_view()
+
+    def action_decode_step(self) -> None:
+        """One more decoder step (the first press hands over)."""
+        if not self.stepping:
+            self.session.restart_decode()
+            self.stepping = True
+        record = self.session.decode_step()
+        if record is None and self.decoded:
+            self.notify("the decoder has finished: </s> (Enter decodes again)")
+        self.decoded = self.session.stepped
+        self.refresh_view()
+
+    def action_edit_handoff(self) -> None:
+        def chosen(line: str | None) -> None:
+            if line:
+                self.edit(line)
+
+        self.app.push_screen(EditPrompt("Edit the handoff (the decode re-runs)", HANDOFF_HELP,
+                                        parse_handoff_edit), chosen)
+
+    def action_clear_edits(self) -> None:
+        self.edit("clear")
+
+    def edit(self, line: str) -> None:
+        """Apply one edit line and re-run the decode shown (to the same step when stepping)."""
+        edit = parse_handoff_edit(line)
+        try:
+            if edit is None:
+                self.session.clear_edits()
+            else:
+                self.session.edit_handoff(edit)
+        except ValueError as exc:
+            self.notify(str(exc), title="Cannot edit the handoff", severity="error")
+            return
+        if self.stepping:
+            steps = len(self.decoded or ())  # the edit restarted the stepping
+            for _ in range(steps):
+                self.session.decode_step()
+            self.decoded = self.session.stepped
+        elif self.decoded is not None:
+            self.decoded = self.session.decode().records
+        self.refresh_view()
+
+    # ---- drawing ---------------------------------------------------------------------------
+
+    def refresh_view(self) -> None:
+        with self.app.batch_update():
+            self._show_encoder()
+            self.handoff.show(self.session.handoff())
+            self._show_decoder()
+            self._show_status()
+
+    def _show_encoder(self) -> None:
+        source = self.session.source
+        self.source.set_lines([[Segment("source ", DIM), Segment(source, SOURCE),
+                                Segment("▏", DIM)]])
+        capacity = self.encoder_log.capacity
+        records = self.session.encoder.records(len(source) - capacity, len(source))
+        last = records[-1] if records else None
+        for heatmap, spec in zip(self.encoder_maps, self.specs, strict=True):
+            values = None if last is None else last.activation(spec.activation)
+            heatmap.show(values, spec.scale_for(values if values is not None else np.zeros(1)))
+        self.encoder_log.show([encoder_line(r) for r in records] or ["no source yet: type it"])
+
+    def _show_decoder(self) -> None:
+        records = self.decoded
+        if records is None:
+            self.output.set_lines([[Segment("Enter hands over and decodes · F6 decodes one step",
+                                            DIM)]])
+            self.decoder_tape.show([], 0, None)
+            self.decoder_log.show([])
+            return
+        finished = bool(records) and records[-1].prediction == "</s>"
+        state = "" if finished else " …" if self.stepping else " (no </s>: length cap)"
+        self.output.set_lines([[Segment("output ", DIM), Segment(output_text(records), OUTPUT),
+                                Segment(f"{state}  {len(records)} steps", DIM)]])
+        cells = decoder_cells(records, expected_output(self.task_name, self.session.source))
+        start = max(0, len(cells) - self.decoder_tape.capacity)
+        self.decoder_tape.show(cells[start:], start, None)
+        self.decoder_log.show([summarise(record).line for record in records])
+
+    def _show_status(self) -> None:
+        model = self.model
+        parts = [self.label,
+                 f"seq2seq {model.encoder.cell} {model.encoder.n_layers}×{model.encoder.hidden}"
+                 + (f" · {self.task_name}" if self.task_name else ""),
+                 f"source {len(self.session.source)} chars"]
+        if self.session.edits:
+            parts.append(f"{len(self.session.edits)} handoff edits")
+        self.status.set_lines([[Segment(" │ ".join(parts))]])
