@@ -287,7 +287,11 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: Options, sourc
     meta = {"format_version": FORMAT_VERSION, "kind": "char", "arch": config.arch(),
             "vocab": vocab.to_json(), "detected": detected}
     checkpoint = Checkpoint("char", module, vocab, meta, path)
-    bad = nonfinite_tensors(tensors)
-    if bad:
-        checkpoint.warnings.append(f"{path}: NaN/Inf values in {', '.join(bad)}")
+    checkpoint.warnings += nonfinite_warning(str(path), tensors)
     return checkpoint
+
+
+def nonfinite_warning(origin: str, tensors: dict[str, torch.Tensor]) -> list[str]:
+    """NaN/Inf weights are not an error (the user may be hunting them), but they are named."""
+    bad = nonfinite_tensors(tensors)
+    return [f"{origin}: NaN/Inf values in {', '.join(bad)}"] if bad else []

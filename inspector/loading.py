@@ -12,12 +12,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from torch import nn
 
 from inspector.foreign import (
     Options,
     detect,
     importable_cwd,
+    nonfinite_warning,
     read_vocab,
     restore_tied,
     torch_load,
@@ -55,17 +57,22 @@ def open_model(source: ModelSource | str) -> Checkpoint:
     """Load what `source` names; raises CheckpointError with a one-line message."""
     if isinstance(source, str):
         source = ModelSource(source)
+    checkpoint = load(source)
+    if source.target_vocab is not None and checkpoint.kind != "seq2seq":
+        raise CheckpointError(f"--target-vocab {source.target_vocab}: {checkpoint.name} is not a "
+                              "seq2seq model, so there is no decoder to give it to")
+    return checkpoint
+
+
+def load(source: ModelSource) -> Checkpoint:
     if source.factory is not None:
+        if source.model is not None:
+            raise CheckpointError(f"{source.model}: pass either MODEL or --factory "
+                                  f"{source.factory}, not both (the factory loads its own weights)")
         return from_factory(source)
     if source.model is None:
         raise CheckpointError("no model given: name a checkpoint path or a zoo model")
-    path = resolve(source.model)
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such file")
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
-    if not os.access(path, os.R_OK):
-        raise CheckpointError(f"{path}: permission denied")
+    path = readable_file(source.model)
     options = Options(source.vocab, source.nonlinearity, source.trust_pickle)
     if path.suffix == ".safetensors":
         tensors, metadata = read_safetensors(path)
@@ -79,6 +86,28 @@ def open_model(source: ModelSource | str) -> Checkpoint:
         return from_module(path, content, source)
     kind = f"PyTorch state_dict ({path.suffix or 'no suffix'})"
     return detect(path, dict(content), options, kind, wrapper, [])
+
+
+def readable_file(model: str) -> Path:
+    """The file `model` names (a path or a zoo name), or a one-line error for every way it can
+    fail to be one: asking the file system can itself fail (a directory on the way that may not
+    be entered, a name too long), and that is an error message too, not a traceback."""
+    try:
+        path = resolve(model)
+        if not path.exists():
+            raise CheckpointError(f"{path}: no such file")
+        if path.is_dir():
+            raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
+        if not os.access(path, os.R_OK):
+            raise CheckpointError(f"{path}: permission denied")
+    except PermissionError:
+        raise CheckpointError(f"{model}: permission denied (a directory on the way cannot be "
+                              "entered)") from None
+    except OSError as exc:
+        shown = model if len(model) <= 200 else f"{model[:100]}…{model[-100:]}"
+        raise CheckpointError(f"{shown}: cannot open ({exc.strerror or first_line(exc)})"
+                              ) from None
+    return path
 
 
 def vocabularies(source: ModelSource, label: str):
@@ -138,7 +167,9 @@ def hooked_checkpoint(name: str, module: nn.Module, vocab, target, origin: str) 
                                      "hidden": model.hidden},
             "vocab": vocab.to_json(), "name": name,
             "detected": {"format": origin, "recurrent": recurrent_summary(model)}}
-    return Checkpoint("char", module, vocab, meta, None, target, inspectable=model)
+    checkpoint = Checkpoint("char", module, vocab, meta, None, target, inspectable=model)
+    checkpoint.warnings += nonfinite_warning(origin, module.state_dict())
+    return checkpoint
 
 
 def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab, target,
@@ -169,8 +200,12 @@ def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab,
             "detected": {"format": origin, "encoder": recurrent_summary(halves[0]),
                          "decoder": recurrent_summary(halves[1]),
                          "bridge": "identity (encoder's final hidden)"}}
-    return Checkpoint("seq2seq", nn.ModuleList([encoder, decoder]), vocab, meta, None, target,
-                      inspectable=model)
+    checkpoint = Checkpoint("seq2seq", nn.ModuleList([encoder, decoder]), vocab, meta, None,
+                            target, inspectable=model)
+    checkpoint.warnings += nonfinite_warning(origin, {
+        f"{half}.{key}": value for half, module in (("encoder", encoder), ("decoder", decoder))
+        for key, value in module.state_dict().items()})
+    return checkpoint
 
 
 def recurrent_summary(model) -> str:
@@ -186,9 +221,10 @@ def probe(model, origin: str, state=None):
 
     state = model.initial_state() if state is None else state
     try:
-        for _ in range(2):
-            steps, _ = model.step(0, state)
-            state = state_after(steps)
+        with np.errstate(all="ignore"):  # NaN weights are a warning of their own, not numpy's
+            for _ in range(2):
+                steps, _ = model.step(0, state)
+                state = state_after(steps)
     except Exception as exc:  # the user's code: report it, never a traceback
         raise CheckpointError(f"{origin}: stepping its forward failed ({type(exc).__name__}: "
                               f"{first_line(exc)}); the protocol is forward(x_t, hidden) -> "

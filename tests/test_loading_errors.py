@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pickle
+import shutil
 import struct
 import subprocess
 import warnings
@@ -114,14 +115,39 @@ def test_ambiguous_or_unsupported_is_one_line_naming_the_keys(tmp_path, monkeypa
     assert expected in str(err.value) and "\n" not in str(err.value)
 
 
-def test_permission_denied_is_one_line(tmp_path, monkeypatch):
-    path = tmp_path / "locked.pt"
-    torch.save(tiny_state(), path)
-    real_access = os.access
-    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(path)
-                        else real_access(p, mode))
-    with pytest.raises(CheckpointError, match="locked.pt: permission denied"):
-        open_model(str(path))
+def enforcing_permissions() -> list[str]:
+    """A command prefix under which permission bits apply. Root ignores them, so as root drop the
+    two capabilities that bypass them (then root is an ordinary owner of its mode-000 files)."""
+    if os.geteuid() != 0:
+        return []
+    prefix = ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search", "--"]
+    if shutil.which("setpriv") is None or subprocess.run([*prefix, "true"]).returncode != 0:
+        pytest.skip("running as root and cannot drop CAP_DAC_OVERRIDE: no file is unreadable")
+    return prefix
+
+
+def test_no_permission_is_one_line(tmp_path, python, cli_env):
+    torch.save(tiny_state(), tmp_path / "locked.pt")
+    (tmp_path / "closed").mkdir()
+    torch.save(tiny_state(), tmp_path / "closed" / "inside.pt")
+    cases = {"locked.pt": "locked.pt: permission denied",
+             "closed/inside.pt": "inside.pt: permission denied (a directory on the way"}
+    prefix = enforcing_permissions()
+    (tmp_path / "locked.pt").chmod(0)
+    (tmp_path / "closed").chmod(0)
+    try:
+        running = {name: subprocess.Popen([*prefix, python, "-m", "inspector.cli", "info", name],
+                                          env=cli_env, cwd=tmp_path, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True)
+                   for name in cases}
+        for name, process in running.items():
+            stdout, stderr = process.communicate(timeout=180)
+            assert process.returncode == 2 and stdout == "", (name, stderr)
+            assert stderr.startswith("rnn-inspect: ") and stderr.count("\n") == 1, stderr
+            assert cases[name] in stderr, stderr
+    finally:
+        (tmp_path / "closed").chmod(0o755)
+        (tmp_path / "locked.pt").chmod(0o644)
 
 
 @functools.cache

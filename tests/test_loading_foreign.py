@@ -3,6 +3,7 @@
 import contextlib
 import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -264,7 +265,31 @@ def test_factory_errors_are_one_line(tmp_path, vocab_file):
                           ("userland.tutorial_models:missing", "has no 'missing'"),
                           ("userland.tutorial_models:build_broken",
                            "RuntimeError: weights file missing"),
-                          ("no-colon", "expected module:callable")]:
+                          ("no-colon", "expected module:callable"),
+                          ("userland.tutorial_models:build_whole_sequence",
+                           r"stepping its forward failed \(TypeError: .*the protocol is "
+                           r"forward\(x_t, hidden\) -> \(out, hidden\)"),
+                          ("userland.tutorial_models:build_bidirectional",
+                           "build_bidirectional: rnn: bidirectional recurrent layers are not "
+                           "supported")]:
         with pytest.raises(CheckpointError, match=message) as err:
             open_model(ModelSource(None, vocab=vocab_file, factory=spec))
         assert "\n" not in str(err.value)
+
+
+def test_factory_weights_that_are_nan_or_inf_load_with_a_warning(vocab_file):
+    checkpoint = open_model(ModelSource(None, vocab=vocab_file,
+                                        factory="userland.tutorial_models:build_nan"))
+    assert checkpoint.warnings == ["factory userland.tutorial_models:build_nan: NaN/Inf values "
+                                   "in head.bias"]
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    (ModelSource("doubled-lstm", target_vocab="t.json"),
+     "--target-vocab t.json: doubled-lstm is not a seq2seq model"),
+    (ModelSource("doubled-lstm", vocab="v.json", factory="userland.tutorial_models:build_pair"),
+     "doubled-lstm: pass either MODEL or --factory userland.tutorial_models:build_pair"),
+])
+def test_options_that_would_be_ignored_are_errors(source, message):
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        open_model(source)

@@ -107,3 +107,33 @@ def build_pair():
 
 def build_broken():
     raise RuntimeError("weights file missing")
+
+
+class WholeSequence(nn.Module):
+    """Written for whole sequences, not the one-step protocol: forward(ids) -> logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(8, 4)
+        self.rnn = nn.GRU(4, 6, batch_first=True)
+        self.head = nn.Linear(6, 8)
+
+    def forward(self, ids):
+        return self.head(self.rnn(self.embed(ids))[0])
+
+
+def build_whole_sequence():
+    return WholeSequence()
+
+
+def build_bidirectional():
+    model = WholeSequence()
+    model.rnn = nn.GRU(4, 3, batch_first=True, bidirectional=True)
+    return model
+
+
+def build_nan():
+    model = NormedLSTM().eval()
+    with torch.no_grad():
+        model.head.bias[2] = float("inf")
+    return model
