@@ -18,6 +18,7 @@ from textual.worker import get_current_worker
 
 from inspector.tui.bindings import APP_BINDINGS, MAIN_BINDINGS, SEQ2SEQ_BINDINGS
 from inspector.tui.commands import InspectorCommands
+from inspector.tui.screens.compare import CompareScreen
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.screens.main import MainScreen
 from inspector.tui.screens.path_prompt import PathPrompt, checkpoint_validators, export_validators
@@ -56,15 +57,11 @@ class InspectorApp(App[int]):
         super().__init__()
         limit_math_threads()
         self.source: ModelSource | str = model or DEFAULT_MODEL
-        self.compare = compare
-        self.main = MainScreen()
+        self.main = MainScreen() if compare is None else CompareScreen(compare)
         self.seq2seq: Seq2SeqScreen | None = None  # over the main screen while a seq2seq is open
 
     async def on_mount(self) -> None:
         await self.push_screen(self.main)
-        if self.compare is not None:
-            self.notify("compare mode is not built yet: showing the first model only",
-                        severity="warning")
         self.open_model(self.source)
 
     # ---- loading ---------------------------------------------------------------------------
