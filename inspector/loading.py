@@ -74,7 +74,7 @@ def load(source: ModelSource) -> Checkpoint:
         raise CheckpointError("no model given: name a checkpoint path or a zoo model")
     path = readable_file(source.model)
     options = Options(source.vocab, source.nonlinearity, source.trust_pickle)
-    if path.suffix == ".safetensors":
+    if path.suffix == ".safetensors" or looks_like_safetensors(path):
         tensors, metadata = read_safetensors(path)
         if METADATA_KEY in metadata:
             return load_checkpoint(path)
@@ -108,6 +108,18 @@ def readable_file(model: str) -> Path:
         raise CheckpointError(f"{shown}: cannot open ({exc.strerror or first_line(exc)})"
                               ) from None
     return path
+
+
+def looks_like_safetensors(path: Path) -> bool:
+    """A safetensors file under another suffix (a renamed `model.pt`): an 8-byte header length
+    that fits the file, then the JSON header's `{`. torch files start with a zip or pickle magic."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(9)
+        size = path.stat().st_size
+    except OSError:  # torch.load meets the same error and reports it
+        return False
+    return len(head) == 9 and head[8:] == b"{" and int.from_bytes(head[:8], "little") <= size - 8
 
 
 def vocabularies(source: ModelSource, label: str):

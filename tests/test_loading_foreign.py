@@ -131,6 +131,16 @@ def test_tensors_saved_on_cuda_load_on_the_cpu(tmp_path, vocab_file):
     assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT, seq_first=True))
 
 
+def test_safetensors_under_a_pt_name_is_read_as_safetensors(tmp_path, vocab_file):
+    torch.manual_seed(11)
+    model = tm.Nested().eval()
+    path = tmp_path / "renamed.pt"
+    save_file(model.state_dict(), str(path))
+    checkpoint = open_model(ModelSource(str(path), vocab=vocab_file))
+    assert checkpoint.meta["detected"]["format"] == "safetensors state_dict"
+    assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT, seq_first=True))
+
+
 def test_factory_with_its_own_forward_is_hooked(vocab_file):
     checkpoint = open_model(ModelSource(None, vocab=vocab_file,
                                         factory="userland.tutorial_models:build_normed"))
