@@ -108,8 +108,17 @@ def torch_load(path: Path, trust_pickle: bool) -> Any:
         raise CheckpointError(f"{path}: not a readable PyTorch file "
                               f"({unpickler_reason(exc)})") from None
     except Exception as exc:  # garbage makes torch.load raise almost anything (struct.error, …)
+        if "TorchScript" in str(exc):
+            raise torchscript_error(path) from None
         raise CheckpointError(f"{path}: not a readable PyTorch file "
                               f"({first_line(exc)})") from None
+
+
+def torchscript_error(path: Path) -> CheckpointError:
+    """TorchScript hides the recurrent layers inside compiled code: nothing to hook."""
+    return CheckpointError(f"{path}: is a TorchScript archive (torch.jit.save), which is not "
+                           "supported: save the model's state_dict with torch.save("
+                           "model.state_dict(), PATH) instead")
 
 
 def unpickler_reason(exc: pickle.UnpicklingError) -> str:
@@ -123,8 +132,9 @@ def unwrap(path: Path, obj: Any) -> tuple[dict[str, torch.Tensor] | torch.nn.Mod
     """The state_dict (or module) inside a training checkpoint's wrapper dict."""
     if isinstance(obj, torch.nn.Module):
         return obj, None
-    if not isinstance(obj, dict):
-        raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a state_dict")
+    if not isinstance(obj, dict) or not obj:
+        what = "an empty dict" if isinstance(obj, dict) else f"a {type(obj).__name__}"
+        raise CheckpointError(f"{path}: holds {what}, not a state_dict")
     if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         return obj, None
     for key in WRAPPER_KEYS:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from torch import nn
 
 from inspector.foreign import (
@@ -23,6 +24,7 @@ from inspector.foreign import (
     read_vocab,
     restore_tied,
     torch_load,
+    torchscript_error,
     unwrap,
 )
 from models.checkpoint import (
@@ -134,6 +136,8 @@ def vocabularies(source: ModelSource, label: str):
 def from_module(path: Path, module: nn.Module, source: ModelSource) -> Checkpoint:
     """A whole pickled module (only reachable with --trust-pickle): inspected through its own
     forward, like a factory's."""
+    if isinstance(module, torch.jit.ScriptModule):  # torch.load hands these to torch.jit.load
+        raise torchscript_error(path)
     vocab, target = vocabularies(source, str(path))
     return hooked_checkpoint(path.stem, module, vocab, target, f"pickled module {path}")
 

@@ -303,3 +303,13 @@ def test_factory_weights_that_are_nan_or_inf_load_with_a_warning(vocab_file):
 def test_options_that_would_be_ignored_are_errors(source, message):
     with pytest.raises(CheckpointError, match=re.escape(message)):
         open_model(source)
+
+
+@pytest.mark.filterwarnings("ignore")  # torch.jit itself is deprecated: warnings making the file
+@pytest.mark.parametrize("trust_pickle", [False, True])
+def test_torchscript_archives_are_named_as_such(tmp_path, vocab_file, trust_pickle):
+    path = tmp_path / "scripted.pt"
+    torch.jit.save(torch.jit.trace(tm.Nested().eval(), (torch.zeros(1, 3, dtype=torch.long),)),
+                   str(path))
+    with pytest.raises(CheckpointError, match="scripted.pt: is a TorchScript archive"):
+        open_model(ModelSource(str(path), vocab=vocab_file, trust_pickle=trust_pickle))
