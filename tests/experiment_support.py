@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from rich.console import Console
 from textual.widgets import Static
+from tui_support import settle
 
 from models.checkpoint import save_checkpoint
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
@@ -27,3 +28,27 @@ def help_text(screen) -> str:
     console = Console(width=120, file=io.StringIO(), record=True)
     console.print(screen.query_one("#help-keys", Static).content)
     return console.export_text()
+
+
+async def compare_ready(pilot) -> None:
+    """Wait until both models of compare mode are on screen and the keys are fed."""
+    from inspector.tui.widgets.model_view import ModelView
+
+    await settle(pilot)
+    for _ in range(100):
+        if len(pilot.app.main.query(ModelView)) == 2:
+            break
+        await pilot.pause(0.05)
+    await settle(pilot)
+
+
+async def open_seq2seq(pilot) -> None:
+    """Wait until the seq2seq screen is up."""
+    from inspector.tui.screens.seq2seq import Seq2SeqScreen
+
+    await settle(pilot)
+    for _ in range(50):
+        if isinstance(pilot.app.screen, Seq2SeqScreen):
+            break
+        await pilot.pause(0.05)
+    await pilot.pause()

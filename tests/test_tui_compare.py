@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from experiment_support import make_seq2seq
+from experiment_support import compare_ready, make_seq2seq
 from textual.widgets import Input
 from tui_support import make_checkpoint, settle, status
 
@@ -34,14 +34,6 @@ def agreement(app: InspectorApp) -> str:
 def toasts(app: InspectorApp) -> str:
     return " ".join(n.message for n in app._notifications)  # as test_tui_app reads them
 
-
-async def compare_ready(pilot) -> None:
-    await settle(pilot)
-    for _ in range(100):
-        if len(pilot.app.main.query(ModelView)) == 2:
-            break
-        await pilot.pause(0.05)
-    await settle(pilot)
 
 
 def test_common_prefix():

@@ -4,7 +4,7 @@ steps, stepping, handoff edits; asserted on what the widgets show."""
 from __future__ import annotations
 
 import pytest
-from experiment_support import help_text, make_seq2seq
+from experiment_support import help_text, make_seq2seq, open_seq2seq
 from textual.widgets import Input
 from tui_support import make_checkpoint, settle, status
 
@@ -14,7 +14,6 @@ from inspector.tui.app import InspectorApp
 from inspector.tui.commands import InspectorCommands
 from inspector.tui.screens.edit_prompt import EditPrompt
 from inspector.tui.screens.help import HelpScreen
-from inspector.tui.screens.seq2seq import Seq2SeqScreen
 from inspector.tui.widgets.lines import LinesWidget
 from inspector.tui.widgets.step_log import StepLog
 from inspector.tui.widgets.tape import Tape
@@ -32,14 +31,6 @@ def decoder_tape(app: InspectorApp) -> list[str]:
     tape = app.seq2seq.query_one("#decoder-tape", Tape)
     return [tape.line_text(y) for y in range(3)]
 
-
-async def open_seq2seq(pilot) -> None:
-    await settle(pilot)
-    for _ in range(50):
-        if isinstance(pilot.app.screen, Seq2SeqScreen):
-            break
-        await pilot.pause(0.05)
-    await pilot.pause()
 
 
 async def edit(pilot, line: str) -> None:

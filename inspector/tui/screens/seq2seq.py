@@ -82,7 +82,6 @@ class Seq2SeqScreen(Screen):
                 yield Static("handoff: the decoder's first state", classes="section")
                 yield self.handoff
         with Vertical(id="decoder"):
-            yield Static("decoder", classes="section")
             yield self.output
             yield self.decoder_tape
             yield self.decoder_log
