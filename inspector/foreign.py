@@ -29,7 +29,7 @@ from models.checkpoint import (
     load_state,
     nonfinite_tensors,
 )
-from models.vocab import CharVocab
+from models.vocab import SPECIALS, CharVocab
 
 WRAPPER_KEYS = ("model_state_dict", "state_dict", "model", "net", "module", "weights")
 RECURRENT_KEY = re.compile(r"^(?P<prefix>.*?)weight_ih_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
@@ -59,10 +59,15 @@ def read_vocab(path: str | Path, what: str = "--vocab") -> CharVocab:
         raise CheckpointError(f"{path}: {what} is not valid JSON ({exc})") from None
     if not isinstance(data, list) or not all(isinstance(t, str) for t in data):
         raise CheckpointError(f"{path}: {what} must be a JSON list of strings, one token each")
+    long = [t for t in data if len(t) != 1 and t not in SPECIALS]
+    if long:
+        raise CheckpointError(f"{path}: {what} token {long[0]!r} is neither one character nor "
+                              f"one of {', '.join(SPECIALS)}; write a special such as <pad> or "
+                              "<eos> as one of those or as a character the text never uses")
     try:
         return CharVocab(tuple(data))
-    except ValueError as exc:
-        raise CheckpointError(f"{path}: {exc}") from None
+    except ValueError as exc:  # duplicates
+        raise CheckpointError(f"{path}: {what}: {exc}") from None
 
 
 def importable_cwd() -> None:

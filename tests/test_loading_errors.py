@@ -115,6 +115,22 @@ def test_ambiguous_or_unsupported_is_one_line_naming_the_keys(tmp_path, monkeypa
     assert expected in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize(("content", "expected"), [
+    ('{"a": 1}', "--vocab must be a JSON list of strings"),
+    ("[1, 2]", "--vocab must be a JSON list of strings"),
+    ("[", "--vocab is not valid JSON"),
+    ('["a", "a"]', "duplicate tokens"),
+    ('["<pad>", "a"]', "token '<pad>' is neither one character nor one of <unk>, <s>, </s>"),
+])
+def test_a_bad_vocab_file_is_one_line(tmp_path, content, expected):
+    torch.save(tiny_state(), tmp_path / "plain.pt")
+    (tmp_path / "vocab.json").write_text(content)
+    with pytest.raises(CheckpointError) as err:
+        open_model(ModelSource(str(tmp_path / "plain.pt"), vocab=str(tmp_path / "vocab.json")))
+    assert str(err.value).startswith(f"{tmp_path / 'vocab.json'}: ")
+    assert expected in str(err.value) and "\n" not in str(err.value)
+
+
 def enforcing_permissions() -> list[str]:
     """A command prefix under which permission bits apply. Root ignores them, so as root drop the
     two capabilities that bypass them (then root is an ordinary owner of its mode-000 files)."""
