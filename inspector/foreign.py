@@ -252,8 +252,10 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: Options, sourc
                               "or use --factory module:callable")
     embed = embeds[0] if embeds else None
     if embed is None and input_size != vocab_size:
-        raise CheckpointError(f"{path}: no embedding of width {input_size}, and the input size "
-                              f"{input_size} is not the head's vocab size {vocab_size} (one-hot)")
+        raise CheckpointError(f"{path}: {prefix}weight_ih_l0 takes {input_size} inputs but no "
+                              f"embedding has that width, and the head {head} has {vocab_size} "
+                              "outputs, so it is not one-hot either; a model whose outputs are "
+                              "not its input tokens (a classifier) cannot be stepped through")
     if embed is not None and tensors[embed].shape[0] != vocab_size:
         raise CheckpointError(f"{path}: embedding {embed} has {tensors[embed].shape[0]} rows but "
                               f"head {head} has {vocab_size} outputs; input and output "

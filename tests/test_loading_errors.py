@@ -60,6 +60,9 @@ def make_files(d):
     lstm = torch.nn.LSTM(4, 8, proj_size=3)
     torch.save({f"rnn.{k}": v for k, v in lstm.state_dict().items()} | {
         "head.weight": torch.ones(6, 3), "head.bias": torch.ones(6)}, d / "proj.pt")
+    classifier = torch.nn.RNN(6, 8)  # the names tutorial: one-hot letters in, languages out
+    torch.save({f"rnn.{k}": v for k, v in classifier.state_dict().items()} | {
+        "h2o.weight": torch.ones(3, 8), "h2o.bias": torch.ones(3)}, d / "classifier.pt")
     bi = torch.nn.GRU(4, 8, bidirectional=True)
     torch.save({f"rnn.{k}": v for k, v in bi.state_dict().items()}, d / "bidir.pt")
 
@@ -104,6 +107,7 @@ def test_each_bad_input_is_one_line_and_exit_2(tmp_path, python, cli_env):
     ("proj.pt", "v6.json", "rnn.weight_hr_l0: LSTM projections (proj_size) are not supported"),
     ("bidir.pt", "v6.json", "rnn.weight_ih_l0_reverse belongs to a bidirectional"),
     ("no-such-model", None, "no zoo model of that name"),
+    ("classifier.pt", "v6.json", "the head h2o.weight has 3 outputs, so it is not one-hot"),
 ])
 def test_ambiguous_or_unsupported_is_one_line_naming_the_keys(tmp_path, monkeypatch, name, vocab,
                                                               expected):

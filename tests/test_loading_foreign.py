@@ -92,6 +92,20 @@ def test_dataparallel_prefix_nested_names_and_training_wrapper(tmp_path, vocab_f
     assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT, seq_first=True))
 
 
+def test_dataparallel_lstm_in_the_general_checkpoint_layout(tmp_path, vocab_file):
+    """PyTorch's "saving a general checkpoint" recipe, from a model wrapped in nn.DataParallel."""
+    torch.manual_seed(12)
+    model = tm.CharLSTM().eval()
+    parallel = torch.nn.DataParallel(model)
+    optimizer = torch.optim.Adam(parallel.parameters())
+    path = tmp_path / "checkpoint.tar"
+    torch.save({"epoch": 4, "model_state_dict": parallel.state_dict(),
+                "optimizer_state_dict": optimizer.state_dict(), "loss": 1.25}, path)
+    checkpoint = open_model(ModelSource(str(path), vocab=vocab_file))
+    assert checkpoint.meta["detected"]["recurrent"] == "LSTM lstm.*, 2 layer(s), hidden 9"
+    assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT))
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_half_precision_weights_compute_in_float32(tmp_path, vocab_file, dtype):
     torch.manual_seed(4)

@@ -137,3 +137,17 @@ def build_nan():
     with torch.no_grad():
         model.head.bias[2] = float("inf")
     return model
+
+
+class CharLSTM(nn.Module):
+    """The char-level LSTM of countless blog posts: embedding -> batch_first LSTM -> fc."""
+
+    def __init__(self, n=8, embed=5, hidden=9, layers=2):
+        super().__init__()
+        self.embedding = nn.Embedding(n, embed)
+        self.lstm = nn.LSTM(embed, hidden, layers, batch_first=True, dropout=0.2)
+        self.fc = nn.Linear(hidden, n)
+
+    def forward(self, ids, hidden=None):
+        out, hidden = self.lstm(self.embedding(ids), hidden)
+        return self.fc(out), hidden
