@@ -36,6 +36,7 @@ from models.checkpoint import (
     read_safetensors,
     resolve,
 )
+from models.vocab import CharVocab
 
 __all__ = ["CheckpointError", "ModelSource", "open_model"]
 
@@ -67,6 +68,8 @@ def open_model(source: ModelSource | str) -> Checkpoint:
 
 
 def load(source: ModelSource) -> Checkpoint:
+    """Dispatch on what the file is (by content, not only by name): native safetensors, a plain
+    state_dict in either format, or a module (a factory's, or unpickled with --trust-pickle)."""
     if source.factory is not None:
         if source.model is not None:
             raise CheckpointError(f"{source.model}: pass either MODEL or --factory "
@@ -124,7 +127,7 @@ def looks_like_safetensors(path: Path) -> bool:
     return len(head) == 9 and head[8:] == b"{" and int.from_bytes(head[:8], "little") <= size - 8
 
 
-def vocabularies(source: ModelSource, label: str):
+def vocabularies(source: ModelSource, label: str) -> tuple[CharVocab, CharVocab | None]:
     if source.vocab is None:
         raise CheckpointError(f"{label}: pass --vocab FILE, a JSON list of the model's tokens in "
                               "index order")
@@ -151,11 +154,15 @@ def from_factory(source: ModelSource) -> Checkpoint:
     vocab, target = vocabularies(source, f"--factory {spec}")
     importable_cwd()
     try:
-        factory = getattr(importlib.import_module(module_name), attr)
-    except ImportError as exc:
-        raise CheckpointError(f"--factory {spec}: cannot import {module_name} ({exc})") from None
-    except AttributeError:
-        raise CheckpointError(f"--factory {spec}: {module_name} has no {attr!r}") from None
+        user_module = importlib.import_module(module_name)
+    except Exception as exc:  # the user's module runs on import: a SyntaxError, anything
+        reason = str(exc) if isinstance(exc, ImportError) else f"{type(exc).__name__}: " \
+            f"{first_line(exc)}"
+        raise CheckpointError(f"--factory {spec}: cannot import {module_name} ({reason})"
+                              ) from None
+    factory = getattr(user_module, attr, None)
+    if not callable(factory):
+        raise CheckpointError(f"--factory {spec}: {module_name} has no callable {attr!r}")
     try:
         built = factory()
     except Exception as exc:  # the user's code: report it, never a traceback
@@ -171,7 +178,8 @@ def from_factory(source: ModelSource) -> Checkpoint:
     return hooked_checkpoint(name, built, vocab, target, f"factory {spec}")
 
 
-def hooked_checkpoint(name: str, module: nn.Module, vocab, target, origin: str) -> Checkpoint:
+def hooked_checkpoint(name: str, module: nn.Module, vocab: CharVocab, target: CharVocab | None,
+                      origin: str) -> Checkpoint:
     from inspector.engine.adapters import HookedModel
 
     try:
@@ -188,8 +196,8 @@ def hooked_checkpoint(name: str, module: nn.Module, vocab, target, origin: str) 
     return checkpoint
 
 
-def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab, target,
-                       origin: str) -> Checkpoint:
+def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab: CharVocab,
+                       target: CharVocab | None, origin: str) -> Checkpoint:
     from inspector.engine.adapters import HookedModel
     from inspector.engine.seq2seq import Bridge, Seq2SeqModel
 

@@ -286,7 +286,7 @@ def test_nan_weights_load_with_a_warning(tmp_path, vocab_file):
 
 def test_factory_errors_are_one_line(tmp_path, vocab_file):
     for spec, message in [("nope_module:build", "cannot import"),
-                          ("userland.tutorial_models:missing", "has no 'missing'"),
+                          ("userland.tutorial_models:missing", "has no callable 'missing'"),
                           ("userland.tutorial_models:build_broken",
                            "RuntimeError: weights file missing"),
                           ("no-colon", "expected module:callable"),
@@ -327,3 +327,11 @@ def test_torchscript_archives_are_named_as_such(tmp_path, vocab_file, trust_pick
                    str(path))
     with pytest.raises(CheckpointError, match="scripted.pt: is a TorchScript archive"):
         open_model(ModelSource(str(path), vocab=vocab_file, trust_pickle=trust_pickle))
+
+
+def test_a_factory_module_that_fails_to_import_is_one_line(tmp_path, vocab_file, monkeypatch):
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the loader adds the cwd; undo it after
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "brokenmodels.py").write_text("def build(:\n")
+    with pytest.raises(CheckpointError, match=r"cannot import brokenmodels \(SyntaxError: "):
+        open_model(ModelSource(None, vocab=vocab_file, factory="brokenmodels:build"))
