@@ -46,9 +46,9 @@ async def open_seq2seq(pilot) -> None:
     """Wait until the seq2seq screen is up."""
     from inspector.tui.screens.seq2seq import Seq2SeqScreen
 
-    await settle(pilot)
-    for _ in range(50):
+    for _ in range(200):  # not `settle`: the main screen behind it never becomes ready
         if isinstance(pilot.app.screen, Seq2SeqScreen):
             break
-        await pilot.pause(0.05)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.02)
     await pilot.pause()

@@ -37,7 +37,8 @@ async def edit(pilot, line: str) -> None:
     await pilot.press("f5")
     await pilot.pause()
     assert isinstance(pilot.app.screen, EditPrompt)
-    await pilot.press(*line, "enter")
+    pilot.app.screen.query_one(Input).value = line  # typing in the dialog: see the test below
+    await pilot.press("enter")
     await pilot.pause()
     await pilot.pause()
 
