@@ -31,6 +31,7 @@ from models.checkpoint import (
 )
 from models.vocab import SPECIALS, CharVocab
 
+WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 WRAPPER_KEYS = ("model_state_dict", "state_dict", "model", "net", "module", "weights")
 RECURRENT_KEY = re.compile(r"^(?P<prefix>.*?)weight_ih_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
 GATE_COUNT = {4: "lstm", 3: "gru", 1: "rnn"}
@@ -157,9 +158,13 @@ def unwrap(path: Path, obj: Any) -> tuple[dict[str, torch.Tensor] | torch.nn.Mod
 
 
 def strip_common(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Drop DataParallel's `module.` prefix."""
-    if tensors and all(k.startswith("module.") for k in tensors):
-        return {k[len("module."):]: v for k, v in tensors.items()}
+    """Drop the prefixes wrappers add to every key: DataParallel / DistributedDataParallel's
+    `module.` and torch.compile's `_orig_mod.`, in any nesting."""
+    while tensors:
+        wrapper = next((p for p in WRAPPER_PREFIXES if all(k.startswith(p) for k in tensors)), None)
+        if wrapper is None:
+            break
+        tensors = {k[len(wrapper):]: v for k, v in tensors.items()}
     return tensors
 
 

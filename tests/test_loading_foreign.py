@@ -106,6 +106,18 @@ def test_dataparallel_lstm_in_the_general_checkpoint_layout(tmp_path, vocab_file
     assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT))
 
 
+def test_torch_compile_and_distributed_prefixes_are_dropped(tmp_path, vocab_file):
+    """DistributedDataParallel(torch.compile(model)).state_dict() names every key
+    `module._orig_mod.…` (spelled out here: importing the compiler costs seconds)."""
+    torch.manual_seed(13)
+    model = tm.CharLSTM(layers=1).eval()
+    path = tmp_path / "compiled.pt"
+    torch.save({f"module._orig_mod.{k}": v for k, v in model.state_dict().items()}, path)
+    checkpoint = open_model(ModelSource(str(path), vocab=vocab_file))
+    assert checkpoint.meta["detected"]["head"] == "fc.weight"
+    assert_same(engine_logits(checkpoint, TEXT), own_forward(model, TEXT))
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_half_precision_weights_compute_in_float32(tmp_path, vocab_file, dtype):
     torch.manual_seed(4)

@@ -145,7 +145,8 @@ class CharLSTM(nn.Module):
     def __init__(self, n=8, embed=5, hidden=9, layers=2):
         super().__init__()
         self.embedding = nn.Embedding(n, embed)
-        self.lstm = nn.LSTM(embed, hidden, layers, batch_first=True, dropout=0.2)
+        self.lstm = nn.LSTM(embed, hidden, layers, batch_first=True,
+                            dropout=0.2 if layers > 1 else 0.0)
         self.fc = nn.Linear(hidden, n)
 
     def forward(self, ids, hidden=None):
