@@ -3,6 +3,8 @@ steps, stepping, handoff edits; asserted on what the widgets show."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from experiment_support import help_text, make_seq2seq, open_seq2seq
 from textual.widgets import Input
@@ -183,3 +185,18 @@ async def test_an_empty_source_still_decodes(tmp_path, key):
         await pilot.pause()
         assert shown(app, "output").startswith("output ")
         assert decoder_log(app)
+
+
+async def test_export_writes_the_seq2seq_trace_of_the_source(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = InspectorApp("reverse-seq2seq")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_seq2seq(pilot)
+        await pilot.press(*"hello", "ctrl+e")
+        await pilot.pause()
+        assert app.screen.query_one(Input).value == "reverse-seq2seq-trace.json"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        exported = json.loads((tmp_path / "reverse-seq2seq-trace.json").read_text())
+        assert exported["output"] == "olleh" and len(exported["encoder"]["steps"]) == 5

@@ -35,6 +35,7 @@ from inspector.tui.workers import (
 )
 
 if TYPE_CHECKING:
+    from inspector.engine import InspectableModel, Seq2SeqModel
     from inspector.loading import ModelSource
 
 DEFAULT_MODEL = "doubled-lstm"
@@ -142,21 +143,24 @@ class InspectorApp(App[int]):
                                     checkpoint_validators(), zoo=True), opened)
 
     def action_export_trace(self) -> None:
-        if self.main.model is None:
+        if self.main.model is None and self.seq2seq is None:
             self.notify("nothing to export yet: no model is loaded", severity="warning")
             return
+        # what is on screen: the seq2seq model and its source, or the character model's text
+        if self.seq2seq is not None:
+            label, model, text = self.seq2seq.label, self.seq2seq.model, self.seq2seq.session.source
+        else:
+            label, model, text = self.main.label, self.main.model, self.main.session.text
 
         def chosen(value: str | None) -> None:
             if value:
-                self.export_worker(Path(value).expanduser())
+                self.export_worker(model, text, Path(value).expanduser())
 
-        default = f"{self.main.label}-trace.json"
-        self.push_screen(PathPrompt("Export the trace to (.json or .npz)", default,
+        self.push_screen(PathPrompt("Export the trace to (.json or .npz)", f"{label}-trace.json",
                                     export_validators()), chosen)
 
     @work(thread=True, exclusive=True, group="export")
-    def export_worker(self, path: Path) -> None:
-        model, text = self.main.model, self.main.session.text
+    def export_worker(self, model: InspectableModel | Seq2SeqModel, text: str, path: Path) -> None:
         try:
             self.post_message(ExportFinished(export_trace(model, text, path)))
         except Exception as exc:  # reported, never fatal: the session on screen is untouched

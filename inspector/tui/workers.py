@@ -101,10 +101,18 @@ def load(source: ModelSource | str, replay: str) -> Loaded | Seq2SeqLoaded:
     return Loaded(checkpoint.name, model, session, checkpoint.meta.get("task"), steps, notes)
 
 
-def export_trace(model: InspectableModel, text: str, path: Path) -> Path:
-    """The bulk trace of `text`, as npz for a `.npz` path and JSON otherwise."""
+def export_trace(model: InspectableModel | Seq2SeqModel, text: str, path: Path) -> Path:
+    """The bulk trace of `text` (for a seq2seq model: the source, its greedy decode), as npz for
+    a `.npz` path and JSON otherwise, in the format `rnn-inspect trace` writes."""
     from inspector.engine import save_npz, trace, trace_to_json
+    from inspector.engine.export import seq2seq_npz, seq2seq_to_json
 
+    if model.kind == "seq2seq":
+        if path.suffix == ".npz":
+            seq2seq_npz(model, text, path)
+        else:
+            path.write_text(json.dumps(seq2seq_to_json(model, text)), encoding="utf-8")
+        return path
     result = trace(model, text)
     if path.suffix == ".npz":
         save_npz(result, path)
