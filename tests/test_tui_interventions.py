@@ -86,6 +86,9 @@ async def test_clamp_holds_the_unit_on_every_later_step_until_released(one_layer
             await pilot.press(key)
             await settle(pilot)
             assert unit_h(app).startswith("h +0.50")
+        assert "◆ clamp l0.h[0] = 0.5  h=[0.50 " in log_lines(app)[0]
+        assert all("◆ held l0.h[0] = 0.5  h=[0.50 " in line for line in log_lines(app)[1:])
+        assert tape_lines(app)[2] == "  ◆ ◆ ◆"
         await intervene(pilot, "release")
         assert "clamped" not in status(app)
         await pilot.press("d")
@@ -163,3 +166,19 @@ async def test_the_new_keys_are_in_footer_help_and_palette(one_layer):
         await pilot.press("enter")
         await settle(pilot)
         assert "branch b1" in status(app)
+
+
+def test_records_name_the_clamps_holding_their_state(one_layer):
+    from inspector.engine import Intervention, Session, inspectable
+    from inspector.loading import open_model
+
+    session = Session(inspectable(open_model(str(one_layer))))
+    session.feed("a")
+    clamp = Intervention("clamp", "l0.h", 2, 0.25)
+    session.intervene(clamp)
+    records = session.feed("bc")
+    assert [r.clamps for r in records] == [(clamp,), (clamp,)]
+    assert records[0].interventions == (clamp,) and records[1].interventions == ()
+    session.intervene(Intervention("release", "l0.h", 2))
+    assert session.feed("d")[0].clamps == ()
+    assert session.records(0, 1)[0].clamps == ()

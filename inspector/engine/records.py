@@ -96,6 +96,7 @@ class StepRecord:
     output: Output
     interventions: tuple[Intervention, ...] = ()
     nonfinite: tuple[str, ...] = field(default=())
+    clamps: tuple[Intervention, ...] = ()  # clamps holding units of this step's new state
 
     @property
     def logits(self) -> np.ndarray:

@@ -359,8 +359,9 @@ class Session:
             layers = tuple(replace(step, h=s.h, c=s.c, delta_h=frozen(s.h - prev.h))
                            for step, s, prev in zip(layers, state, now.state))
         token = self.model.vocab.tokens[event.token_id]
+        held = tuple(Intervention("clamp", c.target, c.unit, c.value) for c in now.clamps)
         record = StepRecord(now.steps, event.typed, token, event.token_id, layers, output,
-                            now.pending, nonfinite_names(layers, output))
+                            now.pending, nonfinite_names(layers, output), held)
         return Snapshot(state, now.clamps, (), now.steps + 1), record
 
     def _append(self, event: Event) -> StepRecord | None:

@@ -74,13 +74,14 @@ class StepSummary:
     token: str
     prediction: str
     line: str
-    intervened: bool = False  # the state this step read was edited by an intervention
+    intervened: bool = False  # an intervention edited the state this step read, or a clamp holds
 
 
 def summarise(record: StepRecord) -> StepSummary:
     top = record.layers[-1]
     h_before = top.h - top.delta_h  # the state step t read: zero at t=0
-    edits = tuple(iv.describe() for iv in record.interventions)
+    edits = tuple(iv.describe() for iv in record.interventions) or tuple(
+        "held " + iv.describe().removeprefix("clamp ") for iv in record.clamps)
     line = log_line(record.t, record.token, record.prediction, record.confidence, h_before, edits)
     return StepSummary(record.t, record.typed, record.token, record.prediction, line, bool(edits))
 
