@@ -146,6 +146,7 @@ async def test_seq2seq_keys_are_in_footer_help_and_palette(tmp_path):
         assert isinstance(app.screen, HelpScreen)
         keys = help_text(app.screen)
         assert "Edit the handoff" in keys and "Intervene" not in keys
+        assert "Enter hands its state over" in str(app.screen.query_one("#help-typing").render())
 
 
 async def test_keys_queued_while_loading_start_the_source_and_opening_a_char_model_leaves(tmp_path):

@@ -16,7 +16,7 @@ from textual import work
 from textual.app import App
 from textual.worker import get_current_worker
 
-from inspector.tui.bindings import APP_BINDINGS, MAIN_BINDINGS, SEQ2SEQ_BINDINGS
+from inspector.tui.bindings import APP_BINDINGS
 from inspector.tui.commands import InspectorCommands
 from inspector.tui.screens.compare import CompareScreen
 from inspector.tui.screens.help import HelpScreen
@@ -132,7 +132,7 @@ class InspectorApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(SEQ2SEQ_BINDINGS if self.seq2seq else MAIN_BINDINGS))
+            self.push_screen(HelpScreen(seq2seq=self.seq2seq is not None))
 
     def action_open_checkpoint(self) -> None:
         def opened(value: str | None) -> None:

@@ -10,11 +10,14 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from inspector.tui.bindings import APP_BINDINGS, MAIN_BINDINGS
+from inspector.tui.bindings import APP_BINDINGS, MAIN_BINDINGS, SEQ2SEQ_BINDINGS
 
+PALETTE = ("Ctrl+P opens the command palette: open a checkpoint, switch zoo model, export the "
+           "trace, save a screenshot. Escape or F1 closes this help.")
 TYPING = ("Every printable key feeds the model one step (Enter too, where the model's vocabulary "
-          "has a newline). Ctrl+P opens the command palette: open a checkpoint, switch zoo model, "
-          "export the trace, save a screenshot. Escape or F1 closes this help.")
+          "has a newline). " + PALETTE)
+SEQ2SEQ_TYPING = ("Every printable key is a source character for the encoder; Enter hands its "
+                  "state over and the decoder runs to </s>. " + PALETTE)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -22,14 +25,15 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,f1", "dismiss", "Close", id="close-help")]
 
-    def __init__(self, screen_bindings: list[Binding] = MAIN_BINDINGS) -> None:
+    def __init__(self, *, seq2seq: bool = False) -> None:
         super().__init__()
-        self.screen_bindings = screen_bindings
+        self.screen_bindings = SEQ2SEQ_BINDINGS if seq2seq else MAIN_BINDINGS
+        self.typing = SEQ2SEQ_TYPING if seq2seq else TYPING
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
             yield Static(Text("rnn-inspect keys", style="bold"), id="help-title")
-            yield Static(TYPING, id="help-typing")
+            yield Static(self.typing, id="help-typing")
             yield Static(self.key_table(), id="help-keys")
 
     def key_table(self) -> Table:
