@@ -163,6 +163,13 @@ async def test_keys_queued_while_loading_start_the_source_and_opening_a_char_mod
         await settle(pilot)
         assert app.screen is app.main and app.seq2seq is None
         assert status(app).startswith("tiny-lstm")
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "reverse-seq2seq"
+        await pilot.press("enter")
+        await open_seq2seq(pilot)
+        assert shown(app, "status").startswith("reverse-seq2seq │ seq2seq lstm 2×128")
+        assert app.screen_stack[-2:] == [app.main, app.seq2seq]
 
 
 def test_restart_decode_steps_again_from_the_handoff(tmp_path):

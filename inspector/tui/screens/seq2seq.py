@@ -93,13 +93,6 @@ class Seq2SeqScreen(Screen):
     def on_resize(self) -> None:
         self.call_after_refresh(self.refresh_view)
 
-    def attach(self, loaded: Seq2SeqLoaded) -> None:
-        """Another seq2seq model opened while this screen is up: show it instead."""
-        self.label, self.model, self.session = loaded.label, loaded.model, loaded.session
-        self.task_name = loaded.task
-        self.decoded, self.stepping = None, False
-        self.refresh_view()
-
     # ---- keys ------------------------------------------------------------------------------
 
     def on_key(self, event: events.Key) -> None:
