@@ -45,6 +45,7 @@ class Options:
     vocab: str | None = None
     nonlinearity: str | None = None
     trust_pickle: bool = False
+    target_vocab: str | None = None
 
 
 def read_vocab(path: str | Path, what: str = "--vocab") -> CharVocab:
@@ -179,8 +180,22 @@ def restore_tied(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> 
     return restored
 
 
-def find_recurrent(path: Path, tensors: dict[str, torch.Tensor]) -> tuple[str, int]:
-    """The recurrent stack's key prefix and layer count."""
+@dataclass(frozen=True)
+class Stack:
+    """One nn.RNN/LSTM/GRU's weights in a state_dict, from their names and shapes."""
+
+    prefix: str  # every key of the stack starts with it: `rnn.`, `body.core.`
+    cell: str
+    layers: int
+    hidden: int
+    input_size: int
+    bias: bool
+    keys: frozenset[str]
+
+
+def recurrent_stacks(path: Path, tensors: dict[str, torch.Tensor]) -> list[Stack]:
+    """Every recurrent stack, refusing the directions and projections a step-through cannot
+    show."""
     prefixes: dict[str, set[int]] = {}
     for key in tensors:
         match = RECURRENT_KEY.match(key)
@@ -196,14 +211,26 @@ def find_recurrent(path: Path, tensors: dict[str, torch.Tensor]) -> tuple[str, i
     if not prefixes:
         raise CheckpointError(f"{path}: no nn.RNN/LSTM/GRU weights (no *weight_ih_l0 key); "
                               "for a model with its own forward use --factory module:callable")
-    if len(prefixes) > 1:
-        names = ", ".join(f"{p}weight_ih_l0" for p in sorted(prefixes))
-        raise CheckpointError(f"{path}: several recurrent stacks ({names}); open a seq2seq pair "
-                              "with --factory module:callable")
-    prefix, layers = next(iter(prefixes.items()))
+    return [stack_of(path, tensors, prefix, layers) for prefix, layers in sorted(prefixes.items())]
+
+
+def stack_of(path: Path, tensors: dict[str, torch.Tensor], prefix: str, layers: set[int]
+             ) -> Stack:
     if layers != set(range(len(layers))):
-        raise CheckpointError(f"{path}: recurrent layers {sorted(layers)} are not numbered 0..n-1")
-    return prefix, len(layers)
+        raise CheckpointError(f"{path}: recurrent layers {sorted(layers)} of {prefix}* are not "
+                              "numbered 0..n-1")
+    w_ih, w_hh = tensors[f"{prefix}weight_ih_l0"], tensors.get(f"{prefix}weight_hh_l0")
+    if w_hh is None or w_hh.ndim != 2 or w_ih.ndim != 2:
+        raise CheckpointError(f"{path}: {prefix}weight_ih_l0 has no matching 2-D "
+                              f"{prefix}weight_hh_l0")
+    hidden, input_size = w_hh.shape[1], w_ih.shape[1]
+    gates = w_ih.shape[0] // hidden if hidden else 0
+    if gates not in GATE_COUNT or w_ih.shape[0] % hidden:
+        raise CheckpointError(f"{path}: {prefix}weight_ih_l0 has shape {tuple(w_ih.shape)}, which "
+                              f"fits no RNN/LSTM/GRU with hidden size {hidden}")
+    keys = frozenset(k for k in tensors if k.startswith(prefix) and re.search(r"_l\d+$", k))
+    return Stack(prefix, GATE_COUNT[gates], len(layers), hidden, input_size,
+                 f"{prefix}bias_ih_l0" in tensors, keys)
 
 
 def linear_candidates(tensors: dict[str, torch.Tensor], used: set[str], in_features: int
@@ -236,16 +263,18 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: Options, sourc
            wrapper: str | None, tied: list[str]) -> Checkpoint:
     """Recognise embedding/one-hot + recurrent + head; rename onto CharRNN and load."""
     tensors = strip_common(tensors)
-    prefix, layers = find_recurrent(path, tensors)
-    w_ih, w_hh = tensors[f"{prefix}weight_ih_l0"], tensors[f"{prefix}weight_hh_l0"]
-    hidden, input_size = w_hh.shape[1], w_ih.shape[1]
-    gates = w_ih.shape[0] // hidden
-    if gates not in GATE_COUNT or w_ih.shape[0] % hidden:
-        raise CheckpointError(f"{path}: {prefix}weight_ih_l0 has shape {tuple(w_ih.shape)}, which "
-                              f"fits no RNN/LSTM/GRU with hidden size {hidden}")
-    cell = GATE_COUNT[gates]
-    bias = f"{prefix}bias_ih_l0" in tensors
-    rnn_keys = {k for k in tensors if k.startswith(prefix) and re.search(r"_l\d+$", k)}
+    stacks = recurrent_stacks(path, tensors)
+    if len(stacks) == 2:
+        from inspector.foreign_seq2seq import detect_pair
+
+        return detect_pair(path, tensors, stacks, options, source, wrapper, tied)
+    if len(stacks) > 2:
+        names = ", ".join(f"{stack.prefix}weight_ih_l0" for stack in stacks)
+        raise CheckpointError(f"{path}: {len(stacks)} recurrent stacks ({names}); use "
+                              "--factory module:callable for this model")
+    stack = stacks[0]
+    prefix, layers, cell, hidden = stack.prefix, stack.layers, stack.cell, stack.hidden
+    input_size, bias, rnn_keys = stack.input_size, stack.bias, set(stack.keys)
     head = find_head(path, tensors, rnn_keys, hidden)
     head_bias = f"{head[:-len('weight')]}bias"
     vocab_size = tensors[head].shape[0]

@@ -63,6 +63,9 @@ def make_files(d):
     classifier = torch.nn.RNN(6, 8)  # the names tutorial: one-hot letters in, languages out
     torch.save({f"rnn.{k}": v for k, v in classifier.state_dict().items()} | {
         "h2o.weight": torch.ones(3, 8), "h2o.bias": torch.ones(3)}, d / "classifier.pt")
+    pair = {f"enc.rnn.{k}": v for k, v in torch.nn.GRU(4, 8).state_dict().items()}
+    pair |= {f"dec.rnn.{k}": v for k, v in torch.nn.GRU(4, 6).state_dict().items()}
+    torch.save(pair, d / "pair.pt")
     bi = torch.nn.GRU(4, 8, bidirectional=True)
     torch.save({f"rnn.{k}": v for k, v in bi.state_dict().items()}, d / "bidir.pt")
 
@@ -107,6 +110,8 @@ def test_each_bad_input_is_one_line_and_exit_2(tmp_path, python, cli_env):
     ("proj.pt", "v6.json", "rnn.weight_hr_l0: LSTM projections (proj_size) are not supported"),
     ("bidir.pt", "v6.json", "rnn.weight_ih_l0_reverse belongs to a bidirectional"),
     ("no-such-model", None, "no zoo model of that name"),
+    ("pair.pt", "v6.json", "two recurrent stacks (dec.rnn.*, enc.rnn.*) with different hidden "
+                           "(6 vs 8)"),
     ("classifier.pt", "v6.json", "the head h2o.weight has 3 outputs, so it is not one-hot"),
 ])
 def test_ambiguous_or_unsupported_is_one_line_naming_the_keys(tmp_path, monkeypatch, name, vocab,

@@ -208,6 +208,31 @@ def test_factory_seq2seq_pair_decodes_like_its_modules(tmp_path):
     assert len(decoded.records) >= len(expected)
 
 
+def test_seq2seq_state_dict_as_the_tutorials_save_it(tmp_path):
+    """Encoder and decoder in one state_dict, source and target vocabularies differing."""
+    torch.manual_seed(14)
+    model = tm.TutorialSeq2Seq().eval()
+    with torch.no_grad():  # untrained, it would say </s> at once: decode the full 60 steps
+        model.decoder.fc_out.bias[1] = -10.0
+    path = tmp_path / "tut1-model.pt"
+    torch.save(model.state_dict(), path)
+    source_vocab, target_vocab = tmp_path / "src.json", tmp_path / "trg.json"
+    source_vocab.write_text(json.dumps(list("abcdefg")))
+    target_vocab.write_text(json.dumps(tm.SEQ_VOCAB))
+    checkpoint = open_model(ModelSource(str(path), vocab=str(source_vocab),
+                                        target_vocab=str(target_vocab)))
+    assert checkpoint.kind == "seq2seq"
+    assert checkpoint.meta["detected"]["decoder"] == ("LSTM decoder.rnn.*, embedding "
+                                                      "decoder.embedding.weight, head "
+                                                      "decoder.fc_out.weight")
+    session = Seq2SeqSession(inspectable(checkpoint))
+    session.feed_source("gabbed")
+    decoded = session.decode(max_len=60)
+    tokens, logits = model.greedy(["abcdefg".index(c) for c in "gabbed"])
+    assert len(tokens) == 60 and decoded.output == "".join(tm.SEQ_VOCAB[t] for t in tokens)
+    assert_same(np.stack([r.logits for r in decoded.records]), logits.numpy())
+
+
 def test_trusted_pickle_of_a_whole_module_is_inspected(tmp_path, vocab_file, python, cli_env,
                                                        capsys):
     torch.manual_seed(6)

@@ -152,3 +152,56 @@ class CharLSTM(nn.Module):
     def forward(self, ids, hidden=None):
         out, hidden = self.lstm(self.embedding(ids), hidden)
         return self.fc(out), hidden
+
+
+class Seq2SeqEncoder(nn.Module):
+    """bentrevett/pytorch-seq2seq tutorial 1: embedding -> dropout -> multi-layer LSTM."""
+
+    def __init__(self, input_dim=7, emb_dim=5, hid_dim=8, n_layers=2, dropout=0.5):
+        super().__init__()
+        self.embedding = nn.Embedding(input_dim, emb_dim)
+        self.rnn = nn.LSTM(emb_dim, hid_dim, n_layers, dropout=dropout)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, src):
+        _, (hidden, cell) = self.rnn(self.dropout(self.embedding(src)))
+        return hidden, cell
+
+
+class Seq2SeqDecoder(nn.Module):
+    """The same tutorial's decoder, one token per call: embedding -> LSTM -> fc_out."""
+
+    def __init__(self, output_dim=10, emb_dim=5, hid_dim=8, n_layers=2, dropout=0.5):
+        super().__init__()
+        self.embedding = nn.Embedding(output_dim, emb_dim)
+        self.rnn = nn.LSTM(emb_dim, hid_dim, n_layers, dropout=dropout)
+        self.fc_out = nn.Linear(hid_dim, output_dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, input, hidden, cell):
+        embedded = self.dropout(self.embedding(input.unsqueeze(0)))
+        output, (hidden, cell) = self.rnn(embedded, (hidden, cell))
+        return self.fc_out(output.squeeze(0)), hidden, cell
+
+
+class TutorialSeq2Seq(nn.Module):
+    """The tutorial's wrapper, saved with torch.save(model.state_dict(), 'tut1-model.pt')."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = Seq2SeqEncoder()
+        self.decoder = Seq2SeqDecoder()
+
+    @torch.no_grad()
+    def greedy(self, src_ids, bos=0, eos=1, max_len=60):
+        """Greedy decoding as the tutorial's translate_sentence: (tokens, logits per step)."""
+        hidden, cell = self.encoder(torch.tensor(src_ids)[:, None])
+        token, tokens, logits = torch.tensor([bos]), [], []
+        for _ in range(max_len):
+            out, hidden, cell = self.decoder(token, hidden, cell)
+            logits.append(out[0])
+            token = out.argmax(-1)
+            if int(token) == eos:
+                break
+            tokens.append(int(token))
+        return tokens, torch.stack(logits)
