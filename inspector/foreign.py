@@ -95,8 +95,6 @@ def torch_load(path: Path, trust_pickle: bool) -> Any:
             warnings.simplefilter("ignore")
             if trust_pickle:
                 importable_cwd()
-                print(f"rnn-inspect: warning: {path}: unpickling with --trust-pickle runs code "
-                      "from the file; do this only for files you made", file=sys.stderr)
                 return torch.load(str(path), map_location="cpu", weights_only=False)
             return torch.load(str(path), map_location="cpu", weights_only=True)
     except PermissionError:

@@ -85,12 +85,16 @@ def load(source: ModelSource) -> Checkpoint:
             return load_checkpoint(path)
         tied = restore_tied(tensors, metadata)
         return detect(path, tensors, options, "safetensors state_dict", None, tied)
-    loaded = torch_load(path, source.trust_pickle)
-    content, wrapper = unwrap(path, loaded)
+    content, wrapper = unwrap(path, torch_load(path, source.trust_pickle))
     if isinstance(content, nn.Module):
-        return from_module(path, content, source)
-    kind = f"PyTorch state_dict ({path.suffix or 'no suffix'})"
-    return detect(path, dict(content), options, kind, wrapper, [])
+        checkpoint = from_module(path, content, source)
+    else:
+        kind = f"PyTorch state_dict ({path.suffix or 'no suffix'})"
+        checkpoint = detect(path, dict(content), options, kind, wrapper, [])
+    if source.trust_pickle:  # a warning like the others: stderr for commands, a note in the TUI
+        checkpoint.warnings.insert(0, f"{path}: unpickled with --trust-pickle, which runs code "
+                                      "from the file; do this only for files you made")
+    return checkpoint
 
 
 def readable_file(model: str) -> Path:
