@@ -42,9 +42,11 @@ UNPICKLER_BOILERPLATE = ("Weights only load failed", "Please file an issue",
 
 @dataclass(frozen=True)
 class Options:
+    """What the user told us that a plain state_dict cannot say: the --vocab, --target-vocab and
+    --nonlinearity file paths and choice."""
+
     vocab: str | None = None
     nonlinearity: str | None = None
-    trust_pickle: bool = False
     target_vocab: str | None = None
 
 

@@ -78,7 +78,7 @@ def load(source: ModelSource) -> Checkpoint:
     if source.model is None:
         raise CheckpointError("no model given: name a checkpoint path or a zoo model")
     path = readable_file(source.model)
-    options = Options(source.vocab, source.nonlinearity, source.trust_pickle, source.target_vocab)
+    options = Options(source.vocab, source.nonlinearity, source.target_vocab)
     if path.suffix == ".safetensors" or looks_like_safetensors(path):
         tensors, metadata = read_safetensors(path)
         if METADATA_KEY in metadata:
