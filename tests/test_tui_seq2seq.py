@@ -19,6 +19,7 @@ from inspector.tui.screens.help import HelpScreen
 from inspector.tui.widgets.lines import LinesWidget
 from inspector.tui.widgets.step_log import StepLog
 from inspector.tui.widgets.tape import Tape
+from inspector.tui.widgets.top_k import TopK
 
 
 def shown(app: InspectorApp, widget_id: str) -> str:
@@ -208,3 +209,22 @@ async def test_export_writes_the_seq2seq_trace_of_the_source(tmp_path, monkeypat
         await pilot.pause()
         exported = json.loads((tmp_path / "reverse-seq2seq-trace.json").read_text())
         assert exported["output"] == "olleh" and len(exported["encoder"]["steps"]) == 5
+
+
+async def test_arrows_move_through_the_decoder_steps_with_their_top_k():
+    app = InspectorApp("reverse-seq2seq")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_seq2seq(pilot)
+        await pilot.press(*"hello", "enter")
+        await pilot.pause()
+        top = app.seq2seq.query_one("#decoder-top", TopK)
+        assert top.line_text(0).startswith("</s> ")  # the newest step ends the output
+        await pilot.press("left", "left")
+        await pilot.pause()
+        assert decoder_log(app)[-1].startswith("t=3  x='l'  → y='e'")
+        assert top.line_text(0).startswith("e ") and top.line_text(5).startswith("entropy")
+        await edit(pilot, "swap world")  # the same step, after the edit
+        assert decoder_log(app)[-1].startswith("t=3  x='r'  → y='o'")
+        await pilot.press("right", "right", "right")
+        await pilot.pause()
+        assert decoder_log(app)[-1].startswith("t=5  x='w'  → y=</s>")

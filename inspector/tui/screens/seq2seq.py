@@ -34,6 +34,7 @@ from inspector.tui.widgets.lines import LinesWidget
 from inspector.tui.widgets.model_view import Panel
 from inspector.tui.widgets.step_log import StepLog
 from inspector.tui.widgets.tape import Tape
+from inspector.tui.widgets.top_k import TopK
 
 if TYPE_CHECKING:
     from inspector.engine import Seq2SeqSession, StepRecord
@@ -57,6 +58,7 @@ class Seq2SeqScreen(Screen):
         self.task_name = loaded.task
         self.decoded: tuple[StepRecord, ...] | None = None  # None: not handed over yet
         self.stepping = False  # decoding one step per F6 rather than to </s>
+        self.view_t: int | None = None  # the decoder step on view (None: the newest)
         encoder = self.model.encoder
         self.specs = [spec for spec in map_specs(encoder) if spec.title in ("h", "c")]
         self.status = LinesWidget(id="status")
@@ -68,6 +70,7 @@ class Seq2SeqScreen(Screen):
         self.output = LinesWidget(id="output")
         self.decoder_tape = Tape(id="decoder-tape")
         self.decoder_log = StepLog(id="decoder-log")
+        self.decoder_top = TopK(id="decoder-top")
 
     def compose(self) -> ComposeResult:
         yield self.status
@@ -81,10 +84,12 @@ class Seq2SeqScreen(Screen):
             with Vertical(id="handoff-side"):
                 yield Static("handoff: the decoder's first state", classes="section")
                 yield self.handoff
-        with Vertical(id="decoder"):
-            yield self.output
-            yield self.decoder_tape
-            yield self.decoder_log
+        with Horizontal(id="decoder"):
+            with Vertical(id="decoder-steps"):
+                yield self.output
+                yield self.decoder_tape
+                yield self.decoder_log
+            yield self.decoder_top
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -130,6 +135,7 @@ class Seq2SeqScreen(Screen):
     def action_hand_over(self) -> None:
         """The whole decode from the (edited) handoff, greedy until `</s>`."""
         self.decoded, self.stepping = self.session.decode().records, False
+        self.view_t = None
         self.refresh_view()
 
     def action_decode_step(self) -> None:
@@ -141,7 +147,18 @@ class Seq2SeqScreen(Screen):
         if record is None and self.decoded:
             self.notify("the decoder has finished: </s> (Enter decodes again)")
         self.decoded = self.session.stepped
+        self.view_t = None
         self.refresh_view()
+
+    def action_view_step(self, delta: int) -> None:
+        """Move through the decoder's steps: tape, log and top-k follow (an edit keeps the step
+        on view, so the same step can be compared before and after)."""
+        if self.decoded:
+            newest = len(self.decoded) - 1
+            current = newest if self.view_t is None else self.view_t
+            target = max(0, min(newest, current + delta))
+            self.view_t = None if target == newest else target
+            self.refresh_view()
 
     def action_edit_handoff(self) -> None:
         def chosen(line: str | None) -> None:
@@ -202,15 +219,22 @@ class Seq2SeqScreen(Screen):
                                             DIM)]])
             self.decoder_tape.show([], 0, None)
             self.decoder_log.show([])
+            self.decoder_top.display = False
             return
         finished = bool(records) and records[-1].prediction == "</s>"
         state = "" if finished else " …" if self.stepping else " (no </s>: length cap)"
         self.output.set_lines([[Segment("output ", DIM), Segment(output_text(records), OUTPUT),
                                 Segment(f"{state}  {len(records)} steps", DIM)]])
+        newest = len(records) - 1
+        t = newest if self.view_t is None else min(self.view_t, newest)
         cells = decoder_cells(records, expected_output(self.task_name, self.session.source))
-        start = max(0, len(cells) - self.decoder_tape.capacity)
-        self.decoder_tape.show(cells[start:], start, None)
-        self.decoder_log.show([summarise(record).line for record in records])
+        capacity = self.decoder_tape.capacity
+        start = max(0, min(len(cells) - capacity, t - capacity // 2))
+        self.decoder_tape.show(cells[start:start + capacity], start, t - start if records else None)
+        self.decoder_log.show([summarise(record).line for record in records[:t + 1]])
+        self.decoder_top.display = bool(records)
+        if records:
+            self.decoder_top.show(records[t].top, records[t].entropy)
 
     def _show_status(self) -> None:
         model = self.model
@@ -219,5 +243,6 @@ class Seq2SeqScreen(Screen):
                  + (f" · {self.task_name}" if self.task_name else ""),
                  f"source {len(self.session.source)} chars"]
         if self.session.edits:
-            parts.append(f"{len(self.session.edits)} handoff edits")
+            count = len(self.session.edits)
+            parts.append(f"{count} handoff edit{'' if count == 1 else 's'}")
         self.status.set_lines([[Segment(" │ ".join(parts))]])
