@@ -195,6 +195,8 @@ def hooked_checkpoint(name: str, module: nn.Module, vocab: CharVocab, target: Ch
                                      "hidden": model.hidden},
             "vocab": vocab.to_json(), "name": name,
             "detected": {"format": origin, "recurrent": recurrent_summary(model)}}
+    if model.dtypes:
+        meta["detected"]["dtype"] = f"{', '.join(model.dtypes)} (computed in float32)"
     checkpoint = Checkpoint("char", module, vocab, meta, None, target, inspectable=model)
     checkpoint.warnings += nonfinite_warning(origin, module.state_dict())
     return checkpoint

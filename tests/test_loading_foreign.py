@@ -371,3 +371,15 @@ def test_a_factory_module_that_fails_to_import_is_one_line(tmp_path, vocab_file,
     (tmp_path / "brokenmodels.py").write_text("def build(:\n")
     with pytest.raises(CheckpointError, match=r"cannot import brokenmodels \(SyntaxError: "):
         open_model(ModelSource(None, vocab=vocab_file, factory="brokenmodels:build"))
+
+
+def test_a_half_precision_factory_model_is_computed_in_float32(vocab_file):
+    checkpoint = open_model(ModelSource(None, vocab=vocab_file,
+                                        factory="userland.tutorial_models:build_half"))
+    assert checkpoint.meta["detected"]["dtype"] == "float16 (computed in float32)"
+    model = tm.build_half().float()
+    hidden = None
+    with torch.no_grad():
+        for record, char in zip(Session(inspectable(checkpoint)).feed(TEXT), TEXT):
+            out, hidden = model(torch.tensor([[tm.VOCAB.index(char)]]), hidden)
+            assert float(np.abs(record.logits - out.reshape(-1).numpy()).max()) <= TOL

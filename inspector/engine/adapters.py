@@ -35,7 +35,11 @@ class HookedModel(InspectableModel):
             names = ", ".join(n or "(root)" for n, _ in found) or "none"
             raise ValueError(f"needs exactly one nn.RNN/LSTM/GRU inside the model to show its "
                              f"states (found: {names})")
-        self.module = module.eval()
+        # Half, bfloat16 or double weights are computed in float32 like every other model, so the
+        # hidden state handed back to the forward and the one the engine shows are the same.
+        self.dtypes = sorted({str(p.dtype).removeprefix("torch.") for p in module.parameters()
+                              if p.is_floating_point()} - {"float32"})
+        self.module = module.float().eval()
         self.vocab = vocab
         self.name = name
         self.has_head = head  # a seq2seq encoder's `out` is not a distribution: ignore it

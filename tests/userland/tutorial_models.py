@@ -205,3 +205,7 @@ class TutorialSeq2Seq(nn.Module):
                 break
             tokens.append(int(token))
         return tokens, torch.stack(logits)
+
+
+def build_half():
+    return build_normed().half()
