@@ -230,6 +230,9 @@ def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab:
             "detected": {"format": origin, "encoder": recurrent_summary(halves[0]),
                          "decoder": recurrent_summary(halves[1]),
                          "bridge": "identity (encoder's final hidden)"}}
+    dtypes = sorted(set(halves[0].dtypes) | set(halves[1].dtypes))
+    if dtypes:
+        meta["detected"]["dtype"] = f"{', '.join(dtypes)} (computed in float32)"
     checkpoint = Checkpoint("seq2seq", nn.ModuleList([encoder, decoder]), vocab, meta, None,
                             target, inspectable=model)
     checkpoint.warnings += nonfinite_warning(origin, {
