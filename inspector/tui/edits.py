@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     from inspector.engine import HandoffEdit, Intervention
 
 TARGET = re.compile(r"^(l\d+\.[hc])(?:\[(\d+)\])?$")
-INTERVENTION_HELP = ("zero · set VALUE · clamp VALUE · release · scale VALUE   "
-                     "(add l0.c or l1.h[5] to aim elsewhere)")
-HANDOFF_HELP = ("zero [l0.h] · scale VALUE [l0.c] · set l0.h[5] VALUE · swap SOURCE [l1.h] · "
-                "clear")
+INTERVENTION_HELP = ("zero · set VALUE · clamp VALUE · release · scale VALUE\n"
+                     "another unit or state: add it, e.g. clamp l1.c[5] 0.5")
+HANDOFF_HELP = ("zero · scale VALUE · swap SOURCE  (whole, or add l0.h / l1.c[5])\n"
+                "set l0.h[5] VALUE · clear (drop every edit)")
 
 
 class EditError(ValueError):
