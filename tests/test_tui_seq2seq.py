@@ -228,3 +228,15 @@ async def test_arrows_move_through_the_decoder_steps_with_their_top_k():
         await pilot.press("right", "right", "right")
         await pilot.pause()
         assert decoder_log(app)[-1].startswith("t=5  x='w'  → y=</s>")
+
+
+async def test_below_the_minimum_size_the_seq2seq_screen_says_so(tmp_path):
+    app = InspectorApp(str(make_seq2seq(tmp_path / "tiny-s2s.safetensors")))
+    async with app.run_test(size=(70, 20)) as pilot:
+        await open_seq2seq(pilot)
+        note = app.seq2seq.query_one("#too-small")
+        assert note.display and "too small" in str(note.render())
+        assert not app.seq2seq.query_one("#decoder").display
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert not note.display and app.seq2seq.query_one("#decoder").display

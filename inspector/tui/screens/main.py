@@ -32,6 +32,8 @@ MIN_WIDTH, MIN_HEIGHT = 80, 24
 SHORT_HEIGHT = 32  # below this the step log shrinks to three lines
 NARROW_WIDTH = 110  # below this the side panel narrows
 BULK_CHARS = 200  # longer inputs (pastes) are fed by a worker
+TOO_SMALL = (f"The terminal is too small: rnn-inspect needs at least {MIN_WIDTH}x{MIN_HEIGHT} "
+             "characters.")
 
 
 class MainScreen(TimelineActions, Screen):
@@ -60,8 +62,7 @@ class MainScreen(TimelineActions, Screen):
     def compose(self) -> ComposeResult:
         yield self.status
         yield Container(Tape(id="pending-tape"), id="content")
-        yield Static(f"The terminal is too small: rnn-inspect needs at least {MIN_WIDTH}x"
-                     f"{MIN_HEIGHT} characters.", id="too-small")
+        yield Static(TOO_SMALL, id="too-small")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

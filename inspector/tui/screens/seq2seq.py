@@ -21,6 +21,7 @@ from textual.widgets import Footer, Static
 from inspector.tui.bindings import SEQ2SEQ_BINDINGS
 from inspector.tui.edits import HANDOFF_HELP, parse_handoff_edit
 from inspector.tui.screens.edit_prompt import EditPrompt
+from inspector.tui.screens.main import MIN_HEIGHT, MIN_WIDTH, TOO_SMALL
 from inspector.tui.seq2seq_view import (
     decoder_cells,
     encoder_line,
@@ -90,12 +91,15 @@ class Seq2SeqScreen(Screen):
                 yield self.decoder_tape
                 yield self.decoder_log
             yield self.decoder_top
+        yield Static(TOO_SMALL, id="too-small")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.call_after_refresh(self.refresh_view)
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
+        width, height = event.size
+        self.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
         self.call_after_refresh(self.refresh_view)
 
     # ---- keys ------------------------------------------------------------------------------
