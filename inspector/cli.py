@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from inspector.loading import CheckpointError, ModelSource, open_model
@@ -158,6 +160,9 @@ def run_trace(args: argparse.Namespace) -> int:
     warn(checkpoint.warnings)
     try:
         write_trace(checkpoint, text, fmt=args.format, out=args.out, splits=args.splits)
+    except BrokenPipeError:  # `rnn-inspect trace … | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except UnknownCharacterError as exc:
         raise CommandError(f"{checkpoint.name}: {exc}; it has no <unk> token") from None
     except OSError as exc:
@@ -171,7 +176,8 @@ def run_app(args: argparse.Namespace) -> int:
     source = source_from(args)
     if source.model is None and source.factory is None:
         source = ModelSource("doubled-lstm")
-    compare = ModelSource(args.compare) if args.compare else None
+    # The compare model takes the same foreign-checkpoint options (--vocab, …) as MODEL.
+    compare = replace(source, model=args.compare, factory=None) if args.compare else None
     # Open before the terminal is taken over, so a bad file is one line on stderr and exit 2.
     for checked in (source, compare):
         if checked is not None:

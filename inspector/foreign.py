@@ -27,7 +27,7 @@ from models.checkpoint import (
     CheckpointError,
     first_line,
     load_state,
-    nonfinite_tensors,
+    nonfinite_warning,
 )
 from models.vocab import SPECIALS, CharVocab
 
@@ -341,8 +341,3 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: Options, sourc
     checkpoint.warnings += nonfinite_warning(str(path), tensors)
     return checkpoint
 
-
-def nonfinite_warning(origin: str, tensors: dict[str, torch.Tensor]) -> list[str]:
-    """NaN/Inf weights are not an error (the user may be hunting them), but they are named."""
-    bad = nonfinite_tensors(tensors)
-    return [f"{origin}: NaN/Inf values in {', '.join(bad)}"] if bad else []

@@ -14,8 +14,14 @@ from pathlib import Path
 
 import torch
 
-from inspector.foreign import Options, Stack, find_head, nonfinite_warning, read_vocab
-from models.checkpoint import FORMAT_VERSION, Checkpoint, CheckpointError, load_state
+from inspector.foreign import Options, Stack, find_head, read_vocab
+from models.checkpoint import (
+    FORMAT_VERSION,
+    Checkpoint,
+    CheckpointError,
+    load_state,
+    nonfinite_warning,
+)
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
 from models.vocab import BOS, EOS, CharVocab
 

@@ -20,7 +20,6 @@ from inspector.foreign import (
     Options,
     detect,
     importable_cwd,
-    nonfinite_warning,
     read_vocab,
     restore_tied,
     torch_load,
@@ -33,6 +32,7 @@ from models.checkpoint import (
     CheckpointError,
     first_line,
     load_checkpoint,
+    nonfinite_warning,
     read_safetensors,
     resolve,
 )

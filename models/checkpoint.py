@@ -161,9 +161,11 @@ def parse_metadata(path: Path, raw: str) -> dict:
     return meta
 
 
-def nonfinite_tensors(tensors: dict[str, torch.Tensor]) -> list[str]:
-    return [k for k, v in tensors.items()
-            if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+def nonfinite_warning(origin: str, tensors: dict[str, torch.Tensor]) -> list[str]:
+    """NaN/Inf weights are not an error (the user may be hunting them), but they are named."""
+    bad = [k for k, v in tensors.items()
+           if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    return [f"{origin}: NaN/Inf values in {', '.join(bad)}"] if bad else []
 
 
 def load_state(path: Path, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
@@ -202,9 +204,7 @@ def load_checkpoint(model: str | Path) -> Checkpoint:
     load_state(path, module, tensors)
     module.eval()
     checkpoint = Checkpoint(meta["kind"], module, vocab, meta, path, target_vocab)
-    bad = nonfinite_tensors(tensors)
-    if bad:
-        checkpoint.warnings.append(f"{path}: NaN/Inf values in {', '.join(bad)}")
+    checkpoint.warnings += nonfinite_warning(str(path), tensors)
     return checkpoint
 
 

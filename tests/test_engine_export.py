@@ -139,3 +139,15 @@ def test_trace_to_json_in_process_matches_the_records(gru_file):
     data = trace_to_json(trace(model, "zz"))
     assert data["steps"][1]["layers"][1]["gates"]["z"] == trace(model, "zz").arrays[
         "l1.gate.z"][1].tolist()
+
+
+def test_a_closed_pipe_ends_the_trace_quietly(gru_file, python, cli_env):
+    """`rnn-inspect trace … | head -c 10`: no error when the reader stops early."""
+    process = subprocess.Popen([python, "-m", "inspector.cli", "trace", str(gru_file), "--input",
+                                "abcdefgh" * 500], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=cli_env)
+    process.stdout.read(10)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0
+    assert stderr == ""
