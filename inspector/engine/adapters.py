@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from inspector.engine.cells import LayerStep, frozen, layer_weights, step_layer
+from inspector.engine.cells import LayerStep, frozen, layer_weights, step_stack
 from inspector.engine.model import InspectableModel
 from inspector.engine.records import LayerState, Output, State, make_output
 from models.vocab import CharVocab
@@ -86,19 +86,14 @@ class HookedModel(InspectableModel):
                                f"{len(self._captured)} times for one token; expected once")
         x, hx = self._captured[0]
         x = x.reshape(-1).float().numpy()  # this step's input to layer 0, whatever the batching
-        prev = self._hidden_from(hx)
-        steps = []
-        for weights, layer in zip(self.layers, prev):
-            result = step_layer(weights, x, layer.h, layer.c)
-            steps.append(result)
-            x = result.h
+        steps = step_stack(self.layers, x, self._hidden_from(hx))
         if not self.has_head:
-            return tuple(steps), make_output(None, self.vocab.tokens)
+            return steps, make_output(None, self.vocab.tokens)
         logits = out.detach().float().reshape(-1).numpy()
         if logits.shape[0] != len(self.vocab):
             raise ValueError(f"{self.name}: its forward returned {logits.shape[0]} outputs for a "
                              f"vocabulary of {len(self.vocab)} tokens")
-        return tuple(steps), make_output(logits, self.vocab.tokens)
+        return steps, make_output(logits, self.vocab.tokens)
 
     def _hidden_from(self, hx) -> State:
         """The state the recurrent layer really started from (what the forward passed it)."""

@@ -93,6 +93,17 @@ def activate(cell: str, gate: str, pre: np.ndarray) -> np.ndarray:
     return np.tanh(pre) if gate in ("g", "n") else sigmoid(pre)
 
 
+def step_stack(layers: tuple[LayerWeights, ...], x: np.ndarray,
+               state) -> tuple[LayerStep, ...]:
+    """One step through every layer: each layer's new h is the next layer's input."""
+    steps = []
+    for weights, layer in zip(layers, state):
+        out = step_layer(weights, x, layer.h, layer.c)
+        steps.append(out)
+        x = out.h
+    return tuple(steps)
+
+
 def step_layer(weights: LayerWeights, x: np.ndarray, h: np.ndarray,
                c: np.ndarray | None = None) -> LayerStep:
     """One step of one layer from input `x` (I,) and previous state `h` (H,), `c` (H,) for LSTM."""

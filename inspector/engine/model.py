@@ -12,7 +12,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from inspector.engine.cells import GATES, LayerStep, LayerWeights, frozen, layer_weights, step_layer
+from inspector.engine.cells import (
+    GATES,
+    LayerStep,
+    LayerWeights,
+    frozen,
+    layer_weights,
+    step_stack,
+)
 from inspector.engine.records import LayerState, Output, State, make_output
 from models.char_rnn import RecurrentCore
 from models.mlp import MLPBaseline
@@ -114,13 +121,8 @@ class NativeModel(InspectableModel):
         return logits + self.head_b if self.head_b is not None else logits
 
     def step(self, token_id: int, state: State) -> tuple[tuple[LayerStep, ...], Output]:
-        x = self.input_vector(token_id)
-        steps = []
-        for weights, layer_state in zip(self.layers, state):
-            out = step_layer(weights, x, layer_state.h, layer_state.c)
-            steps.append(out)
-            x = out.h
-        return tuple(steps), make_output(self.head(x), self.vocab.tokens)
+        steps = step_stack(self.layers, self.input_vector(token_id), state)
+        return steps, make_output(self.head(steps[-1].h), self.vocab.tokens)
 
 
     @torch.no_grad()
