@@ -12,9 +12,11 @@ from tui_support import make_checkpoint, settle, status
 from inspector.tui.app import InspectorApp
 from inspector.tui.screens.compare import CompareScreen, common_prefix
 from inspector.tui.widgets.agreement import Agreement
+from inspector.tui.widgets.heatmap import Heatmap
 from inspector.tui.widgets.model_view import ModelView
 from inspector.tui.widgets.step_log import StepLog
 from inspector.tui.widgets.tape import Tape
+from inspector.tui.widgets.unit_detail import UnitDetail
 
 
 def tapes(app: InspectorApp) -> dict[str, list[str]]:
@@ -123,3 +125,19 @@ async def test_a_partner_that_cannot_be_compared_is_reported(tmp_path):
         await settle(pilot)
         assert len(app.main.query(ModelView)) == 1
         assert app.main.query_one(Tape).line_text(0) == "x a b"
+
+
+async def test_clicking_a_partner_unit_beyond_the_first_models_range_is_safe(tmp_path):
+    first = make_checkpoint(tmp_path / "small-lstm.safetensors", layers=1, hidden=8)
+    second = make_checkpoint(tmp_path / "big-gru.safetensors", cell="gru", layers=2, hidden=64)
+    app = InspectorApp(str(first), compare=str(second))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await compare_ready(pilot)
+        await pilot.press(*"ab")
+        await settle(pilot)
+        partner_map = app.main.query_one("#partner").query(Heatmap).last()
+        await pilot.click(partner_map, offset=(10, 2))
+        await settle(pilot)
+        assert "l0 unit 7" in status(app)
+        assert app.main.query_one("#primary").query_one(UnitDetail).line_text(0).startswith(
+            "l0 unit 7")

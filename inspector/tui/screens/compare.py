@@ -121,6 +121,9 @@ class CompareScreen(MainScreen):
             self.partner_cache.add(workers.feed_in_chunks(partner, target[keep:]))
 
     def refresh_view(self) -> None:
+        if self.model is not None:  # a click on the partner's maps may name a unit beyond ours
+            self.selected_layer = min(self.selected_layer, self.model.n_layers - 1)
+            self.selected_unit = min(self.selected_unit, self.model.hidden - 1)
         with self.app.batch_update():
             super().refresh_view()
             if self.partner_view is None or not self.ready:
