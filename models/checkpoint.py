@@ -29,7 +29,14 @@ ZOO_DIR = Path(__file__).parent / "zoo"
 
 
 class CheckpointError(Exception):
-    """A checkpoint that cannot be used; the message is one line naming the file and the problem."""
+    """A checkpoint that cannot be used; the message is one line naming the file and the problem.
+
+    Messages quote what files contain (key names, metadata), which may hold any character: control
+    characters are escaped here, so the message stays one line whatever the file says."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode()
+                                 for ch in message))
 
 
 def first_line(exc: BaseException) -> str:

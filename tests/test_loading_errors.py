@@ -278,3 +278,13 @@ def test_a_raw_pickle_payload_is_refused_too(tmp_path):
     with pytest.raises(CheckpointError, match=r"raw.pth: holds pickled Python objects \(io.open\)"):
         open_model(ModelSource(str(path)))
     assert not marker.exists()
+
+
+def test_key_names_with_control_characters_stay_on_one_line(tmp_path):
+    state = tiny_state()
+    state["rnn.bias_ih\nl0"] = state.pop("rnn.bias_ih_l0")
+    path = tmp_path / "odd.pt"
+    torch.save(state, path)
+    with pytest.raises(CheckpointError) as err:
+        open_model(ModelSource(str(path)))
+    assert "\n" not in str(err.value) and "bias_ih\\nl0" in str(err.value)
