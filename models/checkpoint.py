@@ -18,6 +18,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from models.char_rnn import CharRNN, CharRNNConfig
+from models.errors import CheckpointError, first_line
 from models.mlp import MLPBaseline, MLPConfig
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
 from models.vocab import CharVocab
@@ -26,23 +27,6 @@ FORMAT_VERSION = 1
 METADATA_KEY = "rnn_inspect"
 KINDS = ("char", "seq2seq", "mlp")
 ZOO_DIR = Path(__file__).parent / "zoo"
-
-
-class CheckpointError(Exception):
-    """A checkpoint that cannot be used; the message is one line naming the file and the problem.
-
-    Messages quote what files contain (key names, metadata), which may hold any character: control
-    characters are escaped here, so the message stays one line whatever the file says."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode()
-                                 for ch in message))
-
-
-def first_line(exc: BaseException) -> str:
-    """An exception as a short reason for a one-line message."""
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 @dataclass

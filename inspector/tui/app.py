@@ -33,6 +33,7 @@ from inspector.tui.workers import (
     load,
     source_label,
 )
+from models.errors import first_line
 
 if TYPE_CHECKING:
     from inspector.engine import InspectableModel, Seq2SeqModel
@@ -85,7 +86,7 @@ class InspectorApp(App[int]):
             self.post_message(LoadFailed(source_label(source), str(exc)))
             return
         except Exception as exc:  # a model the engine cannot run must not take the app down
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            reason = first_line(exc)
             self.post_message(LoadFailed(source_label(source),
                                          f"{source_label(source)}: cannot inspect it ({reason})"))
             return
@@ -164,7 +165,7 @@ class InspectorApp(App[int]):
         try:
             self.post_message(ExportFinished(export_trace(model, text, path)))
         except Exception as exc:  # reported, never fatal: the session on screen is untouched
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            reason = first_line(exc)
             self.post_message(ExportFinished(None, f"{path}: {reason}"))
 
     def on_export_finished(self, message: ExportFinished) -> None:

@@ -19,6 +19,7 @@ from inspector.tui.screens.main import MainScreen
 from inspector.tui.view import StepCache
 from inspector.tui.widgets.agreement import Agreement
 from inspector.tui.widgets.model_view import ModelView
+from models.errors import first_line
 
 if TYPE_CHECKING:
     from inspector.engine import StepRecord
@@ -69,7 +70,7 @@ class CompareScreen(MainScreen):
         try:
             loaded = workers.load(source, "")
         except Exception as exc:  # reported; the first model stays on screen alone
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            reason = first_line(exc)
             self.post_message(PartnerLoaded(None, f"cannot compare with {label}: {reason}"))
             return
         if not isinstance(loaded, workers.Loaded):

@@ -1,0 +1,22 @@
+"""Errors users see: one line each. Free of torch, so the TUI can import it before torch loads."""
+
+from __future__ import annotations
+
+__all__ = ["CheckpointError", "first_line"]
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used; the message is one line naming the file and the problem.
+
+    Messages quote what files contain (key names, metadata), which may hold any character: control
+    characters are escaped here, so the message stays one line whatever the file says."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode()
+                                 for ch in message))
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception as a short reason for a one-line message."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
