@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
 from inspector.tui.edits import EditError
+from inspector.tui.screens.prompt import LinePrompt
 
 
 class ParsesAs(Validator):
@@ -30,14 +29,11 @@ class ParsesAs(Validator):
         return self.success()
 
 
-class EditPrompt(ModalScreen[str | None]):
+class EditPrompt(LinePrompt):
     """Ask for an edit line; dismisses with it once `parse` accepts it, or None on Escape."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel-edit")]
-
     def __init__(self, title: str, hint: str, parse: Callable[[str], object]) -> None:
-        super().__init__()
-        self.title_text = title
+        super().__init__(title)
         self.hint = hint
         self.parse = parse
 
@@ -48,14 +44,3 @@ class EditPrompt(ModalScreen[str | None]):
                         id="prompt-input")
             yield Label(self.hint, id="prompt-hint")
             yield Label("", id="prompt-error")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        result = event.validation_result
-        if result is not None and not result.is_valid:
-            self.query_one("#prompt-error", Label).update(result.failure_descriptions[0])
-            return
-        self.dismiss(event.value.strip())
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
+
+from inspector.tui.screens.prompt import LinePrompt
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth")
 EXPORT_SUFFIXES = (".json", ".npz")
@@ -77,15 +77,12 @@ def export_validators() -> list[Validator]:
     return [ExportPath()]
 
 
-class PathPrompt(ModalScreen[str | None]):
+class PathPrompt(LinePrompt):
     """Ask for a path; dismisses with it once valid, or with None on Escape."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel-prompt")]
 
     def __init__(self, title: str, value: str, validators: list[Validator], *,
                  zoo: bool = False) -> None:
-        super().__init__()
-        self.title_text = title
+        super().__init__(title)
         self.value = value
         self.validators = validators
         self.zoo = zoo
@@ -96,14 +93,3 @@ class PathPrompt(ModalScreen[str | None]):
             yield Input(self.value, suggester=PathSuggester(self.zoo), validators=self.validators,
                         validate_on=["submitted"], id="prompt-input")
             yield Label("", id="prompt-error")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        result = event.validation_result
-        if result is not None and not result.is_valid:
-            self.query_one("#prompt-error", Label).update(result.failure_descriptions[0])
-            return
-        self.dismiss(event.value.strip())
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
