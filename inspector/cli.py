@@ -160,11 +160,10 @@ def run_trace(args: argparse.Namespace) -> int:
     warn(checkpoint.warnings)
     try:
         write_trace(checkpoint, text, fmt=args.format, out=args.out, splits=args.splits)
-    except BrokenPipeError:  # `rnn-inspect trace … | head`: the reader has all it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     except UnknownCharacterError as exc:
         raise CommandError(f"{checkpoint.name}: {exc}; it has no <unk> token") from None
+    except BrokenPipeError:
+        raise  # a closed stdout, not a file problem: main() ends quietly
     except OSError as exc:
         raise CommandError(f"{args.out}: cannot write the trace ({exc.strerror or exc})") from None
     return 0
@@ -193,7 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] in SUBCOMMANDS:
             args = command_parser().parse_args(argv)
-            return COMMANDS[args.command](args)
+            status = COMMANDS[args.command](args)
+            sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+            return status
         return run_app(app_parser().parse_args(argv))
     except (CheckpointError, CommandError) as exc:
         print(f"rnn-inspect: {exc}", file=sys.stderr)
@@ -203,6 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `rnn-inspect trace … | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def entry() -> None:

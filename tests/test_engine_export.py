@@ -151,3 +151,12 @@ def test_a_closed_pipe_ends_the_trace_quietly(gru_file, python, cli_env):
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == 0
     assert stderr == ""
+
+
+def test_a_closed_pipe_ends_info_quietly(python, cli_env):
+    process = subprocess.Popen([python, "-m", "inspector.cli", "info", "text-lstm"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0
+    assert stderr == ""
