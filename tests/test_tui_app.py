@@ -368,6 +368,11 @@ async def test_maps_out_of_view_wait_and_catch_up_when_scrolled_to(lstm):
         await pilot.pause()
         shown = [h for h in hidden if maps.shows(h)]
         assert shown and not any(h.stale for h in shown)
+        record = app.main.session.last  # what they draw now is the newest step's values
+        for heatmap in shown:
+            values = record.activation(heatmap.activation)
+            assert heatmap.levels.tolist() == heatmap.scale.quantise(values).tolist()
+            assert heatmap.title_text().startswith(heatmap.title)
 
 
 async def test_switching_models_replays_the_whole_tape(lstm, tmp_path):

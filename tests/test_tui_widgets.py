@@ -88,6 +88,46 @@ async def test_heatmap_redraws_only_the_lines_whose_cells_changed():
         assert heatmap.render_line(2).text == "▀▀▀▀"
 
 
+async def test_heatmap_selected_unit_is_a_run_of_its_own_in_either_half_of_its_cell():
+    heatmap = Heatmap("l0.h", "h", 16)  # 4 columns: a line holds units 0-3 over 4-7
+    async with One(heatmap).run_test(size=(4, 6)) as pilot:
+        zeros = np.zeros(16, dtype=np.float32)
+        for selected, line, column in ((2, 1, 2), (5, 1, 1), (13, 2, 1)):
+            heatmap.show(zeros, SIGNED, selected=selected)
+            await pilot.pause()
+            strip = list(heatmap.render_line(line))
+            assert [len(s.text) for s in strip] == [n for n in (column, 1, 3 - column) if n]
+            marked = [s for s in strip if s.style.underline]
+            assert len(marked) == 1 and marked[0] is strip[1 if column else 0]
+            other = 3 - line  # the other cell line has no mark
+            assert not any(s.style.underline for s in heatmap.render_line(other))
+
+
+async def test_heatmap_out_of_view_keeps_the_newest_values_for_when_it_is_seen():
+    heatmap = Heatmap("l0.c", "c", 8)
+    async with One(heatmap).run_test(size=(4, 4)) as pilot:
+        heatmap.show(np.zeros(8, dtype=np.float32), SIGNED)
+        await pilot.pause()
+        newest = np.full(8, 3.0, dtype=np.float32)
+        heatmap.show(np.ones(8, dtype=np.float32), SIGNED, visible=False)
+        heatmap.show(newest, adaptive_signed(newest), selected=1, visible=False)
+        assert heatmap.stale
+        heatmap.catch_up()
+        await pilot.pause()
+        assert not heatmap.stale and heatmap.title_text() == "c±3"
+        assert heatmap.levels.tolist() == [LEVELS - 1] * 8 and heatmap.selected == 1
+
+
+async def test_heatmap_title_is_dimmed_in_rgb_on_the_maps_background():
+    heatmap = Heatmap("l0.h", "h", 8)
+    async with One(heatmap).run_test(size=(4, 4)) as pilot:
+        await pilot.pause()
+        base = heatmap.base_style
+        (title,) = list(heatmap.render_line(0))
+        assert title.style.bgcolor == base.bgcolor and title.style.color.triplet is not None
+        assert title.style.color != base.color  # blended towards the background
+
+
 def summaries(typed: str, predicted: str) -> list[StepSummary]:
     return [StepSummary(t, x, x, y, f"t={t}") for t, (x, y) in enumerate(zip(typed, predicted,
                                                                            strict=True))]

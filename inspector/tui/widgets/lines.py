@@ -34,9 +34,12 @@ class LinesWidget(CachedStyle):
         if len(lines) != len(old) or not self.size.width:
             self.refresh(layout=len(lines) != len(old))
             return
-        for y, (before, after) in enumerate(zip(old, lines, strict=True)):
-            if before != after:
-                self.refresh(Region(0, y, self.size.width, 1))
+        width = self.size.width
+        changed = [Region(0, y, width, 1)
+                   for y, (before, after) in enumerate(zip(old, lines, strict=True))
+                   if before != after]
+        if changed:
+            self.refresh(*changed)
 
     def line_text(self, y: int) -> str:
         """The plain text of line y, as tests and screen readers see it."""

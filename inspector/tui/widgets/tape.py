@@ -63,24 +63,26 @@ class Tape(CachedStyle):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        base = self.base_style
         if y >= len(LABELS):
-            return Strip.blank(width, self.base_style)
-        segments = [Segment(LABELS[y], LABEL_STYLE)]
+            return Strip.blank(width, base)
+        # Runs of equal style become one segment each (a cell's trailing space takes its
+        # style, but for the reversed step on view), built on the widget's own style, so the
+        # strip needs no further copies: a tape of misses costs a few segments, not 2 a cell.
         plain = cell_style(False, False, False)
-        run: list[str] = []  # plain cells merge into one segment; styled cells stand alone
+        runs: list[list] = [[LABEL_STYLE, LABELS[y]]]
         for index, cell in enumerate(self.cells):
             style = self._style(y, index, cell)
-            if style is plain:
-                run.append(self._char(y, cell) + " ")
-                continue
-            if run:
-                segments.append(Segment("".join(run), plain))
-                run = []
-            segments.append(Segment(self._char(y, cell), style))
-            segments.append(Segment(" ", plain))
-        if run:
-            segments.append(Segment("".join(run), plain))
-        return Strip(segments).crop_extend(0, width, None).apply_style(self.base_style)
+            char = self._char(y, cell)
+            pieces = ((style, char), (plain, " ")) if style.reverse else ((style, char + " "),)
+            for piece_style, text in pieces:
+                if runs[-1][0] is piece_style:
+                    runs[-1][1] += text
+                else:
+                    runs.append([piece_style, text])
+        used = sum(len(text) for _, text in runs)  # glyphs are one cell each
+        strip = Strip([Segment(text, base + style) for style, text in runs], used)
+        return strip if used == width else strip.crop_extend(0, width, base)
 
     @staticmethod
     def _char(y: int, cell: TapeCell) -> str:
