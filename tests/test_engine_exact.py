@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inspector.engine import NativeModel, Session, trace
+from inspector.engine.cells import memory_parts
 from models.char_rnn import CharRNN, CharRNNConfig
 from models.mlp import MLPBaseline, MLPConfig
 from models.vocab import CharVocab
@@ -162,3 +163,49 @@ def test_output_summary_is_consistent():
     expected = -(record.probs * np.log2(record.probs)).sum()
     assert record.entropy == pytest.approx(expected, rel=1e-5)
     assert not record.layers[0].h.flags.writeable
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "mlp"])
+def test_steps_prepared_between_keys_are_bit_for_bit_the_same(cell, monkeypatch):
+    """`prepare` works out W_hh h + b_hh ahead on another thread; the numbers must not move."""
+    import inspector.engine.model as engine_model
+
+    prepared = []
+
+    def spy(layers, state):
+        prepared.append(state)
+        return memory_parts(layers, state)
+
+    monkeypatch.setattr(engine_model, "memory_parts", spy)
+    module = (MLPBaseline(MLPConfig(len(VOCAB), 9, 4)).eval() if cell == "mlp"
+              else build(cell, 2, 9, 4, seed=3))
+    plain, ahead = (Session(NativeModel(module, VOCAB, name)) for name in "ab")
+    text = "abcabcjj \nja"
+    for ch in text:
+        ahead.prepare()
+        expected, got = plain.feed(ch)[0], ahead.feed(ch)[0]
+        for x, y in zip(expected.layers, got.layers, strict=True):
+            assert np.array_equal(x.h, y.h) and (x.c is None or np.array_equal(x.c, y.c))
+            for name in x.memory_part:
+                assert np.array_equal(x.memory_part[name], y.memory_part[name])
+                assert np.array_equal(x.gates.get(name, x.h), y.gates.get(name, y.h))
+        assert np.array_equal(expected.output.probs, got.output.probs)
+    assert len(prepared) == (0 if cell == "mlp" else len(text))  # the MLP has no memory
+
+
+def test_a_prepared_memory_part_is_used_for_its_own_state_only(monkeypatch):
+    import inspector.engine.model as engine_model
+
+    model = NativeModel(build("lstm", 2, 9, 4, seed=4), VOCAB, "m")
+    honest = model.step(0, model.initial_state())[0]
+
+    def poisoned(layers, state):
+        return tuple(part + 1.0 for part in memory_parts(layers, state))
+
+    monkeypatch.setattr(engine_model, "memory_parts", poisoned)
+    start = model.initial_state()
+    model.prepare(start)
+    used = model.step(0, start)[0]  # the poisoned parts show: they were used, not recomputed
+    assert np.allclose(used[0].memory_part["f"], honest[0].memory_part["f"] + 1.0, atol=1e-6)
+    other = model.step(0, model.initial_state())[0]  # an equal state, but not the one prepared
+    assert np.array_equal(other[0].memory_part["f"], honest[0].memory_part["f"])

@@ -386,3 +386,22 @@ async def test_switching_models_replays_the_whole_tape(lstm, tmp_path):
         assert status(app).startswith("other │") and "t=7 of 8" in status(app)
         assert tape_lines(app)[0] == "x a b c d e f g h"
         assert len(log_lines(app)) == 7
+
+
+async def test_between_keys_the_model_works_ahead_on_the_state_on_screen(lstm, monkeypatch):
+    from inspector.engine import NativeModel
+
+    prepared = []
+    honest = NativeModel.prepare
+    monkeypatch.setattr(NativeModel, "prepare",
+                        lambda self, state: (prepared.append(state), honest(self, state))[1])
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for key in "abc":
+            await pilot.press(key)
+            await settle(pilot)
+            assert prepared and prepared[-1] is app.main.session.state
+        await pilot.press("backspace")
+        await settle(pilot)
+        assert prepared[-1] is app.main.session.state and tape_lines(app)[0] == "x a b"

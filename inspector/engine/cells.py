@@ -93,25 +93,34 @@ def activate(cell: str, gate: str, pre: np.ndarray) -> np.ndarray:
     return np.tanh(pre) if gate in ("g", "n") else sigmoid(pre)
 
 
-def step_stack(layers: tuple[LayerWeights, ...], x: np.ndarray,
-               state) -> tuple[LayerStep, ...]:
-    """One step through every layer: each layer's new h is the next layer's input."""
+def memory_parts(layers: tuple[LayerWeights, ...], state) -> tuple[np.ndarray | None, ...]:
+    """`W_hh h + b_hh` of every layer for a step from `state` (None for the MLP): the part of the
+    step its input does not change, so it can be computed before the input is known."""
+    return tuple(None if weights.w_hh is None else weights.w_hh @ layer.h + weights.b_hh
+                 for weights, layer in zip(layers, state))
+
+
+def step_stack(layers: tuple[LayerWeights, ...], x: np.ndarray, state,
+               memory: tuple[np.ndarray | None, ...] | None = None) -> tuple[LayerStep, ...]:
+    """One step through every layer: each layer's new h is the next layer's input. `memory`,
+    if given, is `memory_parts(layers, state)` computed ahead."""
     steps = []
-    for weights, layer in zip(layers, state):
-        out = step_layer(weights, x, layer.h, layer.c)
+    for k, (weights, layer) in enumerate(zip(layers, state)):
+        out = step_layer(weights, x, layer.h, layer.c, None if memory is None else memory[k])
         steps.append(out)
         x = out.h
     return tuple(steps)
 
 
 def step_layer(weights: LayerWeights, x: np.ndarray, h: np.ndarray,
-               c: np.ndarray | None = None) -> LayerStep:
-    """One step of one layer from input `x` (I,) and previous state `h` (H,), `c` (H,) for LSTM."""
+               c: np.ndarray | None = None, memory_pre: np.ndarray | None = None) -> LayerStep:
+    """One step of one layer from input `x` (I,) and previous state `h` (H,), `c` (H,) for LSTM;
+    `memory_pre` is `W_hh h + b_hh` if it was computed ahead (`memory_parts`)."""
     cell = weights.cell
     input_pre = weights.w_ih @ x + weights.b_ih  # (G*H,)
     if weights.w_hh is None:  # MLP: the same input always gives the same output
         memory_pre = np.zeros_like(input_pre)
-    else:
+    elif memory_pre is None:
         memory_pre = weights.w_hh @ h + weights.b_hh
     if cell in ("rnn", "mlp"):
         pre = input_pre + memory_pre

@@ -178,6 +178,11 @@ class Session:
             records.append(self._append(Feed(typed, token_id)))
         return records
 
+    def prepare(self) -> None:
+        """Let the model start on the next step's input-independent work while the user thinks
+        (`InspectableModel.prepare`); the next `feed` uses it if the state is still this one."""
+        self.model.prepare(self._now.state)
+
     def paste(self, text: str) -> int:
         """Feed a long text fast: whole keyframe intervals run through the fused torch forward
         and no records are built (they are recomputed on demand from the keyframes, within

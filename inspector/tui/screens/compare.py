@@ -121,6 +121,11 @@ class CompareScreen(MainScreen):
         if len(target) > keep:
             self.partner_cache.add(workers.feed_in_chunks(partner, target[keep:]))
 
+    def prepare_next_step(self) -> None:
+        super().prepare_next_step()
+        if self.ready and self.partner is not None:
+            self.partner.session.prepare()
+
     def refresh_view(self) -> None:
         if self.model is not None:  # a click on the partner's maps may name a unit beyond ours
             self.selected_layer = min(self.selected_layer, self.model.n_layers - 1)

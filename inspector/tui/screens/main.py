@@ -279,6 +279,12 @@ class MainScreen(TimelineActions, Screen):
                                     self.selected_layer, self.selected_unit)
             self.nonfinite = record.nonfinite if record is not None else ()
             self.update_status()
+        self.call_after_refresh(self.prepare_next_step)
+
+    def prepare_next_step(self) -> None:
+        """Once the frame is out, let the model work ahead on the next key's step."""
+        if self.ready:
+            self.session.prepare()
 
     def _show_pending(self) -> None:
         """While loading or feeding, only the tape changes: queued keys appear at its end."""

@@ -23,8 +23,6 @@ from textual.strip import Strip
 from inspector.tui.palette import EMPTY, SIGNED, Scale, cell_style
 from inspector.tui.widgets.cached_style import CachedStyle
 
-SEGMENT_CACHE = 4096  # (upper, lower, run length, marked) -> Segment, per map
-
 
 class Heatmap(CachedStyle):
     """A heatmap of one named activation; `show` replaces its values."""
@@ -50,9 +48,8 @@ class Heatmap(CachedStyle):
         self.selected: int | None = None
         self._strips: dict[int, Strip] = {}
         self._strip_width = 0
-        self._runs: list[list[tuple[int, int, int, int]]] | None = None
-        self._segments: dict[tuple[int, int, int, bool], Segment] = {}  # see _cells_strip
-        self._segments_for: tuple[str, Color | None] | None = None
+        self._keys: list[list[int]] | None = None  # see _line_keys
+        self._segments = RunSegments(self.scale.ramp, None)
         self.stale = False
         self._unseen: tuple[np.ndarray | None, Scale, int | None] | None = None  # see show
 
@@ -92,7 +89,7 @@ class Heatmap(CachedStyle):
         self.levels = (np.full(self.units, EMPTY, dtype=np.int8) if values is None
                        else scale.quantise(values))
         self.selected = selected
-        self._runs = None
+        self._keys = None
 
     def _settle(self) -> None:
         """Take the values that arrived while out of view."""
@@ -127,12 +124,32 @@ class Heatmap(CachedStyle):
         if unit is not None:
             self.post_message(self.UnitClicked(self, unit))
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The cached strips as they are, without Textual's per-line styling pass (borders,
+        padding, tint), which a heatmap never has: ~30 us a line, ~1 ms a key on a 2x512 LSTM.
+        A map given a border or padding by CSS takes the general path."""
+        styles = self.styles
+        if styles.gutter or styles.tint.a or self.opacity != 1.0 or styles.text_opacity != 1.0:
+            return super().render_lines(crop)
+        background = self.background_colors[1]
+        filters = self.get_line_filters()
+        strips = []
+        for y in crop.line_range:
+            strip = self.render_line(y)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            strips.append(strip)
+        x1, x2 = crop.column_span
+        if (x1, x2) != (0, self.size.width):
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
+
     def render_line(self, y: int) -> Strip:
         self._settle()
         width = self.size.width
         if width != self._strip_width:
             self._strips.clear()
-            self._runs = None
+            self._keys = None
             self._strip_width = width
         strip = self._strips.get(y)
         if strip is None:
@@ -161,52 +178,62 @@ class Heatmap(CachedStyle):
             style = base + Style(dim=True)
         return Strip([Segment(self.title_text()[:width].ljust(width), style)], width)
 
-    def _line_runs(self, width: int) -> list[list[tuple[int, int, int, int]]]:
-        """(start, end, upper level, lower level) of every run of equal cells, per text line,
-        the selected unit's cell a run of its own: one numpy pass over the map per update, so
-        the Python that builds a line's segments loops over runs, not cells."""
-        if self._runs is None:
-            rows = math.ceil(self.units / width)
-            rows += rows % 2
-            grid = np.full(rows * width, EMPTY, dtype=np.int16)
+    def _line_keys(self, width: int) -> list[list[int]]:
+        """Every text line as the keys of its runs of equal cells (see `RunSegments`), the
+        selected unit's cell a run of its own: one numpy pass over the map per update, so
+        building a line is one dictionary lookup a run."""
+        if self._keys is None:
+            lines = math.ceil(math.ceil(self.units / width) / 2)
+            grid = np.full(lines * 2 * width, EMPTY, dtype=np.int64)
             grid[:self.units] = self.levels
-            grid = grid.reshape(rows // 2, 2, width)
-            upper, lower = grid[:, 0], grid[:, 1]
-            code = (upper - EMPTY) * 64 + (lower - EMPTY)  # one number per (upper, lower) pair
+            grid = grid.reshape(lines, 2, width)
+            code = ((grid[:, 0] - EMPTY) * LEVEL_CODES + (grid[:, 1] - EMPTY)).ravel()
             starts = np.ones(code.shape, dtype=bool)
-            starts[:, 1:] = code[:, 1:] != code[:, :-1]
+            starts[1:] = code[1:] != code[:-1]
+            starts[::width] = True  # every text line starts a run
+            marked = np.zeros(code.shape, dtype=bool)
             if self.selected is not None:
                 line, x = self.selected // width // 2, self.selected % width
-                starts[line, x] = True
+                at = line * width + x
+                marked[at] = starts[at] = True
                 if x + 1 < width:
-                    starts[line, x + 1] = True
-            tops, bottoms = upper.tolist(), lower.tolist()
-            self._runs = []
-            for line, row in enumerate(starts):
-                edges = [*np.flatnonzero(row).tolist(), width]
-                top, bottom = tops[line], bottoms[line]
-                self._runs.append([(a, b, top[a], bottom[a])
-                                   for a, b in zip(edges, edges[1:], strict=False)])
-        return self._runs
+                    starts[at + 1] = True
+            first = np.flatnonzero(starts)
+            lengths = np.diff(first, append=code.size)
+            keys = (code[first] * MAX_RUN + lengths) * 2 + marked[first]
+            bounds = np.searchsorted(first, np.arange(1, lines) * width).tolist()
+            self._keys = [part.tolist() for part in np.split(keys, bounds)]
+        return self._keys
 
     def _cells_strip(self, line: int, width: int) -> Strip:
-        runs = self._line_runs(width)
-        if line >= len(runs):
+        keys = self._line_keys(width)
+        if line >= len(keys):
             return Strip.blank(width, self.base_style)
-        marked = -1
-        if self.selected is not None and self.selected // width // 2 == line:
-            marked = self.selected % width
         ramp, background = self.scale.ramp, self.base_style.bgcolor
-        if self._segments_for != (ramp, background) or len(self._segments) > SEGMENT_CACHE:
-            self._segments_for, self._segments = (ramp, background), {}
-        segments, found = self._segments, self._segments.get
-        drawn = []
-        for start, end, top, bottom in runs[line]:
-            key = (top, bottom, end - start, start == marked)
-            segment = found(key)
-            if segment is None:  # the same few runs recur: most lines are built from the cache
-                style = cell_style(ramp, top, bottom, start == marked, background)
-                segment = segments[key] = Segment((" " if top == EMPTY else "▀") * (end - start),
-                                                  style)
-            drawn.append(segment)
-        return Strip(drawn, width)
+        segments = self._segments
+        if (segments.ramp, segments.background) != (ramp, background) or len(segments) > 4096:
+            segments = self._segments = RunSegments(ramp, background)
+        return Strip(list(map(segments.__getitem__, keys[line])), width)
+
+
+LEVEL_CODES = 32  # level - EMPTY is in 0..LEVELS + 3: five bits each for the upper and lower unit
+MAX_RUN = 1 << 16  # a run is at most one line of cells long
+
+
+class RunSegments(dict):
+    """Segments of heatmap runs by key ((upper, lower) code * MAX_RUN + length) * 2 + marked,
+    built on first use: the same few runs recur, so most lines come from here."""
+
+    def __init__(self, ramp: str, background: Color | None) -> None:
+        super().__init__()
+        self.ramp = ramp
+        self.background = background
+
+    def __missing__(self, key: int) -> Segment:
+        rest, marked = divmod(key, 2)
+        code, length = divmod(rest, MAX_RUN)
+        upper, lower = divmod(code, LEVEL_CODES)
+        upper, lower = upper + EMPTY, lower + EMPTY
+        style = cell_style(self.ramp, upper, lower, bool(marked), self.background)
+        segment = self[key] = Segment((" " if upper == EMPTY else "▀") * length, style)
+        return segment
