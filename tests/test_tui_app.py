@@ -16,6 +16,7 @@ from tui_support import log_lines, make_checkpoint, settle, status, tape_lines
 from inspector.tui import app as app_module
 from inspector.tui.app import InspectorApp
 from inspector.tui.screens.help import HelpScreen
+from inspector.tui.screens.main import LOOKAHEAD_DELAY
 from inspector.tui.screens.path_prompt import PathPrompt
 from inspector.tui.widgets.heatmap import Heatmap
 from inspector.tui.widgets.top_k import TopK
@@ -401,7 +402,9 @@ async def test_between_keys_the_model_works_ahead_on_the_state_on_screen(lstm, m
         for key in "abc":
             await pilot.press(key)
             await settle(pilot)
+            await pilot.pause(LOOKAHEAD_DELAY + 0.05)  # once the frame is out
             assert prepared and prepared[-1] is app.main.session.state
         await pilot.press("backspace")
         await settle(pilot)
+        await pilot.pause(LOOKAHEAD_DELAY + 0.05)
         assert prepared[-1] is app.main.session.state and tape_lines(app)[0] == "x a b"

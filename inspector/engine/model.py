@@ -7,7 +7,6 @@ adapter) plugs in beside the native one, which steps by hand from the module's w
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -105,8 +104,7 @@ class NativeModel(InspectableModel):
         self.head_w = head.weight.detach().numpy().copy() if head is not None else None
         self.head_b = (head.bias.detach().numpy().copy() if head is not None and head.bias
                        is not None else None)
-        self._lookahead: ThreadPoolExecutor | None = None  # see prepare
-        self._ahead: tuple[State, Future] | None = None
+        self._ahead: tuple[State, tuple[np.ndarray | None, ...]] | None = None  # see prepare
 
     @property
     def nonlinearity(self) -> str | None:
@@ -130,22 +128,17 @@ class NativeModel(InspectableModel):
         return logits + self.head_b if self.head_b is not None else logits
 
     def prepare(self, state: State) -> None:
-        """Compute the memory part of every layer (`W_hh h + b_hh`) for a step from `state` on a
-        background thread: between two keys it costs nobody anything, and the step that follows
-        is left with its input part and the gates (for a 2x512 LSTM, 8 of its 12 MB of weights
-        are read before the key instead of after). Same expression, same numbers."""
-        if self.cell == "mlp":
-            return
+        """Compute every layer's memory part (`W_hh h + b_hh`) for a step from `state` now, for
+        the step that follows to use: the app calls this while the user is between keys, so
+        the key's own step is left with the input part and the gates (for a 2x512 LSTM it then
+        reads 4 of its 12 MB of weights). Same expression, same numbers."""
         ahead = self._ahead
-        if ahead is not None and ahead[0] is state:
-            return
-        if self._lookahead is None:
-            self._lookahead = ThreadPoolExecutor(1, thread_name_prefix="rnn-inspect-lookahead")
-        self._ahead = (state, self._lookahead.submit(memory_parts, self.layers, state))
+        if self.cell != "mlp" and (ahead is None or ahead[0] is not state):
+            self._ahead = (state, memory_parts(self.layers, state))
 
     def step(self, token_id: int, state: State) -> tuple[tuple[LayerStep, ...], Output]:
-        ahead = self._ahead  # read once: another thread may prepare the next state meanwhile
-        memory = ahead[1].result() if ahead is not None and ahead[0] is state else None
+        ahead = self._ahead  # read once: a worker thread may be stepping meanwhile
+        memory = ahead[1] if ahead is not None and ahead[0] is state else None
         steps = step_stack(self.layers, self.input_vector(token_id), state, memory)
         return steps, make_output(self.head(steps[-1].h), self.vocab.tokens)
 

@@ -7,6 +7,7 @@ being fed in a worker they simply wait there, shown on the tape as pending, and 
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
@@ -21,7 +22,7 @@ from inspector.tui.screens.timeline import TimelineActions
 from inspector.tui.view import StepCache, tape_window
 from inspector.tui.widgets.heatmap import Heatmap
 from inspector.tui.widgets.lines import LinesWidget
-from inspector.tui.widgets.model_view import ModelView
+from inspector.tui.widgets.model_view import BlankContainer, ModelView
 from inspector.tui.widgets.tape import Tape
 from inspector.tui.workers import BulkFed, Loaded, feed_in_chunks
 
@@ -32,6 +33,7 @@ MIN_WIDTH, MIN_HEIGHT = 80, 24
 SHORT_HEIGHT = 32  # below this the step log shrinks to three lines
 NARROW_WIDTH = 110  # below this the side panel narrows
 BULK_CHARS = 200  # longer inputs (pastes) are fed by a worker
+LOOKAHEAD_DELAY = 0.03  # s after a redraw: the frame is out and the next key (~0.1 s) not yet in
 TOO_SMALL = (f"The terminal is too small: rnn-inspect needs at least {MIN_WIDTH}x{MIN_HEIGHT} "
              "characters.")
 
@@ -58,10 +60,11 @@ class MainScreen(TimelineActions, Screen):
         self.status = LinesWidget(id="status")
         self.view: ModelView | None = None
         self._flush_scheduled = False
+        self._lookahead: asyncio.TimerHandle | None = None
 
     def compose(self) -> ComposeResult:
         yield self.status
-        yield Container(Tape(id="pending-tape"), id="content")
+        yield BlankContainer(Tape(id="pending-tape"), id="content")
         yield Static(TOO_SMALL, id="too-small")
         yield Footer(compact=True)
 
@@ -279,10 +282,19 @@ class MainScreen(TimelineActions, Screen):
                                     self.selected_layer, self.selected_unit)
             self.nonfinite = record.nonfinite if record is not None else ()
             self.update_status()
-        self.call_after_refresh(self.prepare_next_step)
+        self.schedule_lookahead()
+
+    def schedule_lookahead(self) -> None:
+        """Let the model work ahead on the next key's step once this frame is out, when the
+        event loop is idle: run alongside the frame, its numpy calls only slow the frame down
+        (they hand the GIL back and forth), and `call_after_refresh` can run before it."""
+        if self._lookahead is not None:
+            self._lookahead.cancel()
+        loop = asyncio.get_running_loop()
+        self._lookahead = loop.call_later(LOOKAHEAD_DELAY, self.prepare_next_step)
 
     def prepare_next_step(self) -> None:
-        """Once the frame is out, let the model work ahead on the next key's step."""
+        self._lookahead = None
         if self.ready:
             self.session.prepare()
 

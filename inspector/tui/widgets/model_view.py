@@ -31,6 +31,19 @@ class Panel(VerticalScroll, can_focus=False):
     """A scrolling panel that never takes focus, so arrow keys stay with the screen's bindings."""
 
 
+class BlankContainer(Container):
+    """A container that draws nothing of its own (no border; its children cover it): Textual
+    then paints it as plain blank lines instead of styling each line of it on every frame."""
+
+    BLANK = True
+
+
+class BlankHorizontal(Horizontal):
+    """`BlankContainer`, laid out left to right."""
+
+    BLANK = True
+
+
 MAX_MAP_LINES = 6
 
 
@@ -52,6 +65,8 @@ def map_columns(units: int, maps: int, width: int) -> int:
 
 class MapsPanel(Panel):
     """The heatmaps, one grid per layer, as many columns as fit the panel's width."""
+
+    BLANK = True  # its padding is blank and the maps cover the rest: see BlankContainer
 
     def __init__(self, units: int, maps_per_layer: int, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -104,11 +119,11 @@ class ModelView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self.tape
-        with Horizontal(id="body"):
+        with BlankHorizontal(id="body"):
             with self.maps:
                 for layer in range(self.model.n_layers):
                     yield Static(f"layer {layer}", classes="layer-title")
-                    with Container(classes="layer"):
+                    with BlankContainer(classes="layer"):
                         yield from (heatmap for heatmap, spec in zip(self.heatmaps, self.specs,
                                                                      strict=True)
                                     if spec.layer == layer)
