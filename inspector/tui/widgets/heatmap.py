@@ -129,24 +129,25 @@ class Heatmap(CachedStyle):
         padding, tint), which a heatmap never has: ~30 us a line, ~1 ms a key on a 2x512 LSTM.
         A map given a border or padding by CSS takes the general path."""
         styles = self.styles
-        if styles.gutter or styles.tint.a or self.opacity != 1.0 or styles.text_opacity != 1.0:
+        if styles.gutter or styles.tint.a or styles.text_opacity != 1.0 or self.opacity != 1.0:
             return super().render_lines(crop)
-        background = self.background_colors[1]
+        width = self.size.width
+        strips = [self._line(y, width) for y in crop.line_range]
         filters = self.get_line_filters()
-        strips = []
-        for y in crop.line_range:
-            strip = self.render_line(y)
+        if filters:
+            background = self.background_colors[1]
             for line_filter in filters:
-                strip = strip.apply_filter(line_filter, background)
-            strips.append(strip)
+                strips = [strip.apply_filter(line_filter, background) for strip in strips]
         x1, x2 = crop.column_span
-        if (x1, x2) != (0, self.size.width):
+        if (x1, x2) != (0, width):
             strips = [strip.crop(x1, x2) for strip in strips]
         return strips
 
     def render_line(self, y: int) -> Strip:
+        return self._line(y, self.size.width)
+
+    def _line(self, y: int, width: int) -> Strip:
         self._settle()
-        width = self.size.width
         if width != self._strip_width:
             self._strips.clear()
             self._keys = None

@@ -53,6 +53,8 @@ class LinesWidget(CachedStyle):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        base = self.base_style
         if y >= len(self.lines):
-            return Strip.blank(width, self.base_style)
-        return Strip(self.lines[y]).crop_extend(0, width, None).apply_style(self.base_style)
+            return Strip.blank(width, base)
+        strip = Strip(list(Segment.apply_style(self.lines[y], base)))  # one copy, not three
+        return strip if strip.cell_length == width else strip.crop_extend(0, width, base)

@@ -145,11 +145,12 @@ class ModelView(Vertical):
         cells, first_t, view_index = tape_window(cache.steps, pending, self.tape.capacity, view_t,
                                                  self.task_name)
         self.tape.show(cells, first_t, view_index)
+        panel = self.maps.region
         for heatmap, spec in zip(self.heatmaps, self.specs, strict=True):
             values = None if record is None else record.activation(spec.activation)
             scale = spec.scale_for(values) if values is not None else spec.scale_for(np.zeros(1))
             heatmap.show(values, scale, unit if spec.layer == layer else None,
-                         visible=self.maps.shows(heatmap))
+                         visible=heatmap.region.overlaps(panel))
         if record is None:
             self.top_k.show((), None)
         else:
