@@ -177,11 +177,13 @@ def run_app(args: argparse.Namespace) -> int:
         source = ModelSource("doubled-lstm")
     # The compare model takes the same foreign-checkpoint options (--vocab, …) as MODEL.
     compare = replace(source, model=args.compare, factory=None) if args.compare else None
-    # Open before the terminal is taken over, so a bad file is one line on stderr and exit 2.
-    for checked in (source, compare):
-        if checked is not None:
-            warn(open_model(checked).warnings)
-    return launch(source, compare=compare)
+    # Open before the terminal is taken over, so a bad file is one line on stderr and exit 2;
+    # the app takes the opened models as they are (a factory's code runs once).
+    opened = [None if checked is None else open_model(checked) for checked in (source, compare)]
+    for checkpoint in opened:
+        if checkpoint is not None:
+            warn(checkpoint.warnings)
+    return launch(source, compare=compare, opened=opened[0], compare_opened=opened[1])
 
 
 COMMANDS = {"train": run_train, "trace": run_trace, "info": run_info, "zoo": run_zoo}

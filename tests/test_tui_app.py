@@ -408,3 +408,31 @@ async def test_between_keys_the_model_works_ahead_on_the_state_on_screen(lstm, m
         await settle(pilot)
         await pilot.pause(LOOKAHEAD_DELAY + 0.05)
         assert prepared[-1] is app.main.session.state and tape_lines(app)[0] == "x a b"
+
+
+async def test_the_cli_opens_each_model_once_and_the_app_takes_them_as_they_are(
+        lstm, tmp_path, monkeypatch):
+    from inspector import cli, loading
+
+    other = make_checkpoint(tmp_path / "other.safetensors", layers=1, hidden=8)
+    opened = []
+    honest = loading.open_model
+
+    def counting(source):
+        opened.append(source)
+        return honest(source)
+
+    monkeypatch.setattr(cli, "open_model", counting)
+    monkeypatch.setattr(loading, "open_model", counting)  # what the app's workers call
+    launched = {}
+    monkeypatch.setattr(app_module, "run_app",
+                        lambda *args, **kwargs: launched.update(args=args, kwargs=kwargs) or 0)
+    assert cli.main([str(lstm), "--compare", str(other)]) == 0
+    assert [s.model for s in opened] == [str(lstm), str(other)]
+    app = InspectorApp(*launched["args"], **launched["kwargs"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert tape_lines(app)[0].startswith("x a") and "other" in app.main.partner.label
+    assert len(opened) == 2  # a factory's code would have run once, not twice

@@ -38,6 +38,7 @@ from models.errors import first_line
 if TYPE_CHECKING:
     from inspector.engine import InspectableModel, Seq2SeqModel
     from inspector.loading import ModelSource
+    from models.checkpoint import Checkpoint
 
 DEFAULT_MODEL = "doubled-lstm"
 
@@ -55,11 +56,14 @@ class InspectorApp(App[int]):
     COMMANDS = App.COMMANDS | {InspectorCommands}
 
     def __init__(self, model: ModelSource | str | None = None, *,
-                 compare: ModelSource | str | None = None) -> None:
+                 compare: ModelSource | str | None = None, opened: Checkpoint | None = None,
+                 compare_opened: Checkpoint | None = None) -> None:
         super().__init__()
         limit_math_threads()
         self.source: ModelSource | str = model or DEFAULT_MODEL
-        self.main = MainScreen() if compare is None else CompareScreen(compare)
+        self.opened = opened  # `model`, if the caller has opened it already: used once
+        self.main = (MainScreen() if compare is None
+                     else CompareScreen(compare, opened=compare_opened))
         self.seq2seq: Seq2SeqScreen | None = None  # over the main screen while a seq2seq is open
 
     async def on_mount(self) -> None:
@@ -74,14 +78,16 @@ class InspectorApp(App[int]):
         if self.seq2seq is not None:
             replay = self.seq2seq.session.source
         self.main.loading(f"loading {source_label(source)}…")
-        self.load_worker(source, replay)
+        opened, self.opened = (self.opened if source is self.source else None), None
+        self.load_worker(source, replay, opened)
 
     @work(thread=True, exclusive=True, group="load")
-    def load_worker(self, source: ModelSource | str, replay: str) -> None:
+    def load_worker(self, source: ModelSource | str, replay: str,
+                    opened: Checkpoint | None = None) -> None:
         from inspector.loading import CheckpointError
 
         try:
-            loaded = load(source, replay)
+            loaded = load(source, replay, opened)
         except CheckpointError as exc:
             self.post_message(LoadFailed(source_label(source), str(exc)))
             return
@@ -180,9 +186,11 @@ class InspectorApp(App[int]):
 
 
 def run_app(model: ModelSource | str | None = None, *,
-            compare: ModelSource | str | None = None) -> int:
-    """Run the TUI until the user quits; returns the exit code (2 if the model cannot be opened)."""
-    app = InspectorApp(model, compare=compare)
+            compare: ModelSource | str | None = None, opened: Checkpoint | None = None,
+            compare_opened: Checkpoint | None = None) -> int:
+    """Run the TUI until the user quits; returns the exit code (2 if the model cannot be opened).
+    `opened` / `compare_opened`: the models already opened by the caller, not opened again."""
+    app = InspectorApp(model, compare=compare, opened=opened, compare_opened=compare_opened)
     app.run()
     return app.return_code or 0
 

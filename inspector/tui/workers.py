@@ -19,6 +19,7 @@ from inspector.tui.view import StepSummary, summarise
 if TYPE_CHECKING:
     from inspector.engine import InspectableModel, Seq2SeqModel, Seq2SeqSession, Session
     from inspector.loading import ModelSource
+    from models.checkpoint import Checkpoint
 
 
 @dataclass
@@ -77,17 +78,20 @@ def source_label(source: ModelSource | str) -> str:
     return source if isinstance(source, str) else source.label()
 
 
-def load(source: ModelSource | str, replay: str) -> Loaded | Seq2SeqLoaded:
+def load(source: ModelSource | str, replay: str,
+         opened: Checkpoint | None = None) -> Loaded | Seq2SeqLoaded:
     """Open a checkpoint (raises CheckpointError with a one-line message) and feed it `replay`,
     the text of the session it replaces, so switching models keeps what the user typed (a seq2seq
-    model starts with an empty source: it is a different kind of input)."""
+    model starts with an empty source: it is a different kind of input). `opened`: the source
+    already opened by the caller (the CLI checks the file before the app starts), so a factory's
+    code runs once."""
     import torch
 
     torch.set_num_threads(1)  # one thread: a 2x512 LSTM step takes ~3.6 ms instead of ~12 ms
     from inspector.engine import Seq2SeqSession, Session, inspectable
     from inspector.loading import open_model
 
-    checkpoint = open_model(source)
+    checkpoint = opened if opened is not None else open_model(source)
     model = inspectable(checkpoint)
     if checkpoint.kind == "seq2seq":
         return Seq2SeqLoaded(checkpoint.name, model, Seq2SeqSession(model),

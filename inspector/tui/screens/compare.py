@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from inspector.engine import StepRecord
     from inspector.loading import ModelSource
     from inspector.tui.workers import Loaded
+    from models.checkpoint import Checkpoint
 
 
 class PartnerLoaded(Message):
@@ -49,9 +50,10 @@ def common_prefix(a: str, b: str) -> int:
 class CompareScreen(MainScreen):
     """The main screen for the first model, plus the `partner` model fed the same keys."""
 
-    def __init__(self, partner: ModelSource | str) -> None:
+    def __init__(self, partner: ModelSource | str, *, opened: Checkpoint | None = None) -> None:
         super().__init__()
         self.partner_source = partner
+        self.partner_opened = opened  # already opened by the caller: not opened again
         self.partner: Loaded | None = None
         self.partner_view: ModelView | None = None
         self.partner_cache = StepCache()
@@ -62,13 +64,14 @@ class CompareScreen(MainScreen):
         super().on_mount()
         self.add_class("-hide-side")  # two models share the width: F4 brings the panels back
         self.mount(self.agreement, after="#content")
-        self.load_partner(self.partner_source)
+        self.load_partner(self.partner_source, self.partner_opened)
+        self.partner_opened = None
 
     @work(thread=True, exclusive=True, group="partner")
-    def load_partner(self, source: ModelSource | str) -> None:
+    def load_partner(self, source: ModelSource | str, opened: Checkpoint | None = None) -> None:
         label = workers.source_label(source)
         try:
-            loaded = workers.load(source, "")
+            loaded = workers.load(source, "", opened)
         except Exception as exc:  # reported; the first model stays on screen alone
             reason = first_line(exc)
             self.post_message(PartnerLoaded(None, f"cannot compare with {label}: {reason}"))
