@@ -64,9 +64,9 @@ async def test_keys_typed_while_loading_are_queued_in_order(lstm, monkeypatch):
     gate = threading.Event()
     real_load = app_module.load
 
-    def slow_load(source, replay):
+    def slow_load(source, replay, opened=None):
         gate.wait(10)
-        return real_load(source, replay)
+        return real_load(source, replay, opened)
 
     monkeypatch.setattr(app_module, "load", slow_load)
     app = InspectorApp(str(lstm))
