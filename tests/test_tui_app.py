@@ -323,6 +323,31 @@ async def test_ten_thousand_characters_stay_responsive(lstm):
         assert "t=10001 of 10004" in status(app)
 
 
+async def test_backspace_while_a_paste_is_fed_undoes_in_the_order_typed(lstm, monkeypatch):
+    from inspector.tui.screens import main as main_module
+
+    gate = threading.Event()
+    real_feed = main_module.feed_in_chunks
+
+    def slow_feed(session, text):
+        gate.wait(10)
+        return real_feed(session, text)
+
+    monkeypatch.setattr(main_module, "feed_in_chunks", slow_feed)
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.main.queue_text("ab" * 150)  # a paste long enough for the worker
+        await pilot.pause()
+        assert "feeding…" in status(app)
+        await pilot.press("backspace", "backspace", "x", "y", "backspace")
+        assert "3 keys queued" in status(app)  # two steps back, then x (y was eaten)
+        gate.set()
+        await settle(pilot)
+        assert "t=298 of 299 steps" in status(app)
+        assert tape_lines(app)[0].endswith("a b a b a b a b x")
+
+
 async def test_export_trace_and_screenshot_in_the_background(lstm, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = InspectorApp(str(lstm))

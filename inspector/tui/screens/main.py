@@ -51,6 +51,7 @@ class MainScreen(TimelineActions, Screen):
         self.task_name: str | None = None
         self.cache = StepCache()
         self.pending = ""
+        self.backs_queued = 0  # Backspaces pressed while a paste was being fed (see flush)
         self.view_t: int | None = None
         self.selected_layer = 0
         self.selected_unit = 0
@@ -139,15 +140,19 @@ class MainScreen(TimelineActions, Screen):
             self.refresh_view()
 
     def schedule_flush(self) -> None:
-        if not self._flush_scheduled and self.pending:
+        if not self._flush_scheduled and (self.pending or self.backs_queued):
             self._flush_scheduled = True
             self.call_later(self.flush)
 
     def flush(self) -> None:
-        """Feed everything queued: directly when short, in a worker when long."""
+        """Apply the steps back queued meanwhile, then feed the queued text: directly when
+        short, in a worker when long."""
         self._flush_scheduled = False
-        if not self.ready or not self.pending:
+        if not self.ready or not (self.pending or self.backs_queued):
             return
+        if self.backs_queued:
+            self.step_back(self.backs_queued)
+            self.backs_queued = 0
         text, self.pending = self.usable(self.pending), ""
         if len(text) > BULK_CHARS:
             self.busy = True
@@ -191,11 +196,20 @@ class MainScreen(TimelineActions, Screen):
     def action_step_back(self) -> None:
         if self.pending:
             self.pending = self.pending[:-1]
-        elif self.ready and (self.session.cursor or self.session.pending):
-            self.session.back(1)  # the last keystroke or intervention
+        elif self.ready:
+            self.step_back(1)
+        elif self.session is not None:
+            # Feeding a paste or switching models: undone once that is done. Queued steps back
+            # always precede the queued text, since a Backspace eats queued text first.
+            self.backs_queued += 1
+        self.refresh_view()
+
+    def step_back(self, n: int) -> None:
+        """Undo the last n keystrokes or interventions."""
+        if self.session.cursor or self.session.pending:
+            self.session.back(n)
             self.cache.sync(self.session)
             self.view_t = None
-        self.refresh_view()
 
     def action_view(self, delta: int) -> None:
         steps = len(self.cache)
@@ -231,6 +245,7 @@ class MainScreen(TimelineActions, Screen):
             self.cache.clear()
             self.view_t = None
         self.pending = ""
+        self.backs_queued = 0
         self.refresh_view()
 
     def action_toggle_panel(self, panel: str) -> None:
@@ -267,8 +282,8 @@ class MainScreen(TimelineActions, Screen):
             parts.append("feeding…")
         if self.status_note:
             parts.append(self.status_note)
-        if self.pending and not self.ready:
-            parts.append(f"{len(self.pending)} keys queued")
+        if (self.pending or self.backs_queued) and not self.ready:
+            parts.append(f"{len(self.pending) + self.backs_queued} keys queued")
         self.status.set_lines([[Segment(" │ ".join(parts))]])
 
     def refresh_view(self) -> None:
