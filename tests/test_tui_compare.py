@@ -141,3 +141,23 @@ async def test_clicking_a_partner_unit_beyond_the_first_models_range_is_safe(tmp
         assert "l0 unit 7" in status(app)
         assert app.main.query_one("#primary").query_one(UnitDetail).line_text(0).startswith(
             "l0 unit 7")
+
+
+async def test_the_partner_is_mounted_once_when_both_models_arrive_together():
+    """The first model reaches the screen through the app's task, the partner through the
+    screen's: both ask for the partner view, and there must be one."""
+    import asyncio
+
+    app = InspectorApp("doubled-lstm", compare="doubled-gru")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await compare_ready(pilot)
+        await app.main.query_one("#content").remove_children()  # as a model switch does
+        app.main.view = None
+        app.main.view = ModelView(app.main.model, app.main.task_name, id="primary")
+        await app.main.query_one("#content").mount(app.main.view)
+        await asyncio.gather(app.main.mount_partner(), app.main.mount_partner())
+        await settle(pilot)
+        assert [view.id for view in app.main.query(ModelView)] == ["primary", "partner"]
+        await pilot.press(*"aabb")
+        await settle(pilot)
+        assert tapes(app)["doubled-gru"][:2] == ["x a a b b", "y a b c d"]

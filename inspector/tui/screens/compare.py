@@ -8,6 +8,7 @@ switches reach both without a second copy of the main screen's key handling.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -59,6 +60,7 @@ class CompareScreen(MainScreen):
         self.partner_cache = StepCache()
         self.agreement = Agreement(id="agreement")
         self.followed: tuple[object, int, StepRecord | None] | None = None
+        self._mounting_partner = asyncio.Lock()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -96,14 +98,20 @@ class CompareScreen(MainScreen):
         await self.mount_partner()
 
     async def mount_partner(self) -> None:
-        """Put the partner beside the first model (once both are loaded)."""
-        if self.partner is None or self.view is None:
-            return
-        self.partner_view = ModelView(self.partner.model, self.partner.task, id="partner")
-        self.partner_view.border_title = self.partner.label
-        await self.query_one("#content", Container).mount(self.partner_view)
-        self.followed = None
-        self.call_after_refresh(self.refresh_view)
+        """Put the partner beside the first model (once both are loaded). The two arrive in
+        different tasks (the first model through the app), so this is serialised, and a partner
+        view already beside the first model is kept."""
+        async with self._mounting_partner:
+            if self.partner is None or self.view is None:
+                return
+            content = self.query_one("#content", Container)
+            if any(child.id == "partner" for child in content.children):
+                return
+            self.partner_view = ModelView(self.partner.model, self.partner.task, id="partner")
+            self.partner_view.border_title = self.partner.label
+            await content.mount(self.partner_view)
+            self.followed = None
+            self.call_after_refresh(self.refresh_view)
 
     def follow(self) -> None:
         """Feed or step back the partner until it has read what the first model read."""
