@@ -329,9 +329,9 @@ async def test_backspace_while_a_paste_is_fed_undoes_in_the_order_typed(lstm, mo
     gate = threading.Event()
     real_feed = main_module.feed_in_chunks
 
-    def slow_feed(session, text):
+    def slow_feed(session, text, progress=None):
         gate.wait(10)
-        return real_feed(session, text)
+        return real_feed(session, text, progress=progress)
 
     monkeypatch.setattr(main_module, "feed_in_chunks", slow_feed)
     app = InspectorApp(str(lstm))
@@ -346,6 +346,37 @@ async def test_backspace_while_a_paste_is_fed_undoes_in_the_order_typed(lstm, mo
         await settle(pilot)
         assert "t=298 of 299 steps" in status(app)
         assert tape_lines(app)[0].endswith("a b a b a b a b x")
+
+
+async def test_a_long_paste_shows_how_far_it_has_got(lstm, monkeypatch):
+    from inspector.tui.screens import main as main_module
+
+    reached, gate = threading.Event(), threading.Event()
+    real_feed = main_module.feed_in_chunks
+
+    def held_after_a_chunk(session, text, progress=None):
+        def hold(done):
+            progress(done)
+            if done == 256:
+                reached.set()
+                gate.wait(10)
+        return real_feed(session, text, progress=hold)
+
+    monkeypatch.setattr(main_module, "feed_in_chunks", held_after_a_chunk)
+    monkeypatch.setattr(main_module, "PROGRESS_EVERY", 0.0)
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.main.queue_text("ab" * 300)
+        for _ in range(100):
+            if reached.is_set():
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.1)
+        assert "feeding… 256 of 600" in status(app)
+        gate.set()
+        await settle(pilot)
+        assert "t=599 of 600 steps" in status(app) and "feeding" not in status(app)
 
 
 async def test_export_trace_and_screenshot_in_the_background(lstm, tmp_path, monkeypatch):

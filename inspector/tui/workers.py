@@ -8,6 +8,7 @@ worker, so the first screen is up before torch has finished loading.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,6 +66,15 @@ class BulkFed(Message):
         super().__init__()
         self.steps = steps
         self.error = error
+
+
+class BulkProgress(Message):
+    """How far the worker feeding a long paste has got."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
 
 
 class ExportFinished(Message):
@@ -125,10 +135,14 @@ def export_trace(model: InspectableModel | Seq2SeqModel, text: str, path: Path) 
     return path
 
 
-def feed_in_chunks(session: Session, text: str, chunk: int = 256) -> list[StepSummary]:
+def feed_in_chunks(session: Session, text: str, chunk: int = 256,
+                   progress: Callable[[int], None] | None = None) -> list[StepSummary]:
     """Feed a long text, keeping only the summaries: a 10,000-step paste never holds 10,000 full
-    records (each carries every activation) at once."""
+    records (each carries every activation) at once. `progress` hears how many characters are
+    in after each chunk."""
     summaries: list[StepSummary] = []
     for start in range(0, len(text), chunk):
         summaries.extend(summarise(r) for r in session.feed(text[start:start + chunk]))
+        if progress is not None:
+            progress(len(summaries))
     return summaries

@@ -8,6 +8,7 @@ being fed in a worker they simply wait there, shown on the tape as pending, and 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
@@ -24,7 +25,7 @@ from inspector.tui.widgets.heatmap import Heatmap
 from inspector.tui.widgets.lines import LinesWidget
 from inspector.tui.widgets.model_view import BlankContainer, ModelView
 from inspector.tui.widgets.tape import Tape
-from inspector.tui.workers import BulkFed, Loaded, feed_in_chunks
+from inspector.tui.workers import BulkFed, BulkProgress, Loaded, feed_in_chunks
 
 if TYPE_CHECKING:
     from inspector.engine import InspectableModel, Session
@@ -33,6 +34,7 @@ MIN_WIDTH, MIN_HEIGHT = 80, 24
 SHORT_HEIGHT = 32  # below this the step log shrinks to three lines
 NARROW_WIDTH = 110  # below this the side panel narrows
 BULK_CHARS = 200  # longer inputs (pastes) are fed by a worker
+PROGRESS_EVERY = 0.25  # s between updates of a long paste's progress on the status line
 LOOKAHEAD_DELAY = 0.03  # s after a redraw: the frame is out and the next key (~0.1 s) not yet in
 TOO_SMALL = (f"The terminal is too small: rnn-inspect needs at least {MIN_WIDTH}x{MIN_HEIGHT} "
              "characters.")
@@ -56,6 +58,7 @@ class MainScreen(TimelineActions, Screen):
         self.selected_layer = 0
         self.selected_unit = 0
         self.busy = False
+        self.fed: tuple[int, int] | None = None  # characters of a long paste fed so far, of all
         self.status_note = "loading…"
         self.nonfinite: tuple[str, ...] = ()
         self.status = LinesWidget(id="status")
@@ -176,13 +179,26 @@ class MainScreen(TimelineActions, Screen):
 
     @work(thread=True, exclusive=True, group="feed")
     def feed_bulk(self, text: str) -> None:
+        said = [time.monotonic()]
+
+        def progress(done: int) -> None:  # a few times a second is enough for the status line
+            if time.monotonic() - said[0] >= PROGRESS_EVERY:
+                said[0] = time.monotonic()
+                self.post_message(BulkProgress(done, len(text)))
+
         try:
-            self.post_message(BulkFed(feed_in_chunks(self.session, text)))
+            self.post_message(BulkFed(feed_in_chunks(self.session, text, progress=progress)))
         except Exception as exc:  # the session is left at the last whole chunk
             self.post_message(BulkFed([], f"feeding the paste failed: {exc}"))
 
+    def on_bulk_progress(self, message: BulkProgress) -> None:
+        if self.busy:
+            self.fed = (message.done, message.total)
+            self.update_status()
+
     def on_bulk_fed(self, message: BulkFed) -> None:
         self.busy = False
+        self.fed = None
         self.cache.add(message.steps)
         self.cache.sync(self.session)
         self.view_t = None
@@ -279,7 +295,8 @@ class MainScreen(TimelineActions, Screen):
         if self.nonfinite:
             parts.append(f"NaN/Inf in {', '.join(self.nonfinite)}")
         if self.busy:
-            parts.append("feeding…")
+            parts.append("feeding…" if self.fed is None
+                         else f"feeding… {self.fed[0]:,} of {self.fed[1]:,}")
         if self.status_note:
             parts.append(self.status_note)
         if (self.pending or self.backs_queued) and not self.ready:
