@@ -492,3 +492,22 @@ async def test_the_cli_opens_each_model_once_and_the_app_takes_them_as_they_are(
         await settle(pilot)
         assert tape_lines(app)[0].startswith("x a") and "other" in app.main.partner.label
     assert len(opened) == 2  # a factory's code would have run once, not twice
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_footer_leads_with_help_and_quit_and_keeps_the_palette_when_wide(lstm, size):
+    from textual.widgets._footer import FooterKey
+
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.pause()
+        keys = [key for key in app.main.query(FooterKey) if key.region.right <= size[0]]
+        shown = [key.key for key in keys if not key.has_class("-command-palette")]
+        assert shown[:3] == ["f1", "ctrl+q", "backspace"]
+        assert any(key.has_class("-command-palette") for key in keys) == (size[0] >= 110)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)  # the footer's f1 is the app's help
+        await pilot.press("escape", "ctrl+q")
+        await pilot.pause()
+        assert not app.is_running

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
+HELP = Binding("f1", "app.help", "Help", id="help")
+QUIT = Binding("ctrl+q", "app.quit", "Quit", id="quit", priority=True)
+
 APP_BINDINGS = [
-    Binding("f1", "help", "Help", id="help"),
+    HELP,
     Binding("ctrl+o", "open_checkpoint", "Open", id="open-checkpoint",
             tooltip="Open a checkpoint file or zoo model"),
     Binding("ctrl+e", "export_trace", "Export", id="export-trace", show=False,
             tooltip="Export the trace of the typed text as JSON or npz"),
     Binding("ctrl+s", "screenshot", "Screenshot", id="screenshot", show=False,
             tooltip="Save an SVG screenshot"),
-    Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+    QUIT,
 ]
+
+# A footer lists the screen's keys before the app's and is cut at the right edge; a screen
+# leads with these two so an 80-column footer still shows how to get help and how to leave.
+FOOTER_FIRST = [HELP, QUIT]
 
 MAIN_BINDINGS = [
     Binding("backspace", "step_back", "Back", id="step-back",

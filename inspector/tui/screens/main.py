@@ -16,11 +16,12 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
-from inspector.tui.bindings import MAIN_BINDINGS
+from inspector.tui.bindings import FOOTER_FIRST, MAIN_BINDINGS
 from inspector.tui.screens.timeline import TimelineActions
 from inspector.tui.view import StepCache, tape_window
+from inspector.tui.widgets.footer import KeyFooter
 from inspector.tui.widgets.heatmap import Heatmap
 from inspector.tui.widgets.lines import LinesWidget
 from inspector.tui.widgets.model_view import BlankContainer, ModelView
@@ -43,7 +44,7 @@ TOO_SMALL = (f"The terminal is too small: rnn-inspect needs at least {MIN_WIDTH}
 class MainScreen(TimelineActions, Screen):
     """Tape, heatmaps, top-k, unit detail, legend and step log of one character model."""
 
-    BINDINGS = MAIN_BINDINGS
+    BINDINGS = [*FOOTER_FIRST, *MAIN_BINDINGS]
 
     def __init__(self) -> None:
         super().__init__()
@@ -70,7 +71,7 @@ class MainScreen(TimelineActions, Screen):
         yield self.status
         yield BlankContainer(Tape(id="pending-tape"), id="content")
         yield Static(TOO_SMALL, id="too-small")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.update_status()

@@ -16,9 +16,9 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
-from inspector.tui.bindings import SEQ2SEQ_BINDINGS
+from inspector.tui.bindings import FOOTER_FIRST, SEQ2SEQ_BINDINGS
 from inspector.tui.edits import HANDOFF_HELP, parse_handoff_edit
 from inspector.tui.screens.edit_prompt import EditPrompt
 from inspector.tui.screens.main import MIN_HEIGHT, MIN_WIDTH, TOO_SMALL
@@ -29,6 +29,7 @@ from inspector.tui.seq2seq_view import (
     output_text,
 )
 from inspector.tui.view import map_specs, summarise
+from inspector.tui.widgets.footer import KeyFooter
 from inspector.tui.widgets.handoff import HandoffPanel
 from inspector.tui.widgets.heatmap import Heatmap
 from inspector.tui.widgets.lines import LinesWidget
@@ -49,7 +50,7 @@ DIM = Style(dim=True)
 class Seq2SeqScreen(Screen):
     """Source and encoder maps, the handoff panel, the decoder's output, tape and steps."""
 
-    BINDINGS = SEQ2SEQ_BINDINGS
+    BINDINGS = [*FOOTER_FIRST, *SEQ2SEQ_BINDINGS]
 
     def __init__(self, loaded: Seq2SeqLoaded) -> None:
         super().__init__()
@@ -92,7 +93,7 @@ class Seq2SeqScreen(Screen):
                 yield self.decoder_log
             yield self.decoder_top
         yield Static(TOO_SMALL, id="too-small")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.call_after_refresh(self.refresh_view)
