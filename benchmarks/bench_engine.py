@@ -58,8 +58,11 @@ def timings(fn, calls: int) -> list[float]:
     return out
 
 
-def best_of(fn, repeats: int) -> float:
-    return min(timings(fn, repeats))
+def best_of_each(ours, theirs, repeats: int) -> tuple[float, float]:
+    """The best time of each, their runs interleaved: this machine's speed drifts over tens of
+    seconds, and running all of one before all of the other measured the drift too."""
+    pairs = [(timings(ours, 1)[0], timings(theirs, 1)[0]) for _ in range(repeats)]
+    return min(a for a, _ in pairs), min(b for _, b in pairs)
 
 
 def median_per_call(fn, calls: int) -> float:
@@ -105,8 +108,7 @@ def bench_trace(module: CharRNN, length: int, repeats: int) -> None:
             out, _ = module(ids)
             torch.softmax(out, -1)
 
-    ours = best_of(lambda: trace(model, text), repeats)
-    theirs = best_of(bare, repeats)
+    ours, theirs = best_of_each(lambda: trace(model, text), bare, repeats)
     print(f"bulk trace, {length:,} chars, all gates: {ours * 1e3:.0f} ms vs bare fused forward + "
           f"head {theirs * 1e3:.0f} ms -> ratio {ours / theirs:.2f} (goal <= 2.0)")
 
@@ -120,15 +122,28 @@ def bench_trace_command(module: CharRNN, length: int, repeats: int) -> None:
                     "--format", "npz", "--out", str(Path(tmp) / "ours.npz")]
         bare_cmd = [sys.executable, "-c", BARE_TRACE, str(path), text, "2",
                     str(Path(tmp) / "bare.npz")]
-        ours = best_of(lambda: subprocess.run(ours_cmd, check=True), repeats)
-        theirs = best_of(lambda: subprocess.run(bare_cmd, check=True), repeats)
+        ours, theirs = best_of_each(lambda: subprocess.run(ours_cmd, check=True),
+                                    lambda: subprocess.run(bare_cmd, check=True), repeats)
     print(f"`rnn-inspect trace --format npz`, {length:,} chars: {ours:.2f} s vs bare load + "
           f"forward + np.savez {theirs:.2f} s -> ratio {ours / theirs:.2f} (goal <= 2.0)")
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set: VmHWM where Linux has it. ru_maxrss is not used there:
+    a child started by vfork + exec inherits its parent's peak in it."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def bench_long_session(module: CharRNN, length: int, jumps: int) -> None:
     torch.set_num_threads(1)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_rss_mb()
     model = NativeModel(module, VOCAB, "2x512")
     session = Session(model)
     text = ("the quick brown fox jumps over the lazy dog " * (length // 40 + 1))[:length]
@@ -143,7 +158,7 @@ def bench_long_session(module: CharRNN, length: int, jumps: int) -> None:
         session.records(max(int(t) - 40, 0), int(t))  # what the screen shows around it
 
     jump_times = timings(lambda: jump(next(order)), jumps)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mb()
     print(f"{length:,}-char session, 2x512 LSTM: pasted in {fed:.1f} s; peak RSS {rss:.0f} MB "
           f"(before the session: {before:.0f} MB; goal < 600 MB); jump to a random step "
           f"+ 40 records: median {statistics.median(jump_times) * 1e3:.0f} ms, "
