@@ -128,6 +128,22 @@ async def test_heatmap_title_is_dimmed_in_rgb_on_the_maps_background():
         assert title.style.color != base.color  # blended towards the background
 
 
+
+async def test_heatmap_lines_follow_a_new_theme():
+    heatmap = Heatmap("l0.h", "h", 6)  # 4 columns: the last two cells have no lower unit
+    async with One(heatmap).run_test(size=(4, 4)) as pilot:
+        heatmap.show(np.zeros(6, dtype=np.float32), SIGNED)
+        await pilot.pause()
+        before, base = heatmap.render_line(1), heatmap.base_style
+        pilot.app.theme = "textual-light" if pilot.app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        assert heatmap.base_style.bgcolor != base.bgcolor
+        (title,) = list(heatmap.render_line(0))
+        after = list(heatmap.render_line(1))
+        assert title.style.bgcolor == after[-1].style.bgcolor == heatmap.base_style.bgcolor
+        assert after != list(before)
+
+
 def summaries(typed: str, predicted: str) -> list[StepSummary]:
     return [StepSummary(t, x, x, y, f"t={t}") for t, (x, y) in enumerate(zip(typed, predicted,
                                                                            strict=True))]

@@ -162,6 +162,10 @@ class Heatmap(CachedStyle):
         self._settle()
         return f"{self.title}{self.scale.label()}" if self.scale.adaptive else self.title
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # drawn on the old background (a new theme, say)
+
     def get_line_filters(self) -> list[LineFilter]:
         """The app's filters but the ANSI-to-truecolor one: every colour drawn here is already
         RGB (the palette's, and the title's below), so that filter would only copy each of a
