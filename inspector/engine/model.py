@@ -67,8 +67,8 @@ class InspectableModel(ABC):
         """One step from `state`: every layer's record and the head's output."""
 
     def prepare(self, state: State) -> None:
-        """Start, in the background, whatever a step from `state` needs before its input is
-        known (the interactive app calls this between keys). Optional: by default, nothing."""
+        """Work out now whatever a step from `state` needs before its input is known (the app
+        calls this while the user is between keys). Optional: by default, nothing."""
         return None
 
 
