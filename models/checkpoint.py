@@ -17,6 +17,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from models.atomic import write_with
 from models.char_rnn import CharRNN, CharRNNConfig
 from models.errors import CheckpointError, first_line
 from models.mlp import MLPBaseline, MLPConfig
@@ -105,13 +106,11 @@ def metadata_for(kind: str, module: nn.Module, vocab: CharVocab, *, task: str | 
 def save_checkpoint(path: str | Path, kind: str, module: nn.Module, vocab: CharVocab, *,
                     task: str | None = None, train: dict | None = None,
                     target_vocab: CharVocab | None = None) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = metadata_for(kind, module, vocab, task=task, train=train, target_vocab=target_vocab)
     tensors = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
-    save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(meta)})
-    path.chmod(0o644)  # safetensors writes 0600; checkpoints ship as package data others read
-    return path
+    # Atomic and never over a device: safetensors would rename its own temp file over anything.
+    return write_with(path, lambda tmp: save_file(tensors, str(tmp),
+                                                  metadata={METADATA_KEY: json.dumps(meta)}))
 
 
 def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -16,6 +16,7 @@ import numpy as np
 from inspector.engine.bulk import Trace, top_k, trace
 from inspector.engine.model import NativeModel
 from inspector.engine.records import StepRecord, entropy_bits
+from models.atomic import atomic_write, write_with
 
 FORMAT = "rnn-inspect-trace/1"
 
@@ -90,7 +91,7 @@ def npz_arrays(result: Trace, splits: bool = False, prefix: str = "") -> dict[st
 
 
 def save_npz(result: Trace, path: str | Path, splits: bool = False) -> None:
-    np.savez(path, **npz_arrays(result, splits))
+    write_with(path, lambda tmp: _savez(tmp, npz_arrays(result, splits)))
 
 
 def _records_json(records: list[StepRecord] | tuple[StepRecord, ...], model: NativeModel,
@@ -169,7 +170,12 @@ def seq2seq_npz(model, source: str, path: str | Path, splits: bool = False) -> N
     arrays["vocab"] = np.array(model.source_vocab.tokens, dtype=np.str_)
     arrays["target_vocab"] = np.array(model.target_vocab.tokens, dtype=np.str_)
     arrays["output"] = np.array(run["decode"].output, dtype=np.str_)
-    np.savez(path, **arrays)
+    write_with(path, lambda tmp: _savez(tmp, arrays))
+
+
+def _savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    with open(path, "wb") as f:  # a file object: np.savez would append .npz to a bare name
+        np.savez(f, **arrays)
 
 
 def write_trace(checkpoint, text: str, fmt: str = "json", out: str | Path | None = None,
@@ -192,5 +198,5 @@ def write_trace(checkpoint, text: str, fmt: str = "json", out: str | Path | None
         json.dump(data, stdout or sys.stdout)
         (stdout or sys.stdout).write("\n")
     else:
-        with open(out, "w", encoding="utf-8") as f:
+        with atomic_write(out) as f:
             json.dump(data, f)

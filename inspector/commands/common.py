@@ -1,0 +1,52 @@
+"""What every command shares: the one-line error, warnings, and the model options."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from inspector.loading import ModelSource
+from models.atomic import OutputPathError, check_output
+
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit code 2."""
+
+
+def add_model_options(parser: argparse.ArgumentParser, *, model_required: bool = False) -> None:
+    """MODEL and the options for foreign checkpoints, the same on every command."""
+    parser.add_argument("model", nargs=None if model_required else "?", metavar="MODEL",
+                        help="checkpoint path (.safetensors, .pt, .pth) or zoo name")
+    foreign = parser.add_argument_group("foreign checkpoints")
+    foreign.add_argument("--vocab", metavar="FILE", help="JSON list of tokens in index order")
+    foreign.add_argument("--target-vocab", metavar="FILE",
+                         help="decoder vocabulary for a seq2seq model, when it differs")
+    foreign.add_argument("--nonlinearity", choices=("tanh", "relu"),
+                         help="nonlinearity of a plain nn.RNN (a state_dict cannot show it)")
+    foreign.add_argument("--trust-pickle", action="store_true",
+                         help="allow unpickling a whole saved module (runs code: own files only)")
+    foreign.add_argument("--factory", metavar="MODULE:CALLABLE",
+                         help="build a custom model with this callable instead of MODEL")
+
+
+def source_from(args: argparse.Namespace) -> ModelSource:
+    """The options carrier for what `add_model_options` parsed."""
+    return ModelSource(model=args.model, vocab=args.vocab, target_vocab=args.target_vocab,
+                       nonlinearity=args.nonlinearity, trust_pickle=args.trust_pickle,
+                       factory=args.factory)
+
+
+def output_target(path: str | Path, option: str = "--out") -> Path:
+    """Check an output path before any work starts (CommandError naming the option if not)."""
+    try:
+        return check_output(path)
+    except OutputPathError as exc:
+        raise CommandError(f"{exc} ({option})") from None
+
+
+def warn(warnings: list[str]) -> None:
+    for line in warnings:
+        print(f"rnn-inspect: warning: {line}", file=sys.stderr)

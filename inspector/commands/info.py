@@ -1,0 +1,22 @@
+"""`rnn-inspect info MODEL`: architecture, vocabulary and training facts."""
+
+from __future__ import annotations
+
+import argparse
+
+from inspector.commands.common import add_model_options, source_from, warn
+from inspector.loading import open_model
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    info = sub.add_parser("info", help="architecture, vocabulary and training facts")
+    add_model_options(info)
+
+
+def run(args: argparse.Namespace) -> int:
+    from models.checkpoint import describe
+
+    checkpoint = open_model(source_from(args))
+    warn(checkpoint.warnings)
+    print("\n".join(describe(checkpoint)))
+    return 0
