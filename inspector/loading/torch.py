@@ -1,4 +1,5 @@
-"""Foreign checkpoints: plain PyTorch state_dicts recognised from their key names and shapes.
+"""PyTorch files: plain state_dicts and checkpoint dicts, recognised from their key names and
+shapes.
 
 An embedding (or one-hot input) + `nn.RNN|LSTM|GRU` + `nn.Linear` head, under any module names,
 is renamed onto our `CharRNN` (`embed.`, `rnn.`, `head.`), so the engine inspects it natively
@@ -8,18 +9,16 @@ never guessed.
 
 from __future__ import annotations
 
-import json
-import os
 import pickle
 import re
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from inspector.loading.files import importable_cwd, read_vocab
 from models.char_rnn import CharRNN, CharRNNConfig
 from models.checkpoint import (
     FORMAT_VERSION,
@@ -29,7 +28,9 @@ from models.checkpoint import (
     load_state,
     nonfinite_warning,
 )
-from models.vocab import SPECIALS, CharVocab
+
+if TYPE_CHECKING:
+    from inspector.loading import ModelSource
 
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 WRAPPER_KEYS = ("model_state_dict", "state_dict", "model", "net", "module", "weights")
@@ -40,44 +41,21 @@ UNPICKLER_BOILERPLATE = ("Weights only load failed", "Please file an issue",
                          "Check the documentation")
 
 
-@dataclass(frozen=True)
-class Options:
-    """What the user told us that a plain state_dict cannot say: the --vocab, --target-vocab and
-    --nonlinearity file paths and choice."""
+def load_torch(path: Path, source: ModelSource) -> Checkpoint:
+    """A `torch.save` file: a state_dict, a training checkpoint's dict around one, or (only with
+    --trust-pickle) a whole module, inspected through its own forward."""
+    content, wrapper = unwrap(path, torch_load(path, source.trust_pickle))
+    if isinstance(content, torch.nn.Module):
+        from inspector.loading.factory import from_module
 
-    vocab: str | None = None
-    nonlinearity: str | None = None
-    target_vocab: str | None = None
-
-
-def read_vocab(path: str | Path, what: str = "--vocab") -> CharVocab:
-    """A JSON list of tokens in index order (so "\\n" and " " are expressible)."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such file ({what})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path}: cannot read {what} ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path}: {what} is not valid JSON ({exc})") from None
-    if not isinstance(data, list) or not all(isinstance(t, str) for t in data):
-        raise CheckpointError(f"{path}: {what} must be a JSON list of strings, one token each")
-    long = [t for t in data if len(t) != 1 and t not in SPECIALS]
-    if long:
-        raise CheckpointError(f"{path}: {what} token {long[0]!r} is neither one character nor "
-                              f"one of {', '.join(SPECIALS)}; write a special such as <pad> or "
-                              "<eos> as one of those or as a character the text never uses")
-    try:
-        return CharVocab(tuple(data))
-    except ValueError as exc:  # duplicates
-        raise CheckpointError(f"{path}: {what}: {exc}") from None
-
-
-def importable_cwd() -> None:
-    """User modules (a factory's, a pickled model's class) import from the current directory."""
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+        checkpoint = from_module(path, content, source)
+    else:
+        kind = f"PyTorch state_dict ({path.suffix or 'no suffix'})"
+        checkpoint = detect(path, dict(content), source, kind, wrapper, [])
+    if source.trust_pickle:  # a warning like the others: stderr for commands, a note in the TUI
+        checkpoint.warnings.insert(0, f"{path}: unpickled with --trust-pickle, which runs code "
+                                      "from the file; do this only for files you made")
+    return checkpoint
 
 
 def pickled_globals(path: Path) -> list[str]:
@@ -259,13 +237,13 @@ def find_head(path: Path, tensors: dict[str, torch.Tensor], rnn_keys: set[str],
                           "state_dict or use --factory module:callable")
 
 
-def detect(path: Path, tensors: dict[str, torch.Tensor], options: Options, source: str,
+def detect(path: Path, tensors: dict[str, torch.Tensor], options: ModelSource, source: str,
            wrapper: str | None, tied: list[str]) -> Checkpoint:
     """Recognise embedding/one-hot + recurrent + head; rename onto CharRNN and load."""
     tensors = strip_common(tensors)
     stacks = recurrent_stacks(path, tensors)
     if len(stacks) == 2:
-        from inspector.foreign_seq2seq import detect_pair
+        from inspector.loading.seq2seq_pairs import detect_pair
 
         return detect_pair(path, tensors, stacks, options, source, wrapper, tied)
     if len(stacks) > 2:

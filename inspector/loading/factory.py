@@ -1,134 +1,27 @@
-"""Where every command opens a model: native checkpoints, zoo names, foreign state_dicts, user
-factories and (opted in) whole pickled modules.
+"""Models with their own forward: `--factory module:callable` and (opted in with
+--trust-pickle) whole pickled modules, inspected through hooks on their recurrent layers.
 
-One entry point, `open_model`, so the TUI, `trace` and `info` accept exactly the same things and
-fail with exactly the same one-line errors (CheckpointError).
+Two steps run through the forward at load time, so a forward that does not follow the protocol
+is a one-line error now rather than a traceback mid-session.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
-from inspector.foreign import (
-    Options,
-    detect,
-    importable_cwd,
-    read_vocab,
-    restore_tied,
-    torch_load,
-    torchscript_error,
-    unwrap,
-)
-from models.checkpoint import (
-    METADATA_KEY,
-    Checkpoint,
-    CheckpointError,
-    first_line,
-    load_checkpoint,
-    nonfinite_warning,
-    read_safetensors,
-    resolve,
-)
+from inspector.loading.files import importable_cwd, read_vocab
+from inspector.loading.torch import torchscript_error
+from models.checkpoint import Checkpoint, CheckpointError, first_line, nonfinite_warning
 from models.vocab import CharVocab
 
-__all__ = ["CheckpointError", "ModelSource", "open_model"]
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """What the user named on the command line (or in the app's open dialog)."""
-
-    model: str | None = None
-    vocab: str | None = None
-    target_vocab: str | None = None
-    nonlinearity: str | None = None
-    trust_pickle: bool = False
-    factory: str | None = None
-
-    def label(self) -> str:
-        return self.model or self.factory or "model"
-
-
-def open_model(source: ModelSource | str) -> Checkpoint:
-    """Load what `source` names; raises CheckpointError with a one-line message."""
-    if isinstance(source, str):
-        source = ModelSource(source)
-    checkpoint = load(source)
-    if source.target_vocab is not None and checkpoint.kind != "seq2seq":
-        raise CheckpointError(f"--target-vocab {source.target_vocab}: {checkpoint.name} is not a "
-                              "seq2seq model, so there is no decoder to give it to")
-    return checkpoint
-
-
-def load(source: ModelSource) -> Checkpoint:
-    """Dispatch on what the file is (by content, not only by name): native safetensors, a plain
-    state_dict in either format, or a module (a factory's, or unpickled with --trust-pickle)."""
-    if source.factory is not None:
-        if source.model is not None:
-            raise CheckpointError(f"{source.model}: pass either MODEL or --factory "
-                                  f"{source.factory}, not both (the factory loads its own weights)")
-        return from_factory(source)
-    if source.model is None:
-        raise CheckpointError("no model given: name a checkpoint path or a zoo model")
-    path = readable_file(source.model)
-    options = Options(source.vocab, source.nonlinearity, source.target_vocab)
-    if path.suffix == ".safetensors" or looks_like_safetensors(path):
-        tensors, metadata = read_safetensors(path)
-        if METADATA_KEY in metadata:
-            return load_checkpoint(path)
-        tied = restore_tied(tensors, metadata)
-        return detect(path, tensors, options, "safetensors state_dict", None, tied)
-    content, wrapper = unwrap(path, torch_load(path, source.trust_pickle))
-    if isinstance(content, nn.Module):
-        checkpoint = from_module(path, content, source)
-    else:
-        kind = f"PyTorch state_dict ({path.suffix or 'no suffix'})"
-        checkpoint = detect(path, dict(content), options, kind, wrapper, [])
-    if source.trust_pickle:  # a warning like the others: stderr for commands, a note in the TUI
-        checkpoint.warnings.insert(0, f"{path}: unpickled with --trust-pickle, which runs code "
-                                      "from the file; do this only for files you made")
-    return checkpoint
-
-
-def readable_file(model: str) -> Path:
-    """The file `model` names (a path or a zoo name), or a one-line error for every way it can
-    fail to be one: asking the file system can itself fail (a directory on the way that may not
-    be entered, a name too long), and that is an error message too, not a traceback."""
-    try:
-        path = resolve(model)
-        if not path.exists():
-            raise CheckpointError(f"{path}: no such file")
-        if path.is_dir():
-            raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
-        if not os.access(path, os.R_OK):
-            raise CheckpointError(f"{path}: permission denied")
-    except PermissionError:
-        raise CheckpointError(f"{model}: permission denied (a directory on the way cannot be "
-                              "entered)") from None
-    except OSError as exc:
-        shown = model if len(model) <= 200 else f"{model[:100]}…{model[-100:]}"
-        raise CheckpointError(f"{shown}: cannot open ({exc.strerror or first_line(exc)})"
-                              ) from None
-    return path
-
-
-def looks_like_safetensors(path: Path) -> bool:
-    """A safetensors file under another suffix (a renamed `model.pt`): an 8-byte header length
-    that fits the file, then the JSON header's `{`. torch files start with a zip or pickle magic."""
-    try:
-        with path.open("rb") as f:
-            head = f.read(9)
-        size = path.stat().st_size
-    except OSError:  # torch.load meets the same error and reports it
-        return False
-    return len(head) == 9 and head[8:] == b"{" and int.from_bytes(head[:8], "little") <= size - 8
+if TYPE_CHECKING:
+    from inspector.loading import ModelSource
 
 
 def vocabularies(source: ModelSource, label: str) -> tuple[CharVocab, CharVocab | None]:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
-from inspector.foreign import Options, Stack, find_head, read_vocab
+from inspector.loading.files import read_vocab
+from inspector.loading.torch import Stack, find_head
 from models.checkpoint import (
     FORMAT_VERSION,
     Checkpoint,
@@ -24,6 +26,9 @@ from models.checkpoint import (
 )
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
 from models.vocab import BOS, EOS, CharVocab
+
+if TYPE_CHECKING:
+    from inspector.loading import ModelSource
 
 FACTORY_HINT = "open the pair with --factory module:callable"
 
@@ -37,7 +42,7 @@ def side_of(key: str, encoder: Stack, decoder: Stack) -> Stack | None:
 
 
 def detect_pair(path: Path, tensors: dict[str, torch.Tensor], stacks: list[Stack],
-                options: Options, source: str, wrapper: str | None,
+                options: ModelSource, source: str, wrapper: str | None,
                 tied: list[str]) -> Checkpoint:
     """Recognise encoder + decoder; rename onto Seq2Seq and load."""
     first, second = stacks
@@ -118,7 +123,7 @@ def detect_pair(path: Path, tensors: dict[str, torch.Tensor], stacks: list[Stack
     return checkpoint
 
 
-def vocabularies(path: Path, options: Options, source_size: int, target_size: int,
+def vocabularies(path: Path, options: ModelSource, source_size: int, target_size: int,
                  source_embed: str, head: str) -> tuple[CharVocab, CharVocab]:
     """--vocab for the encoder, --target-vocab (or the same) for the decoder, sizes checked."""
     if options.vocab is None:

@@ -1,0 +1,70 @@
+"""Where every command opens a model: native checkpoints, zoo names, foreign state_dicts, user
+factories and (opted in) whole pickled modules.
+
+One entry point, `open_model`, and one options carrier, `ModelSource`, so the TUI, `trace` and
+`info` accept exactly the same things and fail with exactly the same one-line errors
+(CheckpointError). Each format lives in its own module, imported when a file needs it: importing
+this package costs no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from models.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from models.checkpoint import Checkpoint
+
+__all__ = ["CheckpointError", "ModelSource", "open_model"]
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """What the user named on the command line (or in the app's open dialog): the file, and what
+    a foreign file cannot say about itself."""
+
+    model: str | None = None
+    vocab: str | None = None
+    target_vocab: str | None = None
+    nonlinearity: str | None = None
+    trust_pickle: bool = False
+    factory: str | None = None
+    labels: str | None = None  # JSON list naming a head's outputs when they are not the vocab
+    decoder: str | None = None  # a seq2seq decoder saved in its own file
+    bos: str | None = None  # the token decoding starts from (default <s>)
+    eos: str | None = None  # the token decoding stops at (default </s>)
+
+    def label(self) -> str:
+        return self.model or self.factory or "model"
+
+
+def open_model(source: ModelSource | str) -> Checkpoint:
+    """Load what `source` names; raises CheckpointError with a one-line message."""
+    if isinstance(source, str):
+        source = ModelSource(source)
+    checkpoint = load(source)
+    if source.target_vocab is not None and checkpoint.kind != "seq2seq":
+        raise CheckpointError(f"--target-vocab {source.target_vocab}: {checkpoint.name} is not a "
+                              "seq2seq model, so there is no decoder to give it to")
+    return checkpoint
+
+
+def load(source: ModelSource) -> Checkpoint:
+    """Dispatch on what the file is (by content, not only by name): native safetensors, a plain
+    state_dict in either format, or a module (a factory's, or unpickled with --trust-pickle)."""
+    from inspector.loading import factory, files, native
+    from inspector.loading import torch as torch_files
+
+    if source.factory is not None:
+        if source.model is not None:
+            raise CheckpointError(f"{source.model}: pass either MODEL or --factory "
+                                  f"{source.factory}, not both (the factory loads its own weights)")
+        return factory.from_factory(source)
+    if source.model is None:
+        raise CheckpointError("no model given: name a checkpoint path or a zoo model")
+    path = files.readable_file(source.model)
+    if path.suffix == ".safetensors" or native.looks_like_safetensors(path):
+        return native.load_safetensors(path, source)
+    return torch_files.load_torch(path, source)
