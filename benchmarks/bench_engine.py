@@ -25,8 +25,9 @@ import numpy as np
 import torch
 
 from inspector.engine import NativeModel, Session, inspectable, trace
+from inspector.loading.native import load_checkpoint
 from models.char_rnn import CharRNN, CharRNNConfig
-from models.checkpoint import load_checkpoint, save_checkpoint
+from models.checkpoint import save_checkpoint
 from models.vocab import CharVocab
 
 VOCAB = CharVocab.from_text("abcdefghijklmnopqrstuvwxyz .,\n")

@@ -1,7 +1,8 @@
 """Native checkpoints: one `.safetensors` file, metadata under `__metadata__["rnn_inspect"]`.
 
 The JSON metadata carries everything needed to rebuild the module (kind, arch, vocabulary) plus
-the task and training facts, so `rnn-inspect info` needs nothing but the file.
+the task and training facts, so `rnn-inspect info` needs nothing but the file. Saving lives here;
+reading, with every check a file from elsewhere needs, lives in `inspector/loading`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
@@ -24,10 +24,13 @@ from models.mlp import MLPBaseline, MLPConfig
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
 from models.vocab import CharVocab
 
+__all__ = ["FORMAT_VERSION", "KINDS", "METADATA_KEY", "Checkpoint", "CheckpointError",
+           "build_module", "describe", "first_line", "metadata_for", "nonfinite_warning",
+           "save_checkpoint"]  # the errors are models.errors', re-exported for older imports
+
 FORMAT_VERSION = 1
 METADATA_KEY = "rnn_inspect"
 KINDS = ("char", "seq2seq", "mlp")
-ZOO_DIR = Path(__file__).parent / "zoo"
 
 
 @dataclass
@@ -53,22 +56,6 @@ class Checkpoint:
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.module.parameters())
-
-
-def zoo_names() -> list[str]:
-    return sorted(p.stem for p in ZOO_DIR.glob("*.safetensors"))
-
-
-def resolve(model: str | Path) -> Path:
-    """A path as given, or a zoo name (`doubled-lstm`) -> its bundled file."""
-    path = Path(model)
-    if path.exists() or path.suffix or "/" in str(model):
-        return path
-    zoo = ZOO_DIR / f"{model}.safetensors"
-    if zoo.exists():
-        return zoo
-    known = ", ".join(zoo_names()) or "none"
-    raise CheckpointError(f"{model}: no such file and no zoo model of that name (zoo: {known})")
 
 
 def build_module(kind: str, arch: dict, vocab_size: int, target_vocab_size: int | None = None,
@@ -113,89 +100,11 @@ def save_checkpoint(path: str | Path, kind: str, module: nn.Module, vocab: CharV
                                                   metadata={METADATA_KEY: json.dumps(meta)}))
 
 
-def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """All tensors and the string metadata of a safetensors file, or a one-line CheckpointError."""
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such file")
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            metadata = f.metadata() or {}
-            tensors = {key: f.get_tensor(key) for key in f.keys()}
-    except PermissionError:
-        raise CheckpointError(f"{path}: permission denied") from None
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{path}: not a readable safetensors file "
-                              f"({first_line(exc)})") from None
-    return tensors, metadata
-
-
-def parse_metadata(path: Path, raw: str) -> dict:
-    try:
-        meta = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path}: metadata {METADATA_KEY!r} is not valid JSON "
-                              f"({exc})") from None
-    if not isinstance(meta, dict):
-        raise CheckpointError(f"{path}: metadata {METADATA_KEY!r} is not a JSON object")
-    version = meta.get("format_version")
-    if version != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: format_version {version!r} is not supported "
-                              f"(this rnn-inspect reads {FORMAT_VERSION})")
-    for key in ("kind", "arch", "vocab"):
-        if key not in meta:
-            raise CheckpointError(f"{path}: metadata has no {key!r}")
-    if meta["kind"] not in KINDS:
-        raise CheckpointError(f"{path}: kind {meta['kind']!r} is not one of {', '.join(KINDS)}")
-    return meta
-
-
 def nonfinite_warning(origin: str, tensors: dict[str, torch.Tensor]) -> list[str]:
     """NaN/Inf weights are not an error (the user may be hunting them), but they are named."""
     bad = [k for k, v in tensors.items()
            if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     return [f"{origin}: NaN/Inf values in {', '.join(bad)}"] if bad else []
-
-
-def load_state(path: Path, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
-    """Load tensors into a module, with one-line errors for missing, extra or misshapen keys."""
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    extra = sorted(set(tensors) - set(expected))
-    if missing:
-        raise CheckpointError(f"{path}: missing tensors {', '.join(missing)}")
-    if extra:
-        raise CheckpointError(f"{path}: unexpected tensors {', '.join(extra)}")
-    for key, want in expected.items():
-        got = tensors[key]
-        if tuple(got.shape) != tuple(want.shape):
-            raise CheckpointError(f"{path}: tensor {key} has shape {tuple(got.shape)}, "
-                                  f"the metadata's architecture needs {tuple(want.shape)}")
-    module.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
-
-
-def load_checkpoint(model: str | Path) -> Checkpoint:
-    """Load a native checkpoint by path or zoo name."""
-    path = resolve(model)
-    tensors, metadata = read_safetensors(path)
-    if METADATA_KEY not in metadata:
-        raise CheckpointError(f"{path}: no rnn-inspect metadata; for a plain state_dict pass "
-                              "--vocab FILE")
-    meta = parse_metadata(path, metadata[METADATA_KEY])
-    try:
-        vocab = CharVocab(meta["vocab"])
-        target_vocab = CharVocab(meta["target_vocab"]) if "target_vocab" in meta else None
-        module = build_module(meta["kind"], meta["arch"], len(vocab),
-                              len(target_vocab) if target_vocab else None,
-                              meta.get("bridge", "identity"))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: metadata does not describe a model ({exc})") from None
-    load_state(path, module, tensors)
-    module.eval()
-    checkpoint = Checkpoint(meta["kind"], module, vocab, meta, path, target_vocab)
-    checkpoint.warnings += nonfinite_warning(str(path), tensors)
-    return checkpoint
 
 
 def describe(checkpoint: Checkpoint) -> list[str]:

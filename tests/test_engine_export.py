@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from inspector.engine import HandoffEdit, Seq2SeqSession, inspectable, trace, trace_to_json
+from inspector.loading.native import load_checkpoint
 from models import tasks
 from models.char_rnn import CharRNN, CharRNNConfig
-from models.checkpoint import load_checkpoint, save_checkpoint
+from models.checkpoint import save_checkpoint
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
 from models.vocab import CharVocab
 

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from inspector.loading.native import load_checkpoint
 from models import tasks
 from models.char_rnn import CharRNN, CharRNNConfig
 from models.checkpoint import (
     CheckpointError,
     describe,
-    load_checkpoint,
     save_checkpoint,
 )
 from models.mlp import MLPBaseline, MLPConfig

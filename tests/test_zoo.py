@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from inspector.loading.native import load_checkpoint
 from models import tasks
-from models.checkpoint import load_checkpoint
 from models.train import (
     EVAL_SEED_OFFSET,
     bits_per_char,

@@ -8,9 +8,25 @@ import os
 import sys
 from pathlib import Path
 
-from models.checkpoint import resolve
 from models.errors import CheckpointError, first_line
 from models.vocab import SPECIALS, CharVocab
+from models.zoo import ZOO_DIR
+
+
+def zoo_names() -> list[str]:
+    return sorted(p.stem for p in ZOO_DIR.glob("*.safetensors"))
+
+
+def resolve(model: str | Path) -> Path:
+    """A path as given, or a zoo name (`doubled-lstm`) -> its bundled file."""
+    path = Path(model)
+    if path.exists() or path.suffix or "/" in str(model):
+        return path
+    zoo = ZOO_DIR / f"{model}.safetensors"
+    if zoo.exists():
+        return zoo
+    known = ", ".join(zoo_names()) or "none"
+    raise CheckpointError(f"{model}: no such file and no zoo model of that name (zoo: {known})")
 
 
 def readable_file(model: str) -> Path:

@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING
 import torch
 
 from inspector.loading.files import read_vocab
-from inspector.loading.torch import Stack, find_head
+from inspector.loading.torch import Stack, find_head, load_state
 from models.checkpoint import (
     FORMAT_VERSION,
     Checkpoint,
     CheckpointError,
-    load_state,
     nonfinite_warning,
 )
 from models.seq2seq import Seq2Seq, Seq2SeqConfig

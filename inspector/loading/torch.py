@@ -25,7 +25,6 @@ from models.checkpoint import (
     Checkpoint,
     CheckpointError,
     first_line,
-    load_state,
     nonfinite_warning,
 )
 
@@ -319,3 +318,19 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: ModelSource, s
     checkpoint.warnings += nonfinite_warning(str(path), tensors)
     return checkpoint
 
+
+def load_state(path: Path, module: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    """Load tensors into a module, with one-line errors for missing, extra or misshapen keys."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing:
+        raise CheckpointError(f"{path}: missing tensors {', '.join(missing)}")
+    if extra:
+        raise CheckpointError(f"{path}: unexpected tensors {', '.join(extra)}")
+    for key, want in expected.items():
+        got = tensors[key]
+        if tuple(got.shape) != tuple(want.shape):
+            raise CheckpointError(f"{path}: tensor {key} has shape {tuple(got.shape)}, "
+                                  f"the metadata's architecture needs {tuple(want.shape)}")
+    module.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
