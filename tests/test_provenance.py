@@ -2,8 +2,8 @@
 
 import torch
 
+from inspector.loading.native import load_checkpoint
 from inspector.provenance import model_sha256, source_block
-from models.checkpoint import load_checkpoint
 
 
 def test_hash_is_stable_and_changes_with_one_weight():
