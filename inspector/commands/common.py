@@ -24,6 +24,14 @@ def add_model_options(parser: argparse.ArgumentParser, *, model_required: bool =
     foreign.add_argument("--vocab", metavar="FILE", help="JSON list of tokens in index order")
     foreign.add_argument("--target-vocab", metavar="FILE",
                          help="decoder vocabulary for a seq2seq model, when it differs")
+    foreign.add_argument("--labels", metavar="FILE",
+                         help="JSON list naming the head's outputs, when they are not the vocab")
+    foreign.add_argument("--decoder", metavar="FILE",
+                         help="a seq2seq model's decoder, saved in a file of its own")
+    foreign.add_argument("--bos", metavar="TOKEN",
+                         help="the token a seq2seq decoder starts from (default <s>)")
+    foreign.add_argument("--eos", metavar="TOKEN",
+                         help="the token a seq2seq decoder stops at (default </s>)")
     foreign.add_argument("--nonlinearity", choices=("tanh", "relu"),
                          help="nonlinearity of a plain nn.RNN (a state_dict cannot show it)")
     foreign.add_argument("--trust-pickle", action="store_true",
@@ -36,7 +44,8 @@ def source_from(args: argparse.Namespace) -> ModelSource:
     """The options carrier for what `add_model_options` parsed."""
     return ModelSource(model=args.model, vocab=args.vocab, target_vocab=args.target_vocab,
                        nonlinearity=args.nonlinearity, trust_pickle=args.trust_pickle,
-                       factory=args.factory)
+                       factory=args.factory, labels=args.labels, decoder=args.decoder,
+                       bos=args.bos, eos=args.eos)
 
 
 def output_target(path: str | Path, option: str = "--out") -> Path:
