@@ -401,13 +401,14 @@ class Session:
         if not force and b.cursor <= index and b.cursor >= start:
             start, now = b.cursor, self._now  # moving forward from here is cheaper
         for i in range(start, index):
+            now = b.keyframes.get(i, now)  # see _recompute
             now, record = self._advance(now, b.events[i])
             if record is not None:
                 self._cache(record)
                 if now.steps % self.keyframe_every == 0:
                     b.keyframes.setdefault(i + 1, now)
         b.cursor = index
-        self._now = now
+        self._now = b.keyframes.get(index, now)
 
     def _recompute(self, start_t: int, stop_t: int) -> None:
         b = self._branch
@@ -415,6 +416,10 @@ class Session:
         index, now = self._keyframe_before(first_event)
         last_event = b.step_events[stop_t - 1]
         for i in range(index, last_event + 1):
+            # A keyframe on the way is the state there: a paste's fused keyframes differ from
+            # stepping in the last bits, so every path through a keyframe starts again from it
+            # and a record never depends on which steps were asked for first.
+            now = b.keyframes.get(i, now)
             now, record = self._advance(now, b.events[i])
             if record is not None and record.t >= start_t:
                 self._records[record.t] = record

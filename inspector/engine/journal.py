@@ -1,0 +1,275 @@
+"""Sessions that remember the verbs applied to them, so a saved session replays bit for bit.
+
+A `Session`'s numbers depend on more than its events: a paste runs whole keyframe intervals
+through the fused forward (its keyframes differ in the last bits from stepping), and where each
+paste started decides which intervals were fused. Replaying the events alone would recompute the
+pasted steps by stepping and get other bits. So the journal keeps the calls themselves, in order,
+each as the user made it (`type` for keys fed one call at a time, `paste` for a fused paste, `back`,
+`fork`, …), and `replay` makes them again on a fresh session: same calls, same code, same bits.
+
+Journal entries are plain JSON-ready dicts (the session file stores the list as it is):
+`{"op": "type", "keys": ["a", "a"]}` (one `feed` call per key, consecutive calls in one entry),
+`{"op": "paste", "text": "…"}`, `{"op": "back", "n": 1}`, `{"op": "forward", "n": 1}`,
+`{"op": "goto", "t": 3}`, `{"op": "reset"}`, `{"op": "fork", "name": "b1"}`,
+`{"op": "switch", "name": "main"}`, `{"op": "intervene", "kind": "set", "target": "l0.h",
+"unit": 7, "value": 5.0}`. Seq2seq adds `source` (keys fed to the encoder), `edit` (a handoff edit),
+`clear_edits`, `decode`, `decode_step` and `restart_decode`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from inspector.engine.records import Intervention, StepRecord
+from inspector.engine.seq2seq import DEFAULT_MAX_LEN, Decode, Handoff, HandoffEdit, Seq2SeqSession
+from inspector.engine.session import Session
+
+Entry = dict[str, Any]
+
+__all__ = ["Entry", "JournalError", "JournaledSeq2Seq", "JournaledSession", "replay"]
+
+
+class JournalError(ValueError):
+    """A journal entry this version cannot replay (unknown op, missing or mistyped field)."""
+
+
+def number_json(value: float) -> float | str:
+    """A float as JSON takes it exactly: finite ones as numbers (Python's repr round-trips a
+    double), `nan` / `inf` / `-inf` as strings (strict JSON has no literal for them)."""
+    value = float(value)
+    return value if math.isfinite(value) else repr(value)
+
+
+def number_from(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise JournalError(f"{what}: expected a number, got {value!r}")
+    if isinstance(value, str) and value not in ("nan", "inf", "-inf"):
+        raise JournalError(f"{what}: expected a number, got {value!r}")
+    return float(value)
+
+
+def intervention_json(iv: Intervention) -> Entry:
+    value: Any = iv.value
+    if isinstance(value, tuple):
+        value = [number_json(v) for v in value]
+    elif value is not None:
+        value = number_json(value)
+    return {"kind": iv.kind, "target": iv.target, "unit": iv.unit, "value": value}
+
+
+def intervention_from(entry: Entry) -> Intervention:
+    value = entry.get("value")
+    if isinstance(value, list):
+        value = tuple(number_from(v, "intervention value") for v in value)
+    elif value is not None:
+        value = number_from(value, "intervention value")
+    return Intervention(_field(entry, "kind", str), _field(entry, "target", str),
+                        _optional_int(entry, "unit"), value)
+
+
+def edit_json(edit: HandoffEdit) -> Entry:
+    return {"kind": edit.kind, "target": edit.target, "unit": edit.unit,
+            "value": None if edit.value is None else number_json(edit.value),
+            "source": edit.source}
+
+
+def edit_from(entry: Entry) -> HandoffEdit:
+    value = entry.get("value")
+    target, source = entry.get("target"), entry.get("source")
+    if target is not None and not isinstance(target, str):
+        raise JournalError(f"edit target: expected a string, got {target!r}")
+    if source is not None and not isinstance(source, str):
+        raise JournalError(f"edit source: expected a string, got {source!r}")
+    return HandoffEdit(_field(entry, "kind", str), target, _optional_int(entry, "unit"),
+                       None if value is None else number_from(value, "edit value"), source)
+
+
+def _field(entry: Entry, name: str, kind: type) -> Any:
+    value = entry.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        raise JournalError(f"journal entry {entry.get('op')!r}: {name} should be "
+                           f"{kind.__name__}, got {value!r}")
+    return value
+
+
+def _optional_int(entry: Entry, name: str) -> int | None:
+    value = entry.get(name)
+    return None if value is None else _field(entry, name, int)
+
+
+class _Journal:
+    """The list of entries and the rule that nested calls (a paste stepping through `feed`)
+    are not journaled twice: only the outermost verb is the user's."""
+
+    def __init__(self) -> None:
+        self.journal: list[Entry] = []
+        self._depth = 0
+
+    def _call(self, entry: Entry, verb, *args):
+        self._depth += 1
+        try:
+            result = verb(*args)
+        finally:
+            self._depth -= 1
+        if self._depth == 0:
+            self._log(entry)
+        return result
+
+    def _log(self, entry: Entry) -> None:
+        last = self.journal[-1] if self.journal else None
+        if "keys" in entry and last is not None and last["op"] == entry["op"]:
+            last["keys"].extend(entry["keys"])  # consecutive keys: one entry, one call each
+        else:
+            self.journal.append(entry)
+
+
+class JournaledSession(_Journal, Session):
+    """A `Session` that journals every verb that changes its timeline."""
+
+    def __init__(self, model, keyframe_every: int = 256) -> None:
+        _Journal.__init__(self)
+        Session.__init__(self, model, keyframe_every)
+
+    def feed(self, text: str) -> list[StepRecord]:
+        return self._call({"op": "type", "keys": [text]}, super().feed, text)
+
+    def paste(self, text: str) -> int:
+        return self._call({"op": "paste", "text": text}, super().paste, text)
+
+    def intervene(self, intervention: Intervention) -> None:
+        self._call({"op": "intervene", **intervention_json(intervention)}, super().intervene,
+                   intervention)
+
+    def back(self, n: int = 1) -> None:
+        self._call({"op": "back", "n": n}, super().back, n)
+
+    def forward(self, n: int = 1) -> None:
+        self._call({"op": "forward", "n": n}, super().forward, n)
+
+    def reset(self) -> None:
+        self._call({"op": "reset"}, super().reset)
+
+    def goto(self, t: int) -> None:
+        self._call({"op": "goto", "t": t}, super().goto, t)
+
+    def fork(self, name: str) -> None:
+        self._call({"op": "fork", "name": name}, super().fork, name)
+
+    def switch(self, name: str) -> None:
+        self._call({"op": "switch", "name": name}, super().switch, name)
+
+
+class JournaledSeq2Seq(_Journal, Seq2SeqSession):
+    """A `Seq2SeqSession` that journals its verbs and keeps the decode on view (`decoded`): the
+    records of the last full decode, or the steps taken one at a time since."""
+
+    def __init__(self, model) -> None:
+        _Journal.__init__(self)
+        Seq2SeqSession.__init__(self, model)
+        self.decoded: tuple[StepRecord, ...] | None = None  # None: not handed over
+
+    def feed_source(self, text: str) -> list[StepRecord]:
+        records = self._call({"op": "source", "keys": [text]}, super().feed_source, text)
+        self.decoded = None  # a new source: the decode on view no longer applies
+        return records
+
+    def back(self, n: int = 1) -> None:
+        self._call({"op": "back", "n": n}, super().back, n)
+        self.decoded = None
+
+    def reset(self) -> None:
+        self._call({"op": "reset"}, super().reset)
+        self.decoded = None
+
+    def edit_handoff(self, edit: HandoffEdit) -> Handoff:
+        return self._call({"op": "edit", **edit_json(edit)}, super().edit_handoff, edit)
+
+    def clear_edits(self) -> None:
+        self._call({"op": "clear_edits"}, super().clear_edits)
+
+    def decode(self, max_len: int = DEFAULT_MAX_LEN, teacher: str | None = None) -> Decode:
+        result = self._call({"op": "decode", "max_len": max_len, "teacher": teacher},
+                            super().decode, max_len, teacher)
+        self.decoded = result.records
+        return result
+
+    def decode_step(self, max_len: int = DEFAULT_MAX_LEN) -> StepRecord | None:
+        record = self._call({"op": "decode_step", "max_len": max_len}, super().decode_step,
+                            max_len)
+        self.decoded = self.stepped
+        return record
+
+    def restart_decode(self) -> None:
+        self._call({"op": "restart_decode"}, super().restart_decode)
+
+
+def _apply_char(session: JournaledSession, entry: Entry) -> None:
+    op = entry.get("op")
+    if op == "type":
+        for key in _field(entry, "keys", list):
+            if not isinstance(key, str):
+                raise JournalError(f"journal entry 'type': keys should be strings, got {key!r}")
+            session.feed(key)
+    elif op == "paste":
+        session.paste(_field(entry, "text", str))
+    elif op == "intervene":
+        session.intervene(intervention_from(entry))
+    elif op in ("back", "forward"):
+        getattr(session, op)(_field(entry, "n", int))
+    elif op == "goto":
+        session.goto(_field(entry, "t", int))
+    elif op == "reset":
+        session.reset()
+    elif op in ("fork", "switch"):
+        getattr(session, op)(_field(entry, "name", str))
+    else:
+        raise JournalError(f"unknown journal entry {op!r} for a character model")
+
+
+def _apply_seq2seq(session: JournaledSeq2Seq, entry: Entry) -> None:
+    op = entry.get("op")
+    if op == "source":
+        for key in _field(entry, "keys", list):
+            if not isinstance(key, str):
+                raise JournalError(f"journal entry 'source': keys should be strings, got {key!r}")
+            session.feed_source(key)
+    elif op == "back":
+        session.back(_field(entry, "n", int))
+    elif op == "reset":
+        session.reset()
+    elif op == "edit":
+        session.edit_handoff(edit_from(entry))
+    elif op == "clear_edits":
+        session.clear_edits()
+    elif op == "decode":
+        teacher = entry.get("teacher")
+        if teacher is not None and not isinstance(teacher, str):
+            raise JournalError(f"journal entry 'decode': teacher should be a string, "
+                               f"got {teacher!r}")
+        session.decode(_field(entry, "max_len", int), teacher)
+    elif op == "decode_step":
+        session.decode_step(_field(entry, "max_len", int))
+    elif op == "restart_decode":
+        session.restart_decode()
+    else:
+        raise JournalError(f"unknown journal entry {op!r} for a seq2seq model")
+
+
+def replay(model, journal: Iterable[Entry], keyframe_every: int = 256
+           ) -> JournaledSession | JournaledSeq2Seq:
+    """A fresh session with every journaled call made again, in order. Raises JournalError for
+    an entry it cannot read, and whatever the verb raises (ValueError) for one that no longer
+    applies (a branch name taken, a unit out of range): a journal from another model."""
+    if getattr(model, "kind", None) == "seq2seq":
+        session: JournaledSession | JournaledSeq2Seq = JournaledSeq2Seq(model)
+        apply = _apply_seq2seq
+    else:
+        session = JournaledSession(model, keyframe_every)
+        apply = _apply_char
+    for index, entry in enumerate(journal):
+        if not isinstance(entry, dict):
+            raise JournalError(f"journal entry {index}: expected an object, got {entry!r}")
+        apply(session, entry)
+    return session
