@@ -20,7 +20,7 @@ from inspector.commands.common import (
 from inspector.loading import CheckpointError, ModelSource, open_model
 
 # Each name is a module in inspector/commands with add_parser(subparsers) and run(args).
-COMMANDS = ("train", "trace", "info", "zoo")
+COMMANDS = ("train", "trace", "info", "zoo", "replay", "serve")
 
 __all__ = ["COMMANDS", "CommandError", "entry", "main"]
 

@@ -11,9 +11,10 @@ A session file (`rnn-inspect-session/1`, JSON) holds:
 - `branches` (what each branch holds: text, steps, fork point, interventions by step), for people
   reading the file; `view`: the step on view and the selected layer and unit.
 - `numbers`: the records of the branch on view (`h`, `c`, gates, logits and probabilities of
-  the newest steps, up to `RECORD_BUDGET` bytes) and the state at every branch's cursor, so `rnn-inspect replay --check` can verify them on
-  another machine. Each activation is one array `[steps, size]` of float32, stored as base64 of
-  its raw little-endian bytes: exact, and a quarter the size of decimal text.
+  the newest steps, up to `RECORD_BUDGET` bytes) and the state at every branch's cursor, so
+  `rnn-inspect replay --check` can verify them on another machine. Each activation is one array
+  `[steps, size]` of float32, stored as base64 of its raw little-endian bytes: exact, and a
+  quarter the size of decimal text.
 """
 
 from __future__ import annotations
@@ -274,20 +275,13 @@ def branch_states(session: JournaledSession) -> dict[str, State]:
 
 def branches_json(session: JournaledSession) -> list[dict[str, Any]]:
     """What each branch holds, for people reading the file (the journal is what replays)."""
-    from inspector.engine.session import Feed, Intervene, Session
+    from inspector.engine.session import Session
 
     here, out = session.branch, []
     for info in session.branches():
         Session.switch(session, info.name)
-        steps, text, interventions = 0, [], []
-        for event in session.events:
-            if isinstance(event, Feed):
-                text.append(event.typed)
-                steps += 1
-            elif isinstance(event, Intervene):
-                interventions.append({"t": steps, **intervention_json(event.intervention)})
-        out.append({"name": info.name, "steps": steps, "fork_t": info.fork_t,
-                    "text": session.text, "interventions": interventions,
+        out.append({"name": info.name, "steps": session.cursor, "fork_t": info.fork_t,
+                    "text": session.text, "interventions": list(_interventions(session)),
                     "clamps": [{"target": c.target, "unit": c.unit, "value": c.value}
                                for c in session.clamps]})
     Session.switch(session, here)
@@ -541,3 +535,28 @@ def _check_seq2seq(numbers: dict, session: JournaledSeq2Seq, atol: float) -> Mis
         if numbers.get("output") != output:
             return Mismatch("output", repr(numbers.get("output")), repr(output))
     return None
+
+
+# ---- what a replay says and writes ----------------------------------------------------------
+
+def describe(session: JournaledSession | JournaledSeq2Seq) -> str:
+    """One line: what the replayed session holds."""
+    if isinstance(session, JournaledSeq2Seq):
+        decoded = ("not decoded" if session.decoded is None
+                   else f"decoded {_output(session, session.decoded)!r}")
+        return (f"source {session.source!r}, {len(session.edits)} handoff edit(s), {decoded}")
+    branches = session.branches()
+    return (f"{session.cursor} steps on branch {session.branch} ({len(branches)} "
+            f"branch{'es' if len(branches) != 1 else ''}), "
+            f"{sum(1 for _ in _interventions(session))} intervention(s) on it")
+
+
+def _interventions(session: JournaledSession) -> Iterable[dict[str, Any]]:
+    from inspector.engine.session import Feed, Intervene
+
+    steps = 0
+    for event in session.events:
+        if isinstance(event, Feed):
+            steps += 1
+        elif isinstance(event, Intervene):
+            yield {"t": steps, **intervention_json(event.intervention)}

@@ -120,7 +120,8 @@ def play(session: JournaledSession, steps) -> None:
                                            None if kind in ("zero", "release") else value))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(ops, max_size=25), view=st.tuples(st.integers(0, 9), st.integers(0, 1),
                                                         st.integers(0, 5)))
 def test_save_open_round_trip_is_bit_exact(lstm, tmp_path, steps, view):
@@ -318,3 +319,58 @@ def test_records_after_a_paste_do_not_depend_on_what_was_asked_first(lstm):
     session.back(37)
     session.forward(37)
     assert state_bits(session.state) == state
+
+
+# ---- rnn-inspect replay -------------------------------------------------------------------------
+
+def saved_file(lstm_file, lstm, tmp_path):
+    checkpoint, model = lstm
+    session = JournaledSession(model, keyframe_every=KEYFRAME)
+    session.feed("ab")
+    session.paste("cdefghijab")
+    session.intervene(Intervention("scale", "l0.c", None, 1.5))
+    session.feed("c")
+    return sessions.save_session(tmp_path / "s.json", session, checkpoint, str(lstm_file))
+
+
+def test_replay_check_passes_then_catches_a_changed_number(lstm_file, lstm, tmp_path, capsys):
+    from inspector.cli import main
+
+    path = saved_file(lstm_file, lstm, tmp_path)
+    assert main(["replay", str(path), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "every recorded number matches" in out and "13 steps on branch main" in out
+    change_one_number(path, "l1.gate.o", 11, 4)
+    assert main(["replay", str(path), "--check"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "t=11 l1.gate.o[4]: saved" in err[0]
+    assert main(["replay", str(path)]) == 0  # without --check: replayed, nothing verified
+
+
+def test_replay_refuses_other_weights_unless_told(lstm_file, lstm, tmp_path, capsys):
+    from inspector.cli import main
+
+    model_path = tmp_path / "model.safetensors"
+    model_path.write_bytes(lstm_file.read_bytes())
+    path = saved_file(model_path, lstm, tmp_path)
+    torch.manual_seed(99)  # other weights under the same name
+    save_checkpoint(model_path, "char", CharRNN(CharRNNConfig(len(VOCAB), "lstm", 2, 6, 3)),
+                    VOCAB)
+    assert main(["replay", str(path), "--check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "other weights" in err and "--ignore-hash" in err and len(err.splitlines()) == 1
+    assert main(["replay", str(path), "--check", "--ignore-hash"]) == 1
+    assert main(["replay", str(path), str(lstm_file), "--check"]) == 0  # MODEL given: that one
+
+
+@pytest.mark.parametrize("content", ["{", "[]", '{"format": "rnn-inspect-session/1"}'])
+def test_replay_of_a_bad_file_is_one_line_exit_2(tmp_path, capsys, content):
+    from inspector.cli import main
+
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    assert main(["replay", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(path) in err[0]
+    assert main(["replay", str(tmp_path / "missing.json")]) == 2
+    assert main(["replay", str(tmp_path)]) == 2

@@ -1,0 +1,60 @@
+"""`rnn-inspect replay SESSION`: recompute a saved session and check the numbers it recorded."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from inspector.commands.common import (
+    CommandError,
+    add_model_options,
+    source_from,
+    warn,
+)
+
+EXIT_MISMATCH = 1
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    replay = sub.add_parser(
+        "replay", help="recompute a saved session; --check verifies every number it recorded",
+        description="Replay a session file (saved from the app or the Python API) on its model. "
+                    "The model is the one the file names (a path not found is looked for beside "
+                    "the file); MODEL and its options open another one instead.")
+    replay.add_argument("session", metavar="SESSION", help="a session file (.json)")
+    add_model_options(replay)
+    replay.add_argument("--check", action="store_true",
+                        help="verify every number the file recorded; exit 1 at the first "
+                             "mismatch, naming the step and the activation")
+    replay.add_argument("--atol", type=float, default=0.0, metavar="X",
+                        help="with --check: accept differences up to X (another CPU's rounding); "
+                             "the default is bit for bit")
+    replay.add_argument("--ignore-hash", action="store_true",
+                        help="replay even on weights whose hash differs from the saved one")
+
+
+def run(args: argparse.Namespace) -> int:
+    from inspector import sessions
+    from inspector.loading import open_model
+
+    if args.atol < 0 or args.atol != args.atol:
+        raise CommandError(f"--atol {args.atol}: must be a number >= 0")
+    try:
+        saved = sessions.read_session(args.session)
+        source = (source_from(args) if args.model or args.factory
+                  else saved.model_source(trust_pickle=args.trust_pickle))
+        checkpoint = open_model(source)
+        warn(checkpoint.warnings)
+        session = sessions.restore(saved, checkpoint, ignore_hash=args.ignore_hash)
+        mismatch = sessions.check(saved, session, args.atol) if args.check else None
+    except sessions.SessionFileError as exc:
+        raise CommandError(str(exc)) from None
+    if mismatch is not None:
+        hint = "" if args.atol else " (bit for bit; --atol allows another CPU's rounding)"
+        print(f"rnn-inspect: replay --check: {saved.path}: {mismatch.describe()}{hint}",
+              file=sys.stderr)
+        return EXIT_MISMATCH
+    summary = sessions.describe(session)
+    verdict = "every recorded number matches" if args.check else "replayed"
+    print(f"{saved.path}: {verdict}: {summary}")
+    return 0
