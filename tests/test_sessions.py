@@ -374,3 +374,30 @@ def test_replay_of_a_bad_file_is_one_line_exit_2(tmp_path, capsys, content):
     assert len(err) == 1 and str(path) in err[0]
     assert main(["replay", str(tmp_path / "missing.json")]) == 2
     assert main(["replay", str(tmp_path)]) == 2
+
+
+def test_a_feed_that_fails_halfway_journals_what_it_fed(lstm, tmp_path):
+    checkpoint, model = lstm
+
+    class Failing:  # the model's own step, refusing the fourth one
+        def __init__(self, inner):
+            self.inner, self.calls = inner, 0
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def step(self, token_id, state, **kwargs):
+            self.calls += 1
+            if self.calls == 4:
+                raise RuntimeError("the user's forward failed")
+            return self.inner.step(token_id, state, **kwargs)
+
+    session = JournaledSession(Failing(model))
+    session.feed("ab")
+    with pytest.raises(RuntimeError):
+        session.feed("cdef")
+    assert session.text == "abc"
+    assert session.journal == [{"op": "type", "keys": ["ab", "c"]}]
+    restored = sessions.restore(sessions.read_session(sessions.save_session(
+        tmp_path / "s.json", session, checkpoint, str(checkpoint.path))), checkpoint)
+    assert restored.text == "abc"

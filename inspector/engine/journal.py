@@ -107,12 +107,19 @@ class _Journal:
         self.journal: list[Entry] = []
         self._depth = 0
 
-    def _call(self, entry: Entry, verb, *args):
+    def _call(self, entry: Entry, verb, *args, applied=None):
+        """Make the call and journal it. If it fails halfway (a forward of the user's own that
+        raises), `applied()` says what it did before failing, and that is journaled instead."""
         self._depth += 1
         try:
             result = verb(*args)
-        finally:
+        except BaseException:
             self._depth -= 1
+            done = applied() if applied is not None and self._depth == 0 else None
+            if done is not None:
+                self._log(done)
+            raise
+        self._depth -= 1
         if self._depth == 0:
             self._log(entry)
         return result
@@ -133,7 +140,13 @@ class JournaledSession(_Journal, Session):
         Session.__init__(self, model, keyframe_every)
 
     def feed(self, text: str) -> list[StepRecord]:
-        return self._call({"op": "type", "keys": [text]}, super().feed, text)
+        start = self.cursor
+
+        def applied() -> Entry | None:  # the characters fed before the step that failed
+            fed = self.cursor - start
+            return {"op": "type", "keys": [text[:fed]]} if fed else None
+
+        return self._call({"op": "type", "keys": [text]}, super().feed, text, applied=applied)
 
     def paste(self, text: str) -> int:
         return self._call({"op": "paste", "text": text}, super().paste, text)
