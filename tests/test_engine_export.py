@@ -42,7 +42,7 @@ def test_json_trace_schema_and_full_precision(gru_file, python, cli_env):
     out = run_trace(python, cli_env, str(gru_file), "--input", "ab?")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert data["format"] == "rnn-inspect-trace/1"
+    assert data["format"] == "rnn-inspect-trace/2"
     assert data["model"] == {"kind": "char", "cell": "gru", "layers": 2, "hidden": 6,
                              "vocab": list(CharVocab.letters().tokens)}
     steps = data["steps"]
@@ -90,7 +90,8 @@ def test_seq2seq_trace_json(seq2seq_file, python, cli_env):
     out = run_trace(python, cli_env, str(seq2seq_file), "--input", "hello")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert set(data) == {"format", "model", "encoder", "handoff", "decoder", "output"}
+    assert set(data) == {"format", "model", "source", "interventions", "branch", "encoder",
+                         "handoff", "decoder", "output"}
     assert [s["input"] for s in data["encoder"]["steps"]] == list("hello")
     assert len(data["handoff"]["layers"]) == 2 and set(data["handoff"]["layers"][0]) == {"h", "c"}
     assert data["decoder"]["steps"][0]["input"] == "<s>"

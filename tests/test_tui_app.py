@@ -390,7 +390,7 @@ async def test_export_trace_and_screenshot_in_the_background(lstm, tmp_path, mon
         await pilot.press("enter")
         await settle(pilot)
         exported = json.loads((tmp_path / "tiny-lstm-trace.json").read_text())
-        assert exported["format"] == "rnn-inspect-trace/1" and len(exported["steps"]) == 3
+        assert exported["format"] == "rnn-inspect-trace/2" and len(exported["steps"]) == 3
         await pilot.press("ctrl+s")
         assert list(tmp_path.glob("*.svg"))
         messages = " ".join(n.message for n in app._notifications)

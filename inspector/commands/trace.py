@@ -20,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     trace = sub.add_parser("trace", help="run a model over text and export every activation")
     add_model_options(trace)
     trace.add_argument("--input", required=True, metavar="TEXT", help="the text, or - for stdin")
-    trace.add_argument("--format", choices=("json", "npz"), default="json")
+    trace.add_argument("--format", choices=("json", "jsonl", "npz"), default="json",
+                       help="jsonl: a header line, then one step per line, written as it goes")
     trace.add_argument("--out", metavar="FILE", help="output file (default: stdout for json)")
     trace.add_argument("--splits", action="store_true",
                        help="also export each gate's input and memory parts")
@@ -34,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         output_target(args.out)
     text = sys.stdin.read() if args.input == "-" else args.input
+    if not text:
+        raise CommandError("the input is empty: nothing to trace (--input)")
     checkpoint = open_model(source_from(args))
     warn(checkpoint.warnings)
     try:

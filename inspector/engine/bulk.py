@@ -6,6 +6,7 @@ to it within float32 rounding: tests hold both to `nn.LSTM`'s numbers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +25,7 @@ class Trace:
     token_ids: np.ndarray  # (T,)
     arrays: dict[str, np.ndarray] = field(repr=False)
     final_state: State = field(repr=False)
+    start: int = 0  # the step number of row 0: a chunk of a longer trace starts later
 
     @property
     def length(self) -> int:
@@ -147,6 +149,25 @@ def trace(model: InspectableModel, text: str, state: State | None = None,
     if isinstance(model, NativeModel):
         return trace_ids(model, ids, state, splits, text)
     return stepped_trace(model, text, ids, state, splits)
+
+
+CHUNK = 2048  # steps per chunk of a streamed trace: ~60 MB for a 2x512 LSTM with every gate
+
+
+def trace_chunks(model: InspectableModel, text: str, *, chunk: int = CHUNK,
+                 state: State | None = None, splits: bool = False) -> Iterator[Trace]:
+    """The trace of `text` as consecutive chunks, each starting from the last one's final state:
+    the same numbers as one `trace(text)` (within float32 rounding of torch's fused kernels),
+    in memory that does not grow with the length. Nothing for an empty text."""
+    ids = np.array(model.vocab.encode(text), dtype=np.int64)
+    for start in range(0, len(ids), chunk):
+        part_ids, part_text = ids[start:start + chunk], text[start:start + chunk]
+        if isinstance(model, NativeModel):
+            part = trace_ids(model, part_ids, state, splits, part_text)
+        else:
+            part = stepped_trace(model, part_text, part_ids, state, splits)
+        state = part.final_state
+        yield Trace(part.model, part.text, part.token_ids, part.arrays, part.final_state, start)
 
 
 def stepped_trace(model: InspectableModel, text: str, ids: np.ndarray, state: State | None,

@@ -1,24 +1,44 @@
-"""Trace exports: JSON (`rnn-inspect-trace/1`, full float32 precision) and uncompressed npz.
+"""Trace exports, streamed: JSON, JSON lines and npz (`rnn-inspect-trace/2`), in bounded memory.
+
+The writer's interface is small on purpose, so every producer (the bulk trace here, a session's
+timeline, a replay) writes through it:
+
+- a **header** dict: `trace_header(model, source)` gives `{"format", "model", "source",
+  "interventions": [], "branch": "main"}`; a producer may fill `interventions` and `branch`;
+- an **iterator of step dicts** (`{"t", "input", "prediction", "top", "entropy", "layers"}`, as
+  DESIGN.md shows), consumed one at a time by `write_json_trace(header, steps, out, lines=…)`;
+- for npz, an iterator of **array chunks** (`{name: array}` concatenated along the first axis)
+  consumed by `write_npz(path, chunks, constants)`.
 
 Floats go through `ndarray.tolist()`, which gives the exact double of each float32, so a reader
-gets every bit back; nothing is rounded.
+gets every bit back. JSON never holds a bare NaN or Infinity: such a value is written `null` and
+the step lists the names it occurred in under `"nonfinite"` (`l0.h`, `l1.gate.f`, `probs`…).
+Every file is written atomically (`models.atomic`): a failure or Ctrl-C leaves an existing `--out`
+as it was. `read_trace` reads `/1` and `/2` files, JSON or JSON lines.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import shutil
 import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from inspector.engine.bulk import Trace, top_k, trace
+from inspector.engine.bulk import CHUNK, Trace, top_k, trace_chunks
 from inspector.engine.model import NativeModel
 from inspector.engine.records import StepRecord, entropy_bits
-from models.atomic import atomic_write, write_with
+from models.atomic import atomic_path, atomic_write
 
-FORMAT = "rnn-inspect-trace/1"
+FORMAT = "rnn-inspect-trace/2"
+READABLE = ("rnn-inspect-trace/1", FORMAT)
+FORMATS = ("json", "jsonl", "npz")
 
 
 def model_json(model: NativeModel, kind: str | None = None) -> dict[str, Any]:
@@ -26,76 +46,86 @@ def model_json(model: NativeModel, kind: str | None = None) -> dict[str, Any]:
             "hidden": model.hidden, "vocab": list(model.vocab.tokens)}
 
 
-def _layer_json(arrays: dict[str, np.ndarray], model: NativeModel, k: int, t: int,
-                splits: bool) -> dict[str, Any]:
-    layer: dict[str, Any] = {"h": arrays[f"l{k}.h"][t].tolist()}
-    if model.has_cell:
-        layer["c"] = arrays[f"l{k}.c"][t].tolist()
-    if model.gate_names:
-        layer["gates"] = {g: arrays[f"l{k}.gate.{g}"][t].tolist() for g in model.gate_names}
-    if splits:
-        parts = model.gate_names or ("h",)
-        layer["input_part"] = {g: arrays[f"l{k}.in.{g}"][t].tolist() for g in parts}
-        layer["memory_part"] = {g: arrays[f"l{k}.mem.{g}"][t].tolist() for g in parts}
-    return layer
+def trace_header(model, source: dict[str, str] | None = None) -> dict[str, Any]:
+    """The header of a `/2` trace (everything but the steps) for a char/MLP model or a seq2seq
+    pair; `source` is `inspector.provenance.source_block(checkpoint)`."""
+    if getattr(model, "kind", None) == "seq2seq":
+        enc = model.encoder
+        described = {"kind": "seq2seq", "cell": enc.cell, "layers": enc.n_layers,
+                     "hidden": enc.hidden, "vocab": list(model.source_vocab.tokens),
+                     "target_vocab": list(model.target_vocab.tokens)}
+    else:
+        described = model_json(model)
+    header: dict[str, Any] = {"format": FORMAT, "model": described}
+    if source is not None:
+        header["source"] = source
+    header.update({"interventions": [], "branch": "main"})
+    return header
 
 
-def steps_json(result: Trace, splits: bool = False) -> list[dict[str, Any]]:
-    model, arrays = result.model, result.arrays
-    tokens = model.vocab.tokens
-    probs = arrays.get("probs")
-    ent = entropy_bits(probs) if probs is not None else None
-    steps = []
-    for t, token_id in enumerate(result.token_ids):
-        typed = result.text[t] if t < len(result.text) else tokens[token_id]
-        step: dict[str, Any] = {"t": t, "input": typed}
-        if tokens[token_id] != typed:
-            step["token"] = tokens[token_id]
-        if probs is not None:
-            top = top_k(probs[t], tokens)
-            step.update({"prediction": top[0][0], "top": top, "entropy": float(ent[t])})
-        step["layers"] = [_layer_json(arrays, model, k, t, splits) for k in range(model.n_layers)]
-        steps.append(step)
-    return steps
+# --- step dicts -------------------------------------------------------------------------------
 
-
-def trace_to_json(result: Trace, splits: bool = False) -> dict[str, Any]:
-    return {"format": FORMAT, "model": model_json(result.model),
-            "steps": steps_json(result, splits)}
-
-
-def per_layer_names(model: NativeModel, splits: bool) -> list[str]:
-    """The per-layer activations an npz holds, by their name after `l{k}.`."""
-    names = ["h"] + (["c"] if model.has_cell else [])
-    names += [f"gate.{g}" for g in model.gate_names]
+def _layer_names(model, splits: bool) -> list[tuple[str, str, str | None]]:
+    """(array name after `l{k}.`, JSON key, gate or None) for every per-layer value a step holds."""
+    names = [("h", "h", None)] + ([("c", "c", None)] if model.has_cell else [])
+    names += [(f"gate.{g}", "gates", g) for g in model.gate_names]
     if splits:
         for g in model.gate_names or ("h",):
-            names += [f"in.{g}", f"mem.{g}"]
+            names += [(f"in.{g}", "input_part", g), (f"mem.{g}", "memory_part", g)]
     return names
 
 
-def npz_arrays(result: Trace, splits: bool = False, prefix: str = "") -> dict[str, np.ndarray]:
-    """[T, layers, hidden] per activation (`h`, `c`, `dh`, `gate_i`…), `probs` [T, V], inputs."""
-    model, arrays = result.model, result.arrays
-    out = {}
-    for name in per_layer_names(model, splits):
-        stacked = np.stack([arrays[f"l{k}.{name}"] for k in range(model.n_layers)], axis=1)
-        out[prefix + name.replace(".", "_")] = stacked.astype(np.float32)
-    for name in ("logits", "probs"):
-        if name in arrays:
-            out[prefix + name] = arrays[name].astype(np.float32)
-    out[prefix + "inputs"] = np.asarray(result.token_ids, dtype=np.int64)
-    out[prefix + "input_chars"] = np.array(list(result.text), dtype=np.str_)
-    out[prefix + "vocab"] = np.array(model.vocab.tokens, dtype=np.str_)
-    return out
+def chunk_steps(part: Trace, splits: bool = False) -> Iterator[dict[str, Any]]:
+    """The step dicts of one trace chunk (step numbers from `part.start`)."""
+    model, arrays = part.model, part.arrays
+    tokens = model.vocab.tokens
+    names = _layer_names(model, splits)
+    lists = {f"l{k}.{n}": arrays[f"l{k}.{n}"].tolist()  # one tolist per chunk, not per row
+             for k in range(model.n_layers) for n, _, _ in names}
+    probs = arrays.get("probs")
+    ent = entropy_bits(probs) if probs is not None else None
+    for row, token_id in enumerate(part.token_ids):
+        typed = part.text[row] if row < len(part.text) else tokens[token_id]
+        step: dict[str, Any] = {"t": part.start + row, "input": typed}
+        if tokens[token_id] != typed:
+            step["token"] = tokens[token_id]
+        if probs is not None:
+            top = top_k(probs[row], tokens)
+            step.update({"prediction": top[0][0], "top": top, "entropy": float(ent[row])})
+        layers = []
+        for k in range(model.n_layers):
+            layer: dict[str, Any] = {}
+            for name, key, gate in names:
+                value = lists[f"l{k}.{name}"][row]
+                if gate is None:
+                    layer[key] = value
+                else:
+                    layer.setdefault(key, {})[gate] = value
+            layers.append(layer)
+        step["layers"] = layers
+        yield step
 
 
-def save_npz(result: Trace, path: str | Path, splits: bool = False) -> None:
-    write_with(path, lambda tmp: _savez(tmp, npz_arrays(result, splits)))
+def trace_steps(model, text: str, splits: bool = False, chunk: int = CHUNK
+                ) -> Iterator[dict[str, Any]]:
+    """Every step of `text` as a dict, computed chunk by chunk (memory does not grow with T)."""
+    for part in trace_chunks(model, text, chunk=chunk, splits=splits):
+        yield from chunk_steps(part, splits)
 
 
-def _records_json(records: list[StepRecord] | tuple[StepRecord, ...], model: NativeModel,
-                  splits: bool) -> list[dict[str, Any]]:
+def steps_json(result: Trace, splits: bool = False) -> list[dict[str, Any]]:
+    return list(chunk_steps(result, splits))
+
+
+def trace_to_json(result: Trace, splits: bool = False,
+                  source: dict[str, str] | None = None) -> dict[str, Any]:
+    """An in-memory trace as one `/2` document (what the streamed writer writes, at once)."""
+    return {**trace_header(result.model, source), "steps": steps_json(result, splits)}
+
+
+def records_json(records: Iterable[StepRecord], model, splits: bool = False
+                 ) -> list[dict[str, Any]]:
+    """Step dicts from a session's or a decode's records (same keys as the bulk trace's)."""
     steps = []
     for r in records:
         step: dict[str, Any] = {"t": r.t, "input": r.typed}
@@ -120,6 +150,162 @@ def _records_json(records: list[StepRecord] | tuple[StepRecord, ...], model: Nat
     return steps
 
 
+# --- JSON without NaN -------------------------------------------------------------------------
+
+_PART_NAMES = {"gates": "gate", "input_part": "in", "memory_part": "mem"}
+
+
+def _value_name(path: tuple) -> str:
+    """The activation name of a JSON path: ("layers", 0, "gates", "f", 3) -> `l0.gate.f`."""
+    if len(path) >= 3 and path[0] == "layers" and isinstance(path[1], int):
+        key = path[2]
+        if key in _PART_NAMES and len(path) >= 4:
+            return f"l{path[1]}.{_PART_NAMES[key]}.{path[3]}"
+        return f"l{path[1]}.{key}"
+    if path and path[0] == "top":
+        return "probs"
+    return ".".join(str(p) for p in path if not isinstance(p, int)) or "value"
+
+
+def _finite(value: Any, path: tuple, found: list[str]) -> Any:
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        name = _value_name(path)
+        if name not in found:
+            found.append(name)
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v, (*path, k), found) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v, (*path, i), found) for i, v in enumerate(value)]
+    return value
+
+
+def finite_json(item: dict[str, Any]) -> dict[str, Any]:
+    """`item` with every NaN/Infinity replaced by None and their names under `"nonfinite"`."""
+    found: list[str] = list(item.get("nonfinite", ()))
+    clean = _finite({k: v for k, v in item.items() if k != "nonfinite"}, (), found)
+    if found:
+        clean["nonfinite"] = found
+    return clean
+
+
+def dumps(item: dict[str, Any]) -> str:
+    """One JSON text, strict: never a bare NaN (the fast path costs nothing when all is finite)."""
+    try:
+        return json.dumps(item, allow_nan=False)
+    except ValueError:
+        return json.dumps(finite_json(item), allow_nan=False)
+
+
+# --- writers ----------------------------------------------------------------------------------
+
+def _write_json_stream(f: IO[str], header: dict[str, Any], steps: Iterable[dict[str, Any]],
+                       lines: bool) -> None:
+    if lines:
+        f.write(dumps(header) + "\n")
+        for step in steps:
+            f.write(dumps(step) + "\n")
+        return
+    head = dumps(header)
+    f.write(head[:-1] + (', "steps": [' if len(head) > 2 else '"steps": ['))
+    for n, step in enumerate(steps):
+        f.write((", " if n else "") + dumps(step))
+    f.write("]}\n")
+
+
+def write_json_trace(header: dict[str, Any], steps: Iterable[dict[str, Any]],
+                     out: str | Path | None = None, *, lines: bool = False,
+                     stdout: IO[str] | None = None) -> None:
+    """Write a header and steps as one JSON document or as JSON lines (header first, then one
+    step per line), step by step as the iterator yields them: to `out` atomically, or stdout."""
+    if out is None:
+        _write_json_stream(stdout or sys.stdout, header, steps, lines)
+        return
+    with atomic_write(out) as f:
+        _write_json_stream(f, header, steps, lines)
+
+
+def _npy_header(dtype: np.dtype, shape: tuple[int, ...]) -> dict[str, Any]:
+    return {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+
+
+def write_npz(path: str | Path, chunks: Iterable[dict[str, np.ndarray]],
+              constants: dict[str, np.ndarray] | None = None) -> Path:
+    """An uncompressed npz from array chunks joined along their first axis, plus `constants`
+    written as they are. Each array's rows go to an unnamed scratch file beside `path` as they
+    arrive; the zip members are assembled at the end, so memory does not grow with the rows.
+    Loads with numpy's default `allow_pickle=False`."""
+    path = Path(path)
+    scratch: dict[str, tuple[IO[bytes], np.dtype, tuple[int, ...]]] = {}
+    rows: dict[str, int] = {}
+    with atomic_path(path) as tmp:
+        try:
+            for part in chunks:
+                for name, array in part.items():
+                    array = np.ascontiguousarray(array)
+                    if name not in scratch:
+                        scratch[name] = (tempfile.TemporaryFile(dir=tmp.parent), array.dtype,
+                                         array.shape[1:])
+                        rows[name] = 0
+                    f, dtype, tail = scratch[name]
+                    if array.dtype != dtype or array.shape[1:] != tail:
+                        raise ValueError(f"chunk of {name} is {array.dtype}{array.shape}, "
+                                         f"not {dtype}(…, {tail})")
+                    f.write(array.tobytes())
+                    rows[name] += len(array)
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+                for name, (f, dtype, tail) in scratch.items():
+                    f.seek(0)
+                    with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array_header_1_0(
+                            member, _npy_header(dtype, (rows[name], *tail)))
+                        shutil.copyfileobj(f, member, 1 << 20)
+                for name, array in (constants or {}).items():
+                    with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, np.asarray(array),
+                                                  allow_pickle=False)
+        finally:
+            for f, _, _ in scratch.values():
+                f.close()
+    return path
+
+
+def per_layer_names(model: NativeModel, splits: bool) -> list[str]:
+    """The per-layer activations an npz holds, by their name after `l{k}.`."""
+    return [name for name, _, _ in _layer_names(model, splits)]
+
+
+def npz_chunk(result: Trace, splits: bool = False, prefix: str = "") -> dict[str, np.ndarray]:
+    """[T, layers, hidden] per activation (`h`, `c`, `gate_i`…), `logits`/`probs` [T, V] and
+    the inputs, for one chunk (the vocabulary is a constant: see `npz_arrays`)."""
+    model, arrays = result.model, result.arrays
+    out = {}
+    for name in per_layer_names(model, splits):
+        stacked = np.stack([arrays[f"l{k}.{name}"] for k in range(model.n_layers)], axis=1)
+        out[prefix + name.replace(".", "_")] = stacked.astype(np.float32, copy=False)
+    for name in ("logits", "probs"):
+        if name in arrays:
+            out[prefix + name] = arrays[name].astype(np.float32, copy=False)
+    out[prefix + "inputs"] = np.asarray(result.token_ids, dtype=np.int64)
+    out[prefix + "input_chars"] = np.array(list(result.text), dtype="<U1")
+    return out
+
+
+def npz_arrays(result: Trace, splits: bool = False, prefix: str = "") -> dict[str, np.ndarray]:
+    """Every array of an in-memory trace's npz, as `write_npz` writes them."""
+    return {**npz_chunk(result, splits, prefix),
+            prefix + "vocab": np.array(result.model.vocab.tokens, dtype=np.str_)}
+
+
+def save_npz(result: Trace, path: str | Path, splits: bool = False) -> None:
+    write_npz(path, [npz_chunk(result, splits)],
+              {"vocab": np.array(result.model.vocab.tokens, dtype=np.str_)})
+
+
+# --- seq2seq (in memory: a decode is short) ---------------------------------------------------
+
 def seq2seq_trace(model, source: str, max_len: int = 64) -> dict[str, Any]:
     """Encoder steps, the handoff and the greedy decode, as records."""
     from inspector.engine.seq2seq import Seq2SeqSession
@@ -131,18 +317,15 @@ def seq2seq_trace(model, source: str, max_len: int = 64) -> dict[str, Any]:
             "decode": decode}
 
 
-def seq2seq_to_json(model, source: str, splits: bool = False) -> dict[str, Any]:
+def seq2seq_to_json(model, source: str, splits: bool = False,
+                    provenance: dict[str, str] | None = None) -> dict[str, Any]:
     run = seq2seq_trace(model, source)
-    enc = model.encoder
-    return {"format": FORMAT,
-            "model": {"kind": "seq2seq", "cell": enc.cell, "layers": enc.n_layers,
-                      "hidden": enc.hidden, "vocab": list(model.source_vocab.tokens),
-                      "target_vocab": list(model.target_vocab.tokens)},
-            "encoder": {"steps": _records_json(run["encoder"], enc, splits)},
-            "handoff": {"layers": [{"h": s.h.tolist(), **({"c": s.c.tolist()} if s.c is not None
-                                                          else {})}
-                                   for s in run["handoff"].layers]},
-            "decoder": {"steps": _records_json(run["decode"].records, model.decoder, splits)},
+    handoff = [{"h": s.h.tolist(), **({"c": s.c.tolist()} if s.c is not None else {})}
+               for s in run["handoff"].layers]
+    return {**trace_header(model, provenance),
+            "encoder": {"steps": records_json(run["encoder"], model.encoder, splits)},
+            "handoff": {"layers": handoff},
+            "decoder": {"steps": records_json(run["decode"].records, model.decoder, splits)},
             "output": run["decode"].output}
 
 
@@ -170,33 +353,73 @@ def seq2seq_npz(model, source: str, path: str | Path, splits: bool = False) -> N
     arrays["vocab"] = np.array(model.source_vocab.tokens, dtype=np.str_)
     arrays["target_vocab"] = np.array(model.target_vocab.tokens, dtype=np.str_)
     arrays["output"] = np.array(run["decode"].output, dtype=np.str_)
-    write_with(path, lambda tmp: _savez(tmp, arrays))
+    write_npz(path, [], arrays)
 
 
-def _savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    with open(path, "wb") as f:  # a file object: np.savez would append .npz to a bare name
-        np.savez(f, **arrays)
+def _seq2seq_lines(document: dict[str, Any]) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """A seq2seq document as a JSON-lines header and steps tagged `"part": encoder|decoder`."""
+    header = {k: v for k, v in document.items() if k not in ("encoder", "decoder")}
+    steps = ({"part": part, **step} for part in ("encoder", "decoder")
+             for step in document[part]["steps"])
+    return header, steps
 
+
+# --- the command's entry point ----------------------------------------------------------------
 
 def write_trace(checkpoint, text: str, fmt: str = "json", out: str | Path | None = None,
-                splits: bool = False, stdout: IO[str] | None = None) -> None:
-    """What `rnn-inspect trace` does: trace `text` and write JSON (to `out` or stdout) or npz."""
+                splits: bool = False, stdout: IO[str] | None = None,
+                chunk: int = CHUNK) -> None:
+    """What `rnn-inspect trace` does: trace `text` chunk by chunk and write JSON, JSON lines
+    (to `out` or stdout) or npz (to `out`), atomically, in memory that does not grow with T."""
     from inspector.engine import inspectable
+    from inspector.provenance import source_block
 
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown trace format {fmt!r}; choose one of {', '.join(FORMATS)}")
     model = inspectable(checkpoint)
+    source = source_block(checkpoint)
     if fmt == "npz":
         if out is None:
             raise ValueError("npz output needs a file")
         if model.kind == "seq2seq":
             seq2seq_npz(model, text, out, splits)
         else:
-            save_npz(trace(model, text, splits=splits), out, splits)
+            write_npz(out, (npz_chunk(part, splits) for part in
+                            trace_chunks(model, text, chunk=chunk, splits=splits)),
+                      {"vocab": np.array(model.vocab.tokens, dtype=np.str_)})
         return
-    data = (seq2seq_to_json(model, text, splits) if model.kind == "seq2seq"
-            else trace_to_json(trace(model, text, splits=splits), splits))
-    if out is None:
-        json.dump(data, stdout or sys.stdout)
-        (stdout or sys.stdout).write("\n")
-    else:
-        with atomic_write(out) as f:
-            json.dump(data, f)
+    if model.kind == "seq2seq":
+        document = seq2seq_to_json(model, text, splits, source)
+        if fmt == "jsonl":
+            header, steps = _seq2seq_lines(document)
+            write_json_trace(header, steps, out, lines=True, stdout=stdout)
+            return
+        if out is None:
+            (stdout or sys.stdout).write(dumps(document) + "\n")
+        else:
+            with atomic_write(out) as f:
+                f.write(dumps(document) + "\n")
+        return
+    write_json_trace(trace_header(model, source), trace_steps(model, text, splits, chunk), out,
+                     lines=fmt == "jsonl", stdout=stdout)
+
+
+def read_trace(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A trace file's header and steps: JSON or JSON lines, format `/1` or `/2` (a `/1` file
+    reads as a `/2` one with no interventions, branch `main` and no source)."""
+    with open(path, encoding="utf-8") as f:
+        first = f.readline()
+        try:
+            header = json.loads(first)
+            steps = [json.loads(line) for line in f if line.strip()]
+        except json.JSONDecodeError:
+            f.seek(0)
+            header = json.load(f)
+            steps = header.pop("steps", [])
+    if header.get("format") not in READABLE:
+        raise ValueError(f"{path}: not an rnn-inspect trace (format {header.get('format')!r})")
+    header.setdefault("interventions", [])
+    header.setdefault("branch", "main")
+    if "steps" in header:  # a one-line JSON document
+        steps = header.pop("steps")
+    return header, steps
