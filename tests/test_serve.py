@@ -52,11 +52,12 @@ READ_ROWS = """() => {
 def test_served_command_is_the_app_on_the_same_model_quoted():
     args = command_parser().parse_args(
         ["serve", "my model $(rm -rf x).safetensors", "--vocab", "it's.json",
-         "--nonlinearity", "relu", "--trust-pickle", "--compare", "doubled-mlp"])
+         "--nonlinearity", "relu", "--trust-pickle", "--labels", "a b.json",
+         "--compare", "doubled-mlp"])
     assert shlex.split(app_command(args)) == [
         sys.executable, "-m", "inspector.cli", "my model $(rm -rf x).safetensors",
-        "--vocab", "it's.json", "--nonlinearity", "relu", "--compare", "doubled-mlp",
-        "--trust-pickle"]
+        "--vocab", "it's.json", "--nonlinearity", "relu", "--trust-pickle",
+        "--labels", "a b.json", "--compare", "doubled-mlp"]
     default = command_parser().parse_args(["serve"])
     assert (default.host, default.port) == ("127.0.0.1", 8000)
     assert shlex.split(app_command(default)) == [sys.executable, "-m", "inspector.cli"]

@@ -17,9 +17,10 @@ from inspector.engine import HandoffEdit, Intervention, inspectable
 from inspector.engine.journal import JournaledSeq2Seq, JournaledSession
 from inspector.engine.session import Session
 from inspector.loading import ModelSource
+from inspector.loading.native import load_checkpoint
 from models import tasks
 from models.char_rnn import CharRNN, CharRNNConfig
-from models.checkpoint import load_checkpoint, save_checkpoint
+from models.checkpoint import save_checkpoint
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
 from models.vocab import CharVocab
 

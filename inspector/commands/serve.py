@@ -11,9 +11,10 @@ import argparse
 import ipaddress
 import shlex
 import sys
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from inspector.commands.common import CommandError, add_model_options, source_from, warn
+from inspector.loading import ModelSource
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -33,20 +34,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help=f"port to listen on (default {DEFAULT_PORT})")
 
 
+def model_argv(source: ModelSource) -> list[str]:
+    """MODEL and every model option as the command line gives them (`--vocab FILE`,
+    `--trust-pickle`, …), from the options carrier, so an option added there passes through."""
+    argv = [] if source.model is None else [source.model]
+    for field in fields(source):
+        value = getattr(source, field.name)
+        option = "--" + field.name.replace("_", "-")
+        if field.name == "model" or value is None or value is False:
+            continue
+        argv += [option] if value is True else [option, str(value)]
+    return argv
+
+
 def app_command(args: argparse.Namespace) -> str:
     """The shell command textual-serve runs per visitor: `python -m inspector.cli` with MODEL
     and the model options as given, each argument quoted."""
-    argv = [sys.executable, "-m", "inspector.cli"]
-    if args.model is not None:
-        argv.append(args.model)
-    for option, value in (("--vocab", args.vocab), ("--target-vocab", args.target_vocab),
-                          ("--nonlinearity", args.nonlinearity), ("--factory", args.factory),
-                          ("--compare", args.compare)):
-        if value is not None:
-            argv += [option, value]
-    if args.trust_pickle:
-        argv.append("--trust-pickle")
-    return shlex.join(argv)
+    compare = ["--compare", args.compare] if args.compare else []
+    return shlex.join([sys.executable, "-m", "inspector.cli", *model_argv(source_from(args)),
+                       *compare])
 
 
 def _is_loopback(host: str) -> bool:
@@ -59,7 +65,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.loading import ModelSource, open_model
+    from inspector.loading import open_model
 
     if not 1 <= args.port <= 65535:
         raise CommandError(f"--port {args.port}: must be between 1 and 65535")
