@@ -18,8 +18,9 @@ from inspector.engine.export import (
     write_npz,
     write_trace,
 )
+from inspector.loading.native import load_checkpoint
 from models.char_rnn import CharRNN, CharRNNConfig
-from models.checkpoint import load_checkpoint, save_checkpoint
+from models.checkpoint import save_checkpoint
 from models.vocab import CharVocab
 
 TEXT = "the quick brown fox jumps over the lazy dog " * 3
