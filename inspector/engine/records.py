@@ -97,6 +97,7 @@ class StepRecord:
     interventions: tuple[Intervention, ...] = ()
     nonfinite: tuple[str, ...] = field(default=())
     clamps: tuple[Intervention, ...] = ()  # clamps holding units of this step's new state
+    by_model: bool = False  # the model wrote this step (its own prediction fed back)
 
     @property
     def logits(self) -> np.ndarray:

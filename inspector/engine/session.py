@@ -34,6 +34,7 @@ RECORD_CACHE = 2048
 class Feed:
     typed: str
     token_id: int
+    by_model: bool = False  # the model's own prediction fed back (`Session.generate`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,40 @@ class Session:
             records.append(self._append(Feed(typed, token_id)))
         return records
 
+    def generate(self, n: int, temperature: float = 0.0,
+                 rng: np.random.Generator | None = None) -> list[StepRecord]:
+        """Let the model write: feed it its own prediction, `n` steps. Greedy (the most probable
+        token) at temperature 0, else a token drawn from softmax(logits / temperature) with `rng`.
+
+        Each step is an ordinary step of the timeline, marked `by_model` on its record, so `back`
+        undoes it like a keystroke. It stops early (fewer records) where the model predicts
+        something nobody could type (`<unk>`, `</s>`, a non-finite output); a timeline without
+        a step yet has no prediction to start from."""
+        if self.cursor == 0:
+            raise ValueError("the model writes from its last prediction: type a character first")
+        if temperature < 0 or not np.isfinite(temperature):
+            raise ValueError(f"temperature must be 0 (greedy) or positive, not {temperature}")
+        rng = rng if rng is not None else np.random.default_rng()
+        tokens = self.model.vocab.tokens
+        records: list[StepRecord] = []
+        last = self.last
+        for _ in range(n):
+            logits = np.asarray(last.logits, dtype=np.float64)
+            if not logits.size or not np.all(np.isfinite(logits)):
+                break
+            if temperature == 0:
+                token_id = int(np.argmax(logits))
+            else:
+                scaled = logits / temperature
+                probs = np.exp(scaled - scaled.max())
+                token_id = int(rng.choice(len(probs), p=probs / probs.sum()))
+            token = tokens[token_id]
+            if len(token) != 1:  # a special: only reachable by index, never typed
+                break
+            last = self._append(Feed(token, token_id, by_model=True))
+            records.append(last)
+        return records
+
     def prepare(self) -> None:
         """Let the model start on the next step's input-independent work while the user thinks
         (`InspectableModel.prepare`); the next `feed` uses it if the state is still this one."""
@@ -255,6 +290,16 @@ class Session:
             out.append(record)
         self._trim()
         return out
+
+    def state_before(self, t: int) -> State:
+        """The state step t started from: the state after step t-1 (clamps included) with the
+        edits made before step t applied, i.e. exactly what the step's formulas read."""
+        record = self.records(t, t + 1)[0]
+        state = (state_after(self.records(t - 1, t)[0].layers) if t > 0
+                 else self.model.initial_state())
+        for intervention in record.interventions:
+            state = apply_intervention(state, intervention)
+        return state
 
     def history(self, name: str, unit: int, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Activation `name` (e.g. `l0.h`) at `unit` for steps [start, stop)."""
@@ -366,7 +411,7 @@ class Session:
         token = self.model.vocab.tokens[event.token_id]
         held = tuple(Intervention("clamp", c.target, c.unit, c.value) for c in now.clamps)
         record = StepRecord(now.steps, event.typed, token, event.token_id, layers, output,
-                            now.pending, nonfinite_names(layers, output), held)
+                            now.pending, nonfinite_names(layers, output), held, event.by_model)
         return Snapshot(state, now.clamps, (), now.steps + 1), record
 
     def _append(self, event: Event) -> StepRecord | None:
