@@ -93,7 +93,7 @@ async def test_main_screen_panels_for_an_lstm(lstm):
         assert titles == [(f"l{layer}.{name}", title) for layer in (0, 1) for name, title in
                           [("h", "h"), ("c", "c"), ("gate.i", "i"), ("gate.f", "f"),
                            ("gate.g", "g"), ("gate.o", "o"), ("dh", "Δh")]]
-        assert all(h.render_line(1).text.strip("▀ ") == "" for h in app.main.query(Heatmap))
+        assert all(h.render_line(1).text.strip("▀▲▼ ") == "" for h in app.main.query(Heatmap))
         top = app.main.query_one(TopK)
         assert len(top.top) == 5 and "entropy" in top.text()
         probs = [p for _, p in top.top]
@@ -406,9 +406,9 @@ async def test_nan_activations_are_drawn_and_named(tmp_path):
         await settle(pilot)
         assert "NaN/Inf in" in status(app) and "l0." in status(app)
         heatmap = app.main.query(Heatmap).first()
-        colours = {s.style.color.triplet for s in heatmap.render_line(1) if s.style and
-                   s.style.color}
-        assert (255, 0, 255) in {tuple(c) for c in colours}
+        colours = {colour.triplet for s in heatmap.render_line(1) if s.style
+                   for colour in (s.style.color, s.style.bgcolor) if colour}
+        assert (255, 0, 255) in {tuple(c) for c in colours}  # a NaN's colour, the marker's too
 
 
 async def test_maps_out_of_view_wait_and_catch_up_when_scrolled_to(lstm):

@@ -8,6 +8,7 @@ from inspector.tui.colours import (
     NAN,
     NEG_INF,
     POS_INF,
+    RAMP_ENDS,
     SIGNED,
     UNIT,
     SessionRanges,
@@ -63,6 +64,13 @@ def test_huge_values_quantise_without_overflow_and_label_short():
     scale = scale_for("adaptive", "l0.c", np.array([1e30, -1e30]), "step", SessionRanges())
     assert scale.label() == "±1e+30"
     assert scale.quantise(np.array([1e30, 0.0], dtype=np.float32)).tolist() == [LEVELS - 1, 7]
+
+
+def test_signed_ramp_is_blue_against_orange_not_red_against_green():
+    negative, positive = RAMP_ENDS["signed"]
+    assert negative[2] > negative[0]  # blue dominates red on the negative side
+    assert positive[0] > positive[2] and positive[1] > positive[2]  # orange: red+green, no blue
+    assert level_rgb("signed", 0) == negative and level_rgb("signed", LEVELS - 1) == positive
 
 
 def test_special_levels_have_colours_of_their_own():

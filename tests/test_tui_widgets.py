@@ -88,19 +88,94 @@ async def test_heatmap_redraws_only_the_lines_whose_cells_changed():
         assert heatmap.render_line(2).text == "▀▀▀▀"
 
 
-async def test_heatmap_selected_unit_is_a_run_of_its_own_in_either_half_of_its_cell():
+async def test_heatmap_marks_the_selected_unit_with_an_arrow_to_its_half_of_the_cell():
     heatmap = Heatmap("l0.h", "h", 16)  # 4 columns: a line holds units 0-3 over 4-7
     async with One(heatmap).run_test(size=(4, 6)) as pilot:
-        zeros = np.zeros(16, dtype=np.float32)
-        for selected, line, column in ((2, 1, 2), (5, 1, 1), (13, 2, 1)):
-            heatmap.show(zeros, SIGNED, selected=selected)
+        values = np.zeros(16, dtype=np.float32)
+        for selected, line, column, arrow in ((2, 1, 2, "▲"), (5, 1, 1, "▼"), (13, 2, 1, "▼")):
+            heatmap.show(values, SIGNED, selected=selected)
             await pilot.pause()
             strip = list(heatmap.render_line(line))
             assert [len(s.text) for s in strip] == [n for n in (column, 1, 3 - column) if n]
-            marked = [s for s in strip if s.style.underline]
-            assert len(marked) == 1 and marked[0] is strip[1 if column else 0]
+            marker = strip[1 if column else 0]
+            assert marker.text == arrow  # not a bold or underlined half block
+            level = heatmap.levels[selected]
+            assert marker.style.bgcolor.triplet == level_rgb("signed", level)  # the unit's colour
+            assert marker.style.color.triplet in ((0, 0, 0), (255, 255, 255))
             other = 3 - line  # the other cell line has no mark
-            assert not any(s.style.underline for s in heatmap.render_line(other))
+            assert set(heatmap.render_line(other).text) == {"▀"}
+
+
+async def test_heatmap_click_selects_the_unit_in_either_half():
+    heatmap = Heatmap("l0.h", "h", 16)  # 4 columns: line 1 holds units 0-3 over 4-7
+
+    class Clicks(One):
+        picked: list[int] = []
+
+        def on_heatmap_unit_clicked(self, message: Heatmap.UnitClicked) -> None:
+            self.picked.append(message.unit)
+            heatmap.show(np.zeros(16, dtype=np.float32), SIGNED, selected=message.unit)
+
+    app = Clicks(heatmap)
+    async with app.run_test(size=(4, 6)) as pilot:
+        heatmap.show(np.zeros(16, dtype=np.float32), SIGNED)
+        await pilot.pause()
+        assert heatmap.unit_under(1.0, 1.2) == 1 and heatmap.unit_under(1.0, 1.7) == 5
+        assert heatmap.unit_under(3.4, 2.6) == 15 and heatmap.unit_under(0.0, 3.0) is None
+        await pilot.click(heatmap, offset=(1, 1))  # whole cells only: the upper unit first
+        await pilot.click(heatmap, offset=(1, 1))  # the same cell again: the lower one
+        await pilot.click(heatmap, offset=(3, 2))
+        assert app.picked == [1, 5, 11]
+
+
+async def test_heatmap_hover_names_the_unit_and_its_value_at_the_step():
+    heatmap = Heatmap("l0.h", "h", 16)
+    async with One(heatmap).run_test(size=(4, 6)) as pilot:
+        values = np.linspace(-1, 1, 16).astype(np.float32)
+        values[6] = 1e30
+        heatmap.show(values, SIGNED, t=4)
+        await pilot.pause()
+        await pilot.hover(heatmap, offset=(2, 1))
+        assert heatmap.tooltip == f"l0.h[2] = {values[2]:+.2f} (t=4)"
+        assert heatmap.hover_text(6) == "l0.h[6] = +1e+30 (t=4)"
+
+
+async def test_a_focused_heatmap_moves_the_selection_by_row_and_by_unit():
+    heatmap = Heatmap("l0.h", "h", 16)  # 4 columns
+
+    class Moves(One):
+        def on_heatmap_unit_clicked(self, message: Heatmap.UnitClicked) -> None:
+            heatmap.show(np.zeros(16, dtype=np.float32), SIGNED, selected=message.unit)
+
+    async with Moves(heatmap).run_test(size=(4, 6)) as pilot:
+        heatmap.show(np.zeros(16, dtype=np.float32), SIGNED, selected=0)
+        await pilot.pause()
+        assert not heatmap.has_focus  # never focused before a click
+        await pilot.click(heatmap, offset=(1, 1))
+        await pilot.click(heatmap, offset=(1, 1))  # the lower unit, 5
+        assert heatmap.has_focus and heatmap.selected == 5
+        await pilot.press("down")
+        assert heatmap.selected == 9  # one grid row: the map is 4 units wide
+        await pilot.press("right", "right", "up")
+        assert heatmap.selected == 7
+        await pilot.press("up", "up")  # no row above 3: stays
+        assert heatmap.selected == 3
+        await pilot.press("escape")
+        assert not heatmap.has_focus and not heatmap.can_focus
+
+
+async def test_heatmap_without_colour_draws_one_glyph_per_unit():
+    heatmap = Heatmap("l0.h", "h", 8)
+    async with One(heatmap).run_test(size=(4, 6)) as pilot:
+        heatmap.glyphs = True
+        heatmap.show(np.array([-1, -0.5, 0, 0.5, 1, np.nan, np.inf, -np.inf], dtype=np.float32),
+                     SIGNED, selected=2)
+        heatmap.refresh(layout=True)
+        await pilot.pause()
+        assert heatmap.size.height == 1 + 2  # a line per row of units
+        assert heatmap.render_line(1).text == "≡-·+" and heatmap.render_line(2).text == "#N▲▼"
+        (marked,) = [s for s in heatmap.render_line(1) if s.style and s.style.reverse]
+        assert marked.text == "·"
 
 
 async def test_heatmap_out_of_view_keeps_the_newest_values_for_when_it_is_seen():
@@ -114,7 +189,7 @@ async def test_heatmap_out_of_view_keeps_the_newest_values_for_when_it_is_seen()
         assert heatmap.stale
         heatmap.catch_up()
         await pilot.pause()
-        assert not heatmap.stale and heatmap.title_text() == "c±3"
+        assert not heatmap.stale and heatmap.title_text() == "c ±3*"
         assert heatmap.levels.tolist() == [LEVELS - 1] * 8 and heatmap.selected == 1
 
 

@@ -4,9 +4,10 @@ Values are quantised to a few levels and every colour drawn comes from `half_blo
 lru_cache over (ramp, upper level, lower level). Measured for STYLE.md: eight 512-unit heatmaps
 cost ~60 ms a key when each cell builds its own `Style` and ~7 ms with this cache plus merged runs.
 
-The signed ramp runs from blue (negative) through a dark zero to red (positive); sigmoid gates from
-the dark zero to amber. Where there is no colour (`NO_COLOR`, a monochrome terminal) each level has
-a glyph.
+The signed ramp is blue for negative and orange for positive through a dark zero (Okabe and Ito's
+pair, told apart with every common colour-vision deficiency, unlike red against green); sigmoid
+gates run from the dark zero to yellow. NaN is magenta, +Inf white, -Inf green. Where there is no
+colour (`NO_COLOR`, a monochrome terminal) each level has a glyph.
 
 Two ways to pick a map's range, toggled by the user: `session` (the default) keeps bounded
 activations on their natural range (±1, 0..1) and unbounded ones (c, Δh, a relu h) on the largest
@@ -30,10 +31,10 @@ NAN, POS_INF, NEG_INF, EMPTY = -1, -2, -3, -4  # special levels, never produced 
 
 ZERO_RGB = (28, 28, 34)
 RAMP_ENDS = {
-    "signed": ((59, 130, 246), (239, 68, 68)),  # blue for negative, red for positive
-    "unit": (ZERO_RGB, (250, 204, 21)),  # dark to amber for sigmoid gates in [0, 1]
+    "signed": ((86, 180, 233), (230, 159, 0)),  # sky blue for negative, orange for positive
+    "unit": (ZERO_RGB, (240, 228, 66)),  # dark to yellow for sigmoid gates in [0, 1]
 }
-SPECIAL_RGB = {NAN: (255, 0, 255), POS_INF: (255, 255, 255), NEG_INF: (0, 255, 255)}
+SPECIAL_RGB = {NAN: (255, 0, 255), POS_INF: (255, 255, 255), NEG_INF: (57, 255, 20)}
 SPECIAL_NAMES = {NAN: "NaN", POS_INF: "+Inf", NEG_INF: "-Inf"}
 
 # Glyph levels for a screen without colour: one unit per cell, its strength by how much of the

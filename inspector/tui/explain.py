@@ -186,7 +186,7 @@ CONCEPTS: tuple[tuple[str, str], ...] = (
      "Session (default): h and gates on their natural range (±1, 0..1), c and Δh on the "
      "largest value seen so far, so a colour means the same number at every step. Per step: "
      "every map stretched over its own values, to show small differences. Each map's title "
-     "shows its range; blue is negative, red positive, dark zero."),
+     "shows its range; blue is negative, orange positive, dark zero; gates run dark to yellow."),
 )
 
 SYMBOLS: tuple[tuple[str, str], ...] = (

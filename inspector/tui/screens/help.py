@@ -1,4 +1,5 @@
-"""F1: every key, generated from the same binding lists as the footer and the command palette."""
+"""F1: what the screen shows (each idea in a few sentences, every symbol, the mouse) and every
+key, the keys generated from the same binding lists as the footer and the command palette."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from inspector.tui.bindings import APP_BINDINGS, MAIN_BINDINGS, SEQ2SEQ_BINDINGS
+from inspector.tui.explain import CONCEPTS, MOUSE, SYMBOLS
 
 PALETTE = ("Ctrl+P opens the command palette: open a checkpoint, switch zoo model, export the "
            "trace, save a screenshot. Escape or F1 closes this help.")
@@ -34,7 +36,23 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-body"):
             yield Static(Text("rnn-inspect keys", style="bold"), id="help-title")
             yield Static(self.typing, id="help-typing")
+            yield Static(Text("What you see", style="bold"), classes="help-heading")
+            yield Static(self.pairs(CONCEPTS), id="help-concepts")
+            yield Static(Text("Symbols and colours", style="bold"), classes="help-heading")
+            yield Static(self.pairs(SYMBOLS), id="help-symbols")
+            yield Static(Text("The mouse", style="bold"), classes="help-heading")
+            yield Static(MOUSE, id="help-mouse")
+            yield Static(Text("Keys", style="bold"), classes="help-heading")
             yield Static(self.key_table(), id="help-keys")
+
+    @staticmethod
+    def pairs(rows: tuple[tuple[str, str], ...]) -> Table:
+        table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+        table.add_column("name", style="bold", no_wrap=True)
+        table.add_column("meaning")
+        for name, meaning in rows:
+            table.add_row(name, meaning)
+        return table
 
     def key_table(self) -> Table:
         table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))

@@ -4,6 +4,12 @@ Two units share a terminal cell: `▀` with the foreground for the upper unit an
 for the lower one. Units run row-major across the widget's width. Each text line is built from
 quantised levels with runs of equal cells merged into one Segment, and cached until the values or
 the width change, so a key costs a few short strips, never one widget per unit.
+
+The selected unit's cell is filled with its colour and carries `▲` (the upper unit) or `▼` (the
+lower one) in black or white: visible at a glance, and it says which half is meant. A click picks
+the half under the pointer where the terminal reports pixels, else the upper unit, and the lower
+one on a second click of the same cell. Without colour (`NO_COLOR`) each unit gets a cell of its
+own and a glyph for its level (see `colours.level_glyph`).
 """
 
 from __future__ import annotations
@@ -14,23 +20,44 @@ import numpy as np
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
-from textual.events import Click
+from textual.binding import Binding
+from textual.events import Click, Leave, MouseMove
 from textual.filter import ANSIToTruecolor, LineFilter, dim_color
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 
-from inspector.tui.palette import EMPTY, SIGNED, Scale, cell_style
+from inspector.tui.colours import (
+    EMPTY,
+    SIGNED,
+    Scale,
+    half_block_style,
+    level_glyph,
+    marker_style,
+)
+from inspector.tui.numbers import number
 from inspector.tui.widgets.cached_style import CachedStyle
 
 
 class Heatmap(CachedStyle):
-    """A heatmap of one named activation; `show` replaces its values."""
+    """A heatmap of one named activation; `show` replaces its values.
+
+    Focused by a click (and only so: the arrows belong to the timeline until then), the arrow
+    keys move the selection on the map's own grid: ↑/↓ one row, ←/→ one unit; Escape gives the
+    keys back to the timeline."""
 
     DEFAULT_CSS = "Heatmap { height: auto; }"  # as tall as its width needs
 
+    BINDINGS = [
+        Binding("up", "move(0, -1)", "Unit row up", show=False),
+        Binding("down", "move(0, 1)", "Unit row down", show=False),
+        Binding("left", "move(-1, 0)", "Unit left", show=False),
+        Binding("right", "move(1, 0)", "Unit right", show=False),
+        Binding("escape", "blur", "Leave the map", show=False),
+    ]
+
     class UnitClicked(Message):
-        """The user clicked a unit: the screen selects it."""
+        """The user clicked (or moved to) a unit: the screen selects it."""
 
         def __init__(self, heatmap: Heatmap, unit: int) -> None:
             super().__init__()
@@ -46,15 +73,21 @@ class Heatmap(CachedStyle):
         self.scale = SIGNED
         self.levels = np.full(size, EMPTY, dtype=np.int8)
         self.selected: int | None = None
+        self.values: np.ndarray | None = None
+        self.t: int | None = None  # the step the values are from (for the hover text)
+        self.glyphs = False  # one unit per cell, drawn as glyphs: a screen without colour
         self._strips: dict[int, Strip] = {}
         self._strip_width = 0
         self._keys: list[list[int]] | None = None  # see _line_keys
         self._segments = RunSegments(self.scale.ramp, None)
         self.stale = False
-        self._unseen: tuple[np.ndarray | None, Scale, int | None] | None = None  # see show
+        self._unseen: tuple[np.ndarray | None, Scale, int | None, int | None] | None = None
+
+    def on_mount(self) -> None:
+        self.glyphs = self.app.no_color
 
     def show(self, values: np.ndarray | None, scale: Scale, selected: int | None = None, *,
-             visible: bool = True) -> None:
+             visible: bool = True, t: int | None = None) -> None:
         """New values (None: nothing to show yet, e.g. before the first step).
 
         Only the text lines whose cells changed are redrawn (saturated units, a fixed scale's
@@ -62,20 +95,20 @@ class Heatmap(CachedStyle):
         quantised and drawn once it is seen (see `catch_up`): drawing maps nobody can see cost
         ~2 ms a key with a 2x512 LSTM."""
         if not visible:
-            self._unseen = (values, scale, selected)
+            self._unseen = (values, scale, selected, t)
             self.stale = True
             self._strips.clear()
             return
         self._unseen = None
         old_levels, old_selected, old_title = self.levels, self.selected, self.title_text()
-        self._set(values, scale, selected)
+        self._set(values, scale, selected, t)
         width = self.size.width
         if self.stale or not width or selected != old_selected:
             self.stale = False
             self._strips.clear()
             self.refresh()
             return
-        changed = np.flatnonzero(old_levels != self.levels) // (2 * width)
+        changed = np.flatnonzero(old_levels != self.levels) // (self.rows_per_line * width)
         lines = set((np.unique(changed) + 1).tolist())
         if self.title_text() != old_title:
             lines.add(0)
@@ -84,8 +117,10 @@ class Heatmap(CachedStyle):
         if lines:
             self.refresh(*(Region(0, y, width, 1) for y in sorted(lines)))
 
-    def _set(self, values: np.ndarray | None, scale: Scale, selected: int | None) -> None:
+    def _set(self, values: np.ndarray | None, scale: Scale, selected: int | None,
+             t: int | None = None) -> None:
         self.scale = scale
+        self.values, self.t = values, t
         self.levels = (np.full(self.units, EMPTY, dtype=np.int8) if values is None
                        else scale.quantise(values))
         self.selected = selected
@@ -108,21 +143,67 @@ class Heatmap(CachedStyle):
     def columns(self) -> int:
         return max(1, self.size.width)
 
+    @property
+    def rows_per_line(self) -> int:
+        return 1 if self.glyphs else 2
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         rows = math.ceil(self.units / max(1, width))
-        return 1 + math.ceil(rows / 2)
+        return 1 + math.ceil(rows / self.rows_per_line)
 
-    def unit_at(self, x: int, y: int) -> int | None:
-        """The unit drawn in the upper half of cell (x, y), or None off the map."""
+    def unit_at(self, x: int, y: int, lower: bool = False) -> int | None:
+        """The unit drawn in the upper (or `lower`) half of cell (x, y), or None off the map."""
         if y < 1 or not 0 <= x < self.columns:
             return None
-        unit = (y - 1) * 2 * self.columns + x
+        row = (y - 1) * self.rows_per_line + (1 if lower and not self.glyphs else 0)
+        unit = row * self.columns + x
         return unit if unit < self.units else None
 
+    def unit_under(self, x: float, y: float) -> int | None:
+        """The unit under the pointer: the half it is in where the terminal reports pixels
+        (fractional coordinates), else the upper unit."""
+        return self.unit_at(int(x), int(y), lower=y - int(y) >= 0.5)
+
     def on_click(self, event: Click) -> None:
-        unit = self.unit_at(event.x, event.y)
+        x, y = event.pointer_x, event.pointer_y
+        unit = self.unit_under(x, y)
+        if unit is not None and y == int(y) and unit == self.selected:
+            # a terminal that reports whole cells only: a second click takes the lower unit
+            unit = self.unit_at(int(x), int(y), lower=True) or unit
         if unit is not None:
+            self.can_focus = True
+            self.focus()
             self.post_message(self.UnitClicked(self, unit))
+
+    def on_blur(self) -> None:
+        self.can_focus = False
+
+    def hover_text(self, unit: int) -> str:
+        """`l0.h[13] = +0.73 (t=4)`: the unit's name and value at the step on view."""
+        self._settle()
+        value = "no step yet" if self.values is None else number(self.values[unit])
+        when = "" if self.t is None else f" (t={self.t})"
+        return f"{self.activation}[{unit}] = {value}{when}"
+
+    def on_mouse_move(self, event: MouseMove) -> None:
+        unit = self.unit_under(event.pointer_x, event.pointer_y)
+        self.tooltip = None if unit is None else self.hover_text(unit)
+
+    def on_leave(self, event: Leave) -> None:
+        self.tooltip = None
+
+    def action_move(self, dx: int, dy: int) -> None:
+        """Move the selection on this map's grid: ±1 unit, or ±1 row (one line of units)."""
+        if self.selected is None:
+            unit = 0
+        else:
+            unit = self.selected + dx + dy * self.columns
+            if not 0 <= unit < self.units:
+                return
+        self.post_message(self.UnitClicked(self, unit))
+
+    def action_blur(self) -> None:
+        self.blur()
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """The cached strips as they are, without Textual's per-line styling pass (borders,
@@ -159,8 +240,11 @@ class Heatmap(CachedStyle):
         return strip
 
     def title_text(self) -> str:
+        """The map's name and the range its colours span: `h ±1`, `c ±2.3`, and `c ±0.8*` for a
+        range stretched over this step's own values (the legend says so)."""
         self._settle()
-        return f"{self.title}{self.scale.label()}" if self.scale.adaptive else self.title
+        basis = "*" if self.scale.basis == "step" else ""
+        return f"{self.title} {self.scale.label()}{basis}"
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -188,24 +272,29 @@ class Heatmap(CachedStyle):
         selected unit's cell a run of its own: one numpy pass over the map per update, so
         building a line is one dictionary lookup a run."""
         if self._keys is None:
-            lines = math.ceil(math.ceil(self.units / width) / 2)
+            per_line = self.rows_per_line
+            lines = math.ceil(math.ceil(self.units / width) / per_line)
             grid = np.full(lines * 2 * width, EMPTY, dtype=np.int64)
-            grid[:self.units] = self.levels
             grid = grid.reshape(lines, 2, width)
+            padded = np.full(lines * per_line * width, EMPTY, dtype=np.int64)
+            padded[:self.units] = self.levels
+            grid[:, :per_line] = padded.reshape(lines, per_line, width)
             code = ((grid[:, 0] - EMPTY) * LEVEL_CODES + (grid[:, 1] - EMPTY)).ravel()
             starts = np.ones(code.shape, dtype=bool)
             starts[1:] = code[1:] != code[:-1]
             starts[::width] = True  # every text line starts a run
-            marked = np.zeros(code.shape, dtype=bool)
+            marked = np.zeros(code.shape, dtype=np.int64)
             if self.selected is not None:
-                line, x = self.selected // width // 2, self.selected % width
+                row, x = divmod(self.selected, width)
+                line, half = divmod(row, per_line)
                 at = line * width + x
-                marked[at] = starts[at] = True
+                marked[at] = LOWER_MARK if half else UPPER_MARK
+                starts[at] = True
                 if x + 1 < width:
                     starts[at + 1] = True
             first = np.flatnonzero(starts)
             lengths = np.diff(first, append=code.size)
-            keys = (code[first] * MAX_RUN + lengths) * 2 + marked[first]
+            keys = (code[first] * MAX_RUN + lengths) * MARKS + marked[first]
             bounds = np.searchsorted(first, np.arange(1, lines) * width).tolist()
             self._keys = [part.tolist() for part in np.split(keys, bounds)]
         return self._keys
@@ -216,29 +305,43 @@ class Heatmap(CachedStyle):
             return Strip.blank(width, self.base_style)
         ramp, background = self.scale.ramp, self.base_style.bgcolor
         segments = self._segments
-        if (segments.ramp, segments.background) != (ramp, background) or len(segments) > 4096:
-            segments = self._segments = RunSegments(ramp, background)
+        if ((segments.ramp, segments.background, segments.glyphs) != (ramp, background, self.glyphs)
+                or len(segments) > 4096):
+            segments = self._segments = RunSegments(ramp, background, self.glyphs)
         return Strip(list(map(segments.__getitem__, keys[line])), width)
 
 
 LEVEL_CODES = 32  # level - EMPTY is in 0..LEVELS + 3: five bits each for the upper and lower unit
 MAX_RUN = 1 << 16  # a run is at most one line of cells long
+MARKS = 3  # a run is unmarked, or the selected cell with the selected unit in its upper/lower half
+UPPER_MARK, LOWER_MARK = 1, 2
+MARKER_GLYPHS = {UPPER_MARK: "▲", LOWER_MARK: "▼"}
+GLYPH_MARKED = Style(reverse=True, bold=True)
 
 
 class RunSegments(dict):
-    """Segments of heatmap runs by key ((upper, lower) code * MAX_RUN + length) * 2 + marked,
+    """Segments of heatmap runs by key ((upper, lower) code * MAX_RUN + length) * MARKS + mark,
     built on first use: the same few runs recur, so most lines come from here."""
 
-    def __init__(self, ramp: str, background: Color | None) -> None:
+    def __init__(self, ramp: str, background: Color | None, glyphs: bool = False) -> None:
         super().__init__()
         self.ramp = ramp
         self.background = background
+        self.glyphs = glyphs
 
     def __missing__(self, key: int) -> Segment:
-        rest, marked = divmod(key, 2)
+        rest, mark = divmod(key, MARKS)
         code, length = divmod(rest, MAX_RUN)
         upper, lower = divmod(code, LEVEL_CODES)
         upper, lower = upper + EMPTY, lower + EMPTY
-        style = cell_style(self.ramp, upper, lower, bool(marked), self.background)
-        segment = self[key] = Segment((" " if upper == EMPTY else "▀") * length, style)
+        if self.glyphs:
+            style = GLYPH_MARKED if mark else Style(bgcolor=self.background)
+            segment = Segment(level_glyph(self.ramp, upper) * length, style)
+        elif mark:
+            level = upper if mark == UPPER_MARK else lower
+            segment = Segment(MARKER_GLYPHS[mark], marker_style(self.ramp, level))
+        else:
+            style = half_block_style(self.ramp, upper, lower, False, self.background)
+            segment = Segment((" " if upper == EMPTY else "▀") * length, style)
+        self[key] = segment
         return segment

@@ -48,7 +48,7 @@ class Legend(Widget):
             text.append("  1  ")
             text.append(self.unit_names, style="dim")
         if self.adaptive_names:
-            text.append("\n±max per map (in title): ", style="dim")
+            text.append("\n* ±max of this step (in title): ", style="dim")
             text.append(self.adaptive_names, style="dim")
         text.append("\n")
         for level, name in ((NAN, "NaN"), (POS_INF, "+Inf"), (NEG_INF, "-Inf")):

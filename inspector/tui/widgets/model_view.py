@@ -150,7 +150,8 @@ class ModelView(Vertical):
             values = None if record is None else record.activation(spec.activation)
             scale = spec.scale_for(values) if values is not None else spec.scale_for(np.zeros(1))
             heatmap.show(values, scale, unit if spec.layer == layer else None,
-                         visible=heatmap.region.overlaps(panel))
+                         visible=heatmap.region.overlaps(panel),
+                         t=None if record is None else record.t)
         if record is None:
             self.top_k.show((), None)
         else:
