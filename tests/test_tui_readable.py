@@ -1,12 +1,12 @@
-"""Issue 12 on the real app: every unit identifiable (marker, click either half, hover), F1's words."""
+"""Issue 12 on the app: every unit identifiable (marker, click either half, hover), F1's words."""
 
 from rich.console import Console
 from textual.widgets import Static
+from tui_support import settle, status
 
 from inspector.tui.app import InspectorApp
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.widgets.heatmap import Heatmap
-from tui_support import settle, status
 
 
 def l0_h(app) -> Heatmap:
