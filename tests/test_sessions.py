@@ -402,3 +402,42 @@ def test_a_feed_that_fails_halfway_journals_what_it_fed(lstm, tmp_path):
     restored = sessions.restore(sessions.read_session(sessions.save_session(
         tmp_path / "s.json", session, checkpoint, str(checkpoint.path))), checkpoint)
     assert restored.text == "abc"
+
+
+# ---- where a trace's numbers came from ----------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "npz"])
+def test_trace_records_tool_torch_and_model_hash(lstm_file, tmp_path, fmt):
+    from importlib import metadata
+
+    from inspector.cli import main
+    from inspector.provenance import model_sha256
+
+    out = tmp_path / f"t.{fmt}"
+    assert main(["trace", str(lstm_file), "--input", "abc", "--format", fmt, "--out",
+                 str(out)]) == 0
+    if fmt == "npz":
+        with np.load(out) as arrays:  # allow_pickle=False, numpy's default
+            source = json.loads(str(arrays["source"]))
+    else:
+        source = json.loads(out.read_text().splitlines()[0])["source"]
+    assert source == {"tool": f"rnn-inspect {metadata.version('rnn-inspect')}",
+                      "torch": torch.__version__,
+                      "model_sha256": model_sha256(load_checkpoint(lstm_file))}
+
+
+def test_seq2seq_trace_records_the_model_hash(seq2seq, tmp_path):
+    from inspector.cli import main
+    from inspector.provenance import model_sha256
+
+    checkpoint, _ = seq2seq
+    for fmt in ("json", "npz"):
+        out = tmp_path / f"s.{fmt}"
+        assert main(["trace", str(checkpoint.path), "--input", "abc", "--format", fmt,
+                     "--out", str(out)]) == 0
+        if fmt == "npz":
+            with np.load(out) as arrays:
+                source = json.loads(str(arrays["source"]))
+        else:
+            source = json.loads(out.read_text())["source"]
+        assert source["model_sha256"] == model_sha256(checkpoint)

@@ -335,7 +335,8 @@ def _stack(records, name: str) -> np.ndarray:
                     dtype=np.float32)
 
 
-def seq2seq_npz(model, source: str, path: str | Path, splits: bool = False) -> None:
+def seq2seq_npz(model, source: str, path: str | Path, splits: bool = False,
+                provenance: dict[str, str] | None = None) -> None:
     run = seq2seq_trace(model, source)
     arrays: dict[str, np.ndarray] = {}
     for part, records, sub in (("enc", run["encoder"], model.encoder),
@@ -353,7 +354,14 @@ def seq2seq_npz(model, source: str, path: str | Path, splits: bool = False) -> N
     arrays["vocab"] = np.array(model.source_vocab.tokens, dtype=np.str_)
     arrays["target_vocab"] = np.array(model.target_vocab.tokens, dtype=np.str_)
     arrays["output"] = np.array(run["decode"].output, dtype=np.str_)
+    if provenance is not None:
+        arrays["source"] = source_array(provenance)
     write_npz(path, [], arrays)
+
+
+def source_array(source: dict[str, str]) -> np.ndarray:
+    """The `source` block in an npz: its JSON text as a unicode scalar (no pickle needed)."""
+    return np.array(json.dumps(source), dtype=np.str_)
 
 
 def _seq2seq_lines(document: dict[str, Any]) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
@@ -382,11 +390,12 @@ def write_trace(checkpoint, text: str, fmt: str = "json", out: str | Path | None
         if out is None:
             raise ValueError("npz output needs a file")
         if model.kind == "seq2seq":
-            seq2seq_npz(model, text, out, splits)
+            seq2seq_npz(model, text, out, splits, source)
         else:
             write_npz(out, (npz_chunk(part, splits) for part in
                             trace_chunks(model, text, chunk=chunk, splits=splits)),
-                      {"vocab": np.array(model.vocab.tokens, dtype=np.str_)})
+                      {"vocab": np.array(model.vocab.tokens, dtype=np.str_),
+                       "source": source_array(source)})
         return
     if model.kind == "seq2seq":
         document = seq2seq_to_json(model, text, splits, source)
