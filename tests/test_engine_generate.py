@@ -1,4 +1,4 @@
-"""The model writes (Session.generate) and the state each step started from (state_before)."""
+"""Session: the model writes (generate), state_before, renaming and deleting branches."""
 
 import numpy as np
 import pytest
@@ -99,3 +99,23 @@ def test_gate_values_are_the_activation_of_their_input_and_memory_parts(lstm):
                            sigmoid(step.input_part[gate] + step.memory_part[gate]), atol=1e-6)
     assert np.allclose(step.gates["g"], np.tanh(step.input_part["g"] + step.memory_part["g"]),
                        atol=1e-6)
+
+
+def test_branches_can_be_renamed_and_deleted(lstm):
+    s = Session(lstm)
+    s.feed("abc")
+    s.fork("try")
+    s.feed("x")
+    s.rename_branch("try", "with x")
+    assert s.branch == "with x" and s.text == "abcx"
+    assert [b.name for b in s.branches()] == ["main", "with x"]
+    with pytest.raises(ValueError, match="exists already"):
+        s.rename_branch("main", "with x")
+    with pytest.raises(ValueError, match="branch on view"):
+        s.delete_branch("with x")
+    s.switch("main")
+    assert s.text == "abc"
+    s.delete_branch("with x")
+    assert [b.name for b in s.branches()] == ["main"]
+    with pytest.raises(ValueError, match="no branch named"):
+        s.switch("with x")

@@ -346,6 +346,28 @@ class Session:
             out.append(BranchInfo(name, steps, b.fork_t))
         return out
 
+    def rename_branch(self, old: str, new: str) -> None:
+        """Give a branch another name; its timeline and cursor are untouched."""
+        if old not in self._branches:
+            raise ValueError(f"no branch named {old!r}; branches: {', '.join(self._branches)}")
+        new = new.strip()
+        if not new:
+            raise ValueError("a branch needs a name")
+        if new != old and new in self._branches:
+            raise ValueError(f"a branch named {new!r} exists already")
+        self._branches = {new if name == old else name: branch
+                          for name, branch in self._branches.items()}
+        if self._branch_name == old:
+            self._branch_name = new
+
+    def delete_branch(self, name: str) -> None:
+        """Drop a branch other than the one on view (switch away from it first)."""
+        if name not in self._branches:
+            raise ValueError(f"no branch named {name!r}; branches: {', '.join(self._branches)}")
+        if name == self._branch_name:
+            raise ValueError(f"{name!r} is the branch on view: switch to another to delete it")
+        del self._branches[name]
+
     def divergence(self, other: str) -> int | None:
         """The first step t at which this branch and `other` differ (None if one extends the other
         identically up to the shorter's end)."""
