@@ -29,11 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from inspector.engine.export import interventions_json
 from inspector.engine.journal import (
     JournaledSeq2Seq,
     JournaledSession,
     JournalError,
-    intervention_json,
     replay,
 )
 from inspector.engine.records import State, StepRecord
@@ -281,7 +281,7 @@ def branches_json(session: JournaledSession) -> list[dict[str, Any]]:
     for info in session.branches():
         Session.switch(session, info.name)
         out.append({"name": info.name, "steps": session.cursor, "fork_t": info.fork_t,
-                    "text": session.text, "interventions": list(_interventions(session)),
+                    "text": session.text, "interventions": interventions_json(session.events),
                     "clamps": [{"target": c.target, "unit": c.unit, "value": c.value}
                                for c in session.clamps]})
     Session.switch(session, here)
@@ -548,15 +548,4 @@ def describe(session: JournaledSession | JournaledSeq2Seq) -> str:
     branches = session.branches()
     return (f"{session.cursor} steps on branch {session.branch} ({len(branches)} "
             f"branch{'es' if len(branches) != 1 else ''}), "
-            f"{sum(1 for _ in _interventions(session))} intervention(s) on it")
-
-
-def _interventions(session: JournaledSession) -> Iterable[dict[str, Any]]:
-    from inspector.engine.session import Feed, Intervene
-
-    steps = 0
-    for event in session.events:
-        if isinstance(event, Feed):
-            steps += 1
-        elif isinstance(event, Intervene):
-            yield {"t": steps, **intervention_json(event.intervention)}
+            f"{len(interventions_json(session.events))} intervention(s) on it")

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from inspector import sessions
 from inspector.engine import HandoffEdit, Intervention, inspectable
+from inspector.engine.export import read_trace
 from inspector.engine.journal import JournaledSeq2Seq, JournaledSession
 from inspector.engine.session import Session
 from inspector.loading import ModelSource
@@ -441,3 +442,62 @@ def test_seq2seq_trace_records_the_model_hash(seq2seq, tmp_path):
         else:
             source = json.loads(out.read_text())["source"]
         assert source["model_sha256"] == model_sha256(checkpoint)
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "npz"])
+def test_replay_writes_the_trace_of_the_branch_on_view(lstm_file, lstm, tmp_path, fmt, capsys):
+    from inspector.cli import main
+    from inspector.engine import trace
+
+    checkpoint, model = lstm
+    session = JournaledSession(model, keyframe_every=KEYFRAME)
+    session.feed("abcd")
+    session.fork("b1")
+    session.intervene(Intervention("set", "l0.h", 2, 0.75))
+    session.paste("efghijabcd")
+    path = sessions.save_session(tmp_path / "s.json", session, checkpoint, str(lstm_file))
+    out = tmp_path / f"t.{fmt}"
+    assert main(["replay", str(path), "--check", "--format", fmt, "--out", str(out)]) == 0
+    records = session.records(0, session.cursor)
+    expected_h = np.stack([[layer.h for layer in r.layers] for r in records])
+    if fmt == "npz":
+        with np.load(out) as arrays:
+            assert arrays["h"].tobytes() == expected_h.tobytes()
+            assert arrays["probs"].tobytes() == np.stack([r.probs for r in records]).tobytes()
+            assert "".join(arrays["input_chars"]) == "abcdefghijabcd"
+            assert str(arrays["branch"]) == "b1"
+            interventions = json.loads(str(arrays["interventions"]))
+    else:
+        header, steps = read_trace(out)
+        assert header["branch"] == "b1" and header["source"]["model_sha256"]
+        interventions = header["interventions"]
+        h = np.array([[layer["h"] for layer in s["layers"]] for s in steps], dtype=np.float32)
+        assert h.tobytes() == expected_h.tobytes()  # every float32 exactly, as computed
+        assert [s["prediction"] for s in steps] == [r.prediction for r in records]
+    assert interventions == [{"t": 4, "kind": "set", "target": "l0.h", "unit": 2,
+                              "value": 0.75}]
+    clean = trace(model, "abcdefghijabcd").arrays["l0.h"]
+    changed = np.abs(expected_h[:, 0] - clean).max(axis=1) > 1e-5
+    assert not changed[:4].any() and changed[4]  # the edit acts from step 4 on, not before
+
+
+def test_replay_writes_a_seq2seq_trace_with_the_decode_on_view(seq2seq, tmp_path):
+    from inspector.cli import main
+
+    checkpoint, model = seq2seq
+    session = JournaledSeq2Seq(model)
+    session.feed_source("abc")
+    session.edit_handoff(HandoffEdit("zero", "l1.h"))
+    session.decode_step()
+    session.decode_step()
+    path = sessions.save_session(tmp_path / "s.json", session, checkpoint, str(checkpoint.path))
+    out = tmp_path / "t.json"
+    assert main(["replay", str(path), "--format", "json", "--out", str(out)]) == 0
+    document = json.loads(out.read_text())
+    assert [s["input"] for s in document["encoder"]["steps"]] == list("abc")
+    assert len(document["decoder"]["steps"]) == 2
+    assert document["handoff"]["layers"][1]["h"] == [0.0] * 6
+    assert document["handoff_edits"][0]["kind"] == "zero"
+    decoded = np.array([s["layers"][0]["h"] for s in document["decoder"]["steps"]],
+                       dtype=np.float32)
+    assert decoded.tobytes() == np.stack([r.layers[0].h for r in session.decoded]).tobytes()

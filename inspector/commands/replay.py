@@ -1,4 +1,4 @@
-"""`rnn-inspect replay SESSION`: recompute a saved session and check the numbers it recorded."""
+"""`rnn-inspect replay SESSION`: recompute a saved session, check its numbers, write its trace."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from inspector.commands.common import (
     CommandError,
     add_model_options,
+    output_target,
     source_from,
     warn,
 )
@@ -31,6 +32,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "the default is bit for bit")
     replay.add_argument("--ignore-hash", action="store_true",
                         help="replay even on weights whose hash differs from the saved one")
+    replay.add_argument("--format", choices=("json", "jsonl", "npz"),
+                        help="write the trace of the branch on view (rnn-inspect-trace/2)")
+    replay.add_argument("--out", metavar="FILE",
+                        help="where to write the trace (default: stdout for json and jsonl)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,6 +44,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.atol < 0 or args.atol != args.atol:
         raise CommandError(f"--atol {args.atol}: must be a number >= 0")
+    if args.out and not args.format:
+        raise CommandError("--out needs --format json|jsonl|npz")
+    if args.format == "npz" and not args.out:
+        raise CommandError("--format npz needs --out FILE")
+    if args.out:
+        output_target(args.out)
     try:
         saved = sessions.read_session(args.session)
         source = (source_from(args) if args.model or args.factory
@@ -54,7 +65,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"rnn-inspect: replay --check: {saved.path}: {mismatch.describe()}{hint}",
               file=sys.stderr)
         return EXIT_MISMATCH
+    if args.format:
+        from inspector.engine.export import write_session_trace
+        from inspector.provenance import source_block
+
+        try:
+            write_session_trace(session, args.format, args.out, source_block(checkpoint))
+        except BrokenPipeError:
+            raise  # a closed stdout: main() ends quietly
+        except OSError as exc:
+            raise CommandError(f"{args.out}: cannot write the trace "
+                               f"({exc.strerror or exc})") from None
     summary = sessions.describe(session)
     verdict = "every recorded number matches" if args.check else "replayed"
-    print(f"{saved.path}: {verdict}: {summary}")
+    # the trace may be on stdout: then the summary goes to stderr
+    print(f"{saved.path}: {verdict}: {summary}",
+          file=sys.stderr if args.format and not args.out else sys.stdout)
     return 0

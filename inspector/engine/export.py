@@ -35,6 +35,7 @@ from inspector.engine.bulk import CHUNK, Trace, top_k, trace_chunks
 from inspector.engine.model import NativeModel
 from inspector.engine.records import StepRecord, entropy_bits
 from models.atomic import atomic_path, atomic_write
+from models.vocab import BOS, EOS
 
 FORMAT = "rnn-inspect-trace/2"
 READABLE = ("rnn-inspect-trace/1", FORMAT)
@@ -432,3 +433,117 @@ def read_trace(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     if "steps" in header:  # a one-line JSON document
         steps = header.pop("steps")
     return header, steps
+
+
+# --- a session's timeline: the records as the session computed them --------------------------
+
+def interventions_json(events) -> list[dict[str, Any]]:
+    """Every intervention of a timeline with `t`, the step whose starting state it edits (for a
+    clamp, the first step it holds), as the `/2` header lists them."""
+    from inspector.engine.journal import intervention_json
+    from inspector.engine.session import Intervene
+
+    out, t = [], 0
+    for event in events:
+        if isinstance(event, Intervene):
+            out.append({"t": t, **intervention_json(event.intervention)})
+        else:
+            t += 1
+    return out
+
+
+def _records_chunks(session, chunk: int = CHUNK) -> Iterator[list[StepRecord]]:
+    for start in range(0, session.cursor, chunk):
+        yield session.records(start, min(start + chunk, session.cursor))
+
+
+def records_npz_chunk(records: list[StepRecord], model) -> dict[str, np.ndarray]:
+    """One chunk of records as the npz arrays a bulk trace has: [T, layers, hidden] per
+    activation, `logits` / `probs` [T, V], the input ids."""
+    out = {}
+    for name in per_layer_names(model, False):
+        out[name.replace(".", "_")] = np.array(
+            [[r.activation(f"l{k}.{name}") for k in range(model.n_layers)] for r in records],
+            dtype=np.float32).reshape(len(records), model.n_layers, model.hidden)
+    for name in ("logits", "probs"):
+        if records and getattr(records[0], name).size:
+            out[name] = np.stack([getattr(r, name) for r in records]).astype(np.float32)
+    out["inputs"] = np.array([r.token_id for r in records], dtype=np.int64)
+    return out
+
+
+def write_session_trace(session, fmt: str = "json", out: str | Path | None = None,
+                        source: dict[str, str] | None = None,
+                        stdout: IO[str] | None = None) -> None:
+    """The trace of a session's branch on view (`rnn-inspect replay --format`): its records as
+    the session computed them, its interventions and branch in the header; for seq2seq the
+    source, the handoff edits and the decode on view (`JournaledSeq2Seq.decoded`)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown trace format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "npz" and out is None:
+        raise ValueError("npz output needs a file")
+    if hasattr(session, "encoder_records"):
+        _write_seq2seq_session(session, fmt, out, source, stdout)
+        return
+    model = session.model
+    if fmt == "npz":
+        from inspector.engine.session import Feed
+
+        typed = [e.typed for e in session.events if isinstance(e, Feed)]
+        constants = {"vocab": np.array(model.vocab.tokens, dtype=np.str_),
+                     "input_chars": np.array(typed, dtype=np.str_),
+                     "branch": np.array(session.branch, dtype=np.str_),
+                     "interventions": np.array(json.dumps(interventions_json(session.events)),
+                                               dtype=np.str_)}
+        if source is not None:
+            constants["source"] = source_array(source)
+        write_npz(out, (records_npz_chunk(records, model)
+                        for records in _records_chunks(session)), constants)
+        return
+    header = trace_header(model, source)
+    header.update(interventions=interventions_json(session.events), branch=session.branch)
+    steps = (step for records in _records_chunks(session) for step in records_json(records, model))
+    write_json_trace(header, steps, out, lines=fmt == "jsonl", stdout=stdout)
+
+
+def _write_seq2seq_session(session, fmt: str, out: str | Path | None,
+                           source: dict[str, str] | None, stdout: IO[str] | None) -> None:
+    from dataclasses import asdict
+
+    model = session.model
+    decoded = list(getattr(session, "decoded", None) or ())
+    output = "".join(r.prediction for r in decoded if r.prediction not in (BOS, EOS))
+    handoff = session.handoff()
+    if fmt == "npz":
+        arrays: dict[str, np.ndarray] = {}
+        for part, records, sub in (("enc", session.encoder_records, model.encoder),
+                                   ("dec", decoded, model.decoder)):
+            if records:
+                for name, array in records_npz_chunk(list(records), sub).items():
+                    arrays[f"{part}.{name}"] = array
+        arrays["handoff.h"] = np.stack([s.h for s in handoff.layers]).astype(np.float32)
+        if handoff.layers[0].c is not None:
+            arrays["handoff.c"] = np.stack([s.c for s in handoff.layers]).astype(np.float32)
+        arrays.update(vocab=np.array(model.source_vocab.tokens, dtype=np.str_),
+                      target_vocab=np.array(model.target_vocab.tokens, dtype=np.str_),
+                      output=np.array(output, dtype=np.str_))
+        if source is not None:
+            arrays["source"] = source_array(source)
+        write_npz(out, [], arrays)
+        return
+    document = {**trace_header(model, source),
+                "handoff_edits": [asdict(edit) for edit in handoff.edits],
+                "encoder": {"steps": records_json(session.encoder_records, model.encoder)},
+                "handoff": {"layers": [{"h": s.h.tolist(),
+                                        **({"c": s.c.tolist()} if s.c is not None else {})}
+                                       for s in handoff.layers]},
+                "decoder": {"steps": records_json(decoded, model.decoder)},
+                "output": output}
+    if fmt == "jsonl":
+        header, steps = _seq2seq_lines(document)
+        write_json_trace(header, steps, out, lines=True, stdout=stdout)
+    elif out is None:
+        (stdout or sys.stdout).write(dumps(document) + "\n")
+    else:
+        with atomic_write(out) as f:
+            f.write(dumps(document) + "\n")
