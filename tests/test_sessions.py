@@ -92,6 +92,10 @@ ops = st.one_of(
     st.tuples(st.just("fork"), st.none()),
     st.tuples(st.just("switch"), st.integers(0, 5)),
     st.tuples(st.just("reset"), st.none()),
+    st.tuples(st.just("rename"), st.integers(0, 5)),
+    st.tuples(st.just("delete"), st.integers(0, 5)),
+    st.tuples(st.just("generate"), st.tuples(st.integers(1, 4), st.sampled_from([0.0, 1.5]),
+                                             st.integers(0, 2**16))),
     st.tuples(st.just("intervene"),
               st.tuples(st.sampled_from(["set", "zero", "scale", "clamp", "release"]),
                         st.sampled_from(["l0.h", "l0.c", "l1.h", "l1.c"]),
@@ -116,6 +120,17 @@ def play(session: JournaledSession, steps) -> None:
             session.switch(names[arg % len(names)])
         elif op == "reset":
             session.reset()
+        elif op in ("rename", "delete"):
+            others = [b.name for b in session.branches() if b.name != session.branch]
+            if op == "rename":
+                names = [b.name for b in session.branches()]
+                session.rename_branch(names[arg % len(names)], f"r{len(session.journal)}")
+            elif others:
+                session.delete_branch(others[arg % len(others)])
+        elif op == "generate":
+            n, temperature, seed = arg
+            if session.cursor:
+                session.generate(n, temperature, np.random.default_rng(seed))
         else:
             kind, target, unit, value = arg
             session.intervene(Intervention(kind, target, unit,
@@ -501,3 +516,18 @@ def test_replay_writes_a_seq2seq_trace_with_the_decode_on_view(seq2seq, tmp_path
     decoded = np.array([s["layers"][0]["h"] for s in document["decoder"]["steps"]],
                        dtype=np.float32)
     assert decoded.tobytes() == np.stack([r.layers[0].h for r in session.decoded]).tobytes()
+
+
+def test_a_sampled_generate_replays_the_same_text(lstm, tmp_path):
+    checkpoint, model = lstm
+    session = JournaledSession(model)
+    session.feed("a")
+    session.generate(12, temperature=3.0, rng=np.random.default_rng(7))
+    session.fork("b1")
+    session.rename_branch("main", "first")
+    restored = sessions.restore(sessions.read_session(sessions.save_session(
+        tmp_path / "s.json", session, checkpoint, str(checkpoint.path))), checkpoint)
+    assert restored.text == session.text and len(session.text) > 1
+    assert restored.events == session.events  # the steps are marked as the model's own
+    assert [b.name for b in restored.branches()] == ["first", "b1"]
+    assert timeline(restored) == timeline(session)

@@ -11,9 +11,12 @@ Journal entries are plain JSON-ready dicts (the session file stores the list as 
 `{"op": "type", "keys": ["a", "a"]}` (one `feed` call per key, consecutive calls in one entry),
 `{"op": "paste", "text": "…"}`, `{"op": "back", "n": 1}`, `{"op": "forward", "n": 1}`,
 `{"op": "goto", "t": 3}`, `{"op": "reset"}`, `{"op": "fork", "name": "b1"}`,
-`{"op": "switch", "name": "main"}`, `{"op": "intervene", "kind": "set", "target": "l0.h",
-"unit": 7, "value": 5.0}`. Seq2seq adds `source` (keys fed to the encoder), `edit` (a handoff edit),
-`clear_edits`, `decode`, `decode_step` and `restart_decode`.
+`{"op": "switch", "name": "main"}`, `{"op": "rename_branch", "old": "b1", "new": "x"}`,
+`{"op": "delete_branch", "name": "x"}`, `{"op": "intervene", "kind": "set", "target": "l0.h",
+"unit": 7, "value": 5.0}`, `{"op": "generate", "n": 5, "temperature": 0.8, "draws": [3, 1]}`
+(the tokens sampled, so a sampled run replays the same). Seq2seq adds `source` (keys fed
+to the encoder), `edit` (a handoff edit), `clear_edits`, `decode`, `decode_step` and
+`restart_decode`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 from inspector.engine.records import Intervention, StepRecord
 from inspector.engine.seq2seq import DEFAULT_MAX_LEN, Decode, Handoff, HandoffEdit, Seq2SeqSession
@@ -151,6 +156,21 @@ class JournaledSession(_Journal, Session):
     def paste(self, text: str) -> int:
         return self._call({"op": "paste", "text": text}, super().paste, text)
 
+    def generate(self, n: int, temperature: float = 0.0, rng=None) -> list[StepRecord]:
+        """Journaled with every token drawn (sampling at temperature > 0): a replay draws
+        exactly those again."""
+        drawn = _Recording(rng if rng is not None else np.random.default_rng())
+        entry: Entry = {"op": "generate", "n": n, "temperature": number_json(temperature),
+                        "draws": drawn.draws}
+        return self._call(entry, super().generate, n, temperature, drawn)
+
+    def rename_branch(self, old: str, new: str) -> None:
+        self._call({"op": "rename_branch", "old": old, "new": new}, super().rename_branch, old,
+                   new)
+
+    def delete_branch(self, name: str) -> None:
+        self._call({"op": "delete_branch", "name": name}, super().delete_branch, name)
+
     def intervene(self, intervention: Intervention) -> None:
         self._call({"op": "intervene", **intervention_json(intervention)}, super().intervene,
                    intervention)
@@ -218,6 +238,34 @@ class JournaledSeq2Seq(_Journal, Seq2SeqSession):
         self._call({"op": "restart_decode"}, super().restart_decode)
 
 
+class _Recording:
+    """A random generator's `choice`, remembering what it drew."""
+
+    def __init__(self, rng) -> None:
+        self._rng = rng
+        self.draws: list[int] = []
+
+    def choice(self, n: int, p=None) -> int:
+        token = int(self._rng.choice(n, p=p))
+        self.draws.append(token)
+        return token
+
+
+class _Drawn:
+    """A random generator that draws what a journal recorded, in order: a sampled `generate`
+    replays the same text through the same code."""
+
+    def __init__(self, draws: list[int]) -> None:
+        self._draws = iter(draws)
+
+    def choice(self, n: int, p=None) -> int:
+        token = next(self._draws, None)
+        if not isinstance(token, int) or isinstance(token, bool) or not 0 <= token < n:
+            raise JournalError("journal entry 'generate': the draws recorded run out or do not "
+                               "fit this model's vocabulary")
+        return token
+
+
 def _apply_char(session: JournaledSession, entry: Entry) -> None:
     op = entry.get("op")
     if op == "type":
@@ -235,8 +283,14 @@ def _apply_char(session: JournaledSession, entry: Entry) -> None:
         session.goto(_field(entry, "t", int))
     elif op == "reset":
         session.reset()
-    elif op in ("fork", "switch"):
+    elif op in ("fork", "switch", "delete_branch"):
         getattr(session, op)(_field(entry, "name", str))
+    elif op == "rename_branch":
+        session.rename_branch(_field(entry, "old", str), _field(entry, "new", str))
+    elif op == "generate":
+        session.generate(_field(entry, "n", int),
+                         number_from(entry.get("temperature"), "temperature"),
+                         _Drawn(_field(entry, "draws", list)))
     else:
         raise JournalError(f"unknown journal entry {op!r} for a character model")
 
