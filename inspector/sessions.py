@@ -549,3 +549,33 @@ def describe(session: JournaledSession | JournaledSeq2Seq) -> str:
     return (f"{session.cursor} steps on branch {session.branch} ({len(branches)} "
             f"branch{'es' if len(branches) != 1 else ''}), "
             f"{len(interventions_json(session.events))} intervention(s) on it")
+
+
+# ---- opening, for the app and the replay command --------------------------------------------
+
+@dataclass(frozen=True)
+class Opened:
+    """A session file replayed on its model, and the first recorded number it did not
+    reproduce (None: every one matches)."""
+
+    saved: SavedSession
+    checkpoint: Any
+    source: ModelSource
+    session: JournaledSession | JournaledSeq2Seq
+    mismatch: Mismatch | None
+
+
+def open_session(path: str | Path, source: ModelSource | None = None, *,
+                 ignore_hash: bool = False, trust_pickle: bool = False,
+                 verify: bool = True, atol: float = 0.0) -> Opened:
+    """Read a session file, open its model (or `source`), replay it and (`verify`) check its
+    numbers. Raises SessionFileError (ModelMismatch for other weights) or CheckpointError,
+    one line."""
+    from inspector.loading import open_model
+
+    saved = read_session(path)
+    source = source if source is not None else saved.model_source(trust_pickle=trust_pickle)
+    checkpoint = open_model(source)
+    session = restore(saved, checkpoint, ignore_hash=ignore_hash)
+    mismatch = check(saved, session, atol) if verify else None
+    return Opened(saved, checkpoint, source, session, mismatch)

@@ -40,7 +40,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from inspector import sessions
-    from inspector.loading import open_model
 
     if args.atol < 0 or args.atol != args.atol:
         raise CommandError(f"--atol {args.atol}: must be a number >= 0")
@@ -51,15 +50,15 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         output_target(args.out)
     try:
-        saved = sessions.read_session(args.session)
-        source = (source_from(args) if args.model or args.factory
-                  else saved.model_source(trust_pickle=args.trust_pickle))
-        checkpoint = open_model(source)
-        warn(checkpoint.warnings)
-        session = sessions.restore(saved, checkpoint, ignore_hash=args.ignore_hash)
-        mismatch = sessions.check(saved, session, args.atol) if args.check else None
+        opened = sessions.open_session(
+            args.session, source_from(args) if args.model or args.factory else None,
+            ignore_hash=args.ignore_hash, trust_pickle=args.trust_pickle, verify=args.check,
+            atol=args.atol)
     except sessions.SessionFileError as exc:
         raise CommandError(str(exc)) from None
+    warn(opened.checkpoint.warnings)
+    saved, checkpoint, session = opened.saved, opened.checkpoint, opened.session
+    mismatch = opened.mismatch
     if mismatch is not None:
         hint = "" if args.atol else " (bit for bit; --atol allows another CPU's rounding)"
         print(f"rnn-inspect: replay --check: {saved.path}: {mismatch.describe()}{hint}",
