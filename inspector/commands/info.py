@@ -1,4 +1,5 @@
-"""`rnn-inspect info MODEL`: architecture, vocabulary and training facts."""
+"""`rnn-inspect info MODEL`: how the file was read (format, route, assumptions, dtype), then
+architecture, vocabulary and training facts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from inspector.loading import open_model
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    info = sub.add_parser("info", help="architecture, vocabulary and training facts")
+    info = sub.add_parser("info", help="how the file was read, architecture, vocabulary, training")
     add_model_options(info)
 
 

@@ -48,14 +48,29 @@ def open_model(source: ModelSource | str) -> Checkpoint:
     if source.target_vocab is not None and checkpoint.kind != "seq2seq":
         raise CheckpointError(f"--target-vocab {source.target_vocab}: {checkpoint.name} is not a "
                               "seq2seq model, so there is no decoder to give it to")
+    if source.labels is not None:
+        attach_labels(checkpoint, source.labels)
     return checkpoint
 
 
+def attach_labels(checkpoint: Checkpoint, path: str) -> None:
+    """--labels names the head's outputs (DESIGN: metadata `labels`), checked against its size."""
+    from inspector.loading.files import read_labels
+
+    labels = read_labels(path)
+    head = getattr(checkpoint.module, "head", None)
+    outputs = getattr(head, "out_features", None)
+    if outputs is not None and outputs != len(labels):
+        raise CheckpointError(f"{path}: --labels names {len(labels)} outputs, the head of "
+                              f"{checkpoint.name} has {outputs}")
+    checkpoint.meta["labels"] = labels
+
+
 def load(source: ModelSource) -> Checkpoint:
-    """Dispatch on what the file is (by content, not only by name): native safetensors, a plain
-    state_dict in either format, or a module (a factory's, or unpickled with --trust-pickle)."""
-    from inspector.loading import factory, files, native
-    from inspector.loading import torch as torch_files
+    """Dispatch on what the file is, by its first bytes (and a zip's entry names), not by its
+    name: native safetensors, torch.save files, Keras, numpy, ONNX, or a module (a factory's, or
+    unpickled with --trust-pickle). The file is recognised from one read of its head."""
+    from inspector.loading import factory, files
 
     if source.factory is not None:
         if source.model is not None:
@@ -65,6 +80,30 @@ def load(source: ModelSource) -> Checkpoint:
     if source.model is None:
         raise CheckpointError("no model given: name a checkpoint path or a zoo model")
     path = files.readable_file(source.model)
-    if path.suffix == ".safetensors" or native.looks_like_safetensors(path):
+    head = files.read_head(path)
+    kind = files.kind_of(path, head)
+    if kind == "safetensors":
+        from inspector.loading import native
+
         return native.load_safetensors(path, source)
+    if kind in ("keras", "hdf5"):
+        from inspector.loading import keras
+
+        return keras.load_keras(path, source, head)
+    if kind == "npz":
+        from inspector.loading import numpy
+
+        return numpy.load_npz(path, source)
+    if kind == "pickle":
+        from inspector.loading import numpy
+
+        return numpy.load_pickle(path, source)
+    if kind == "onnx":
+        from inspector.loading import onnx
+
+        return onnx.load_onnx(path, source)
+    from inspector.loading import torch as torch_files
+
+    if kind == "torchscript":
+        raise torch_files.torchscript_error(path)
     return torch_files.load_torch(path, source)

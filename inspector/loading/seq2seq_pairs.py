@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from inspector.loading.files import read_vocab
-from inspector.loading.torch import Stack, find_head, load_state
+from inspector.loading.torch import Stack, choose_vocab, find_head, load_state
 from models.checkpoint import (
     FORMAT_VERSION,
     Checkpoint,
@@ -41,11 +41,13 @@ def side_of(key: str, encoder: Stack, decoder: Stack) -> Stack | None:
 
 
 def detect_pair(path: Path, tensors: dict[str, torch.Tensor], stacks: list[Stack],
-                options: ModelSource, source: str, wrapper: str | None,
-                tied: list[str]) -> Checkpoint:
-    """Recognise encoder + decoder; rename onto Seq2Seq and load."""
+                options: ModelSource, source: str, wrapper: str | None, tied: list[str], *,
+                facts: dict[str, str] | None = None, vocab: list[str] | None = None
+                ) -> Checkpoint:
+    """Recognise encoder + decoder; rename onto Seq2Seq and load. Each side has an embedding of
+    the same width, or both are one-hot (then each side's width is its own vocabulary's size)."""
     first, second = stacks
-    for field in ("cell", "layers", "hidden", "input_size", "bias"):
+    for field in ("cell", "layers", "hidden", "bias"):
         if getattr(first, field) != getattr(second, field):
             raise CheckpointError(
                 f"{path}: two recurrent stacks ({first.prefix}*, {second.prefix}*) with different "
@@ -66,52 +68,53 @@ def detect_pair(path: Path, tensors: dict[str, torch.Tensor], stacks: list[Stack
     encoder = first if decoder is second else second
     head_bias = f"{head[:-len('weight')]}bias"
     used = rnn_keys | {head, head_bias}
-    embeds: dict[str, list[str]] = {encoder.prefix: [], decoder.prefix: []}
-    for key, value in tensors.items():
-        if key not in used and value.ndim == 2 and value.shape[1] == first.input_size:
-            side = side_of(key, encoder, decoder)
-            if side is None:
-                raise CheckpointError(f"{path}: cannot tell whether the embedding {key} belongs "
-                                      f"to {encoder.prefix}* or {decoder.prefix}*; "
-                                      f"{FACTORY_HINT}")
-            embeds[side.prefix].append(key)
-    for stack, found in ((encoder, embeds[encoder.prefix]), (decoder, embeds[decoder.prefix])):
-        if len(found) != 1:
-            raise CheckpointError(
-                f"{path}: {len(found)} embeddings of width {first.input_size} for {stack.prefix}* "
-                f"({', '.join(found) or 'none'}); a seq2seq state_dict needs one per side, else "
-                f"{FACTORY_HINT}")
-    source_embed, target_embed = embeds[encoder.prefix][0], embeds[decoder.prefix][0]
+    embeds = embeddings(path, tensors, used, encoder, decoder)
+    source_embed, target_embed = embeds[encoder.prefix], embeds[decoder.prefix]
+    if (source_embed is None) != (target_embed is None):
+        raise CheckpointError(f"{path}: one side has an embedding and the other is one-hot; "
+                              f"{FACTORY_HINT}")
+    if source_embed is not None and encoder.input_size != decoder.input_size:
+        raise CheckpointError(f"{path}: the embeddings have different widths "
+                              f"({encoder.input_size} vs {decoder.input_size}); {FACTORY_HINT}")
     extra = sorted(set(tensors) - used - {source_embed, target_embed})
     if extra:
         raise CheckpointError(f"{path}: tensors {', '.join(extra[:6])} are not part of an "
                               f"embedding + RNN encoder and decoder; {FACTORY_HINT}")
-    vocab, target = vocabularies(path, options, tensors[source_embed].shape[0],
-                                 tensors[head].shape[0], source_embed, head)
-    if tensors[target_embed].shape[0] != len(target):
-        raise CheckpointError(f"{path}: the decoder's embedding {target_embed} has "
-                              f"{tensors[target_embed].shape[0]} rows but its head {head} has "
-                              f"{len(target)} outputs")
+    source_size = tensors[source_embed].shape[0] if source_embed else encoder.input_size
+    target_size = tensors[target_embed].shape[0] if target_embed else decoder.input_size
+    what = f"the decoder's embedding {target_embed}" if target_embed else \
+        f"the decoder's one-hot input ({decoder.prefix}weight_ih_l0)"
+    if target_size != tensors[head].shape[0]:
+        raise CheckpointError(f"{path}: {what} has {target_size} rows but its head {head} has "
+                              f"{tensors[head].shape[0]} outputs")
+    vocab, target, origins = vocabularies(path, options, vocab, source_size, target_size,
+                                          source_embed or f"{encoder.prefix}weight_ih_l0", head)
+    embed = first.input_size if source_embed else 0
     config = Seq2SeqConfig(len(vocab), len(target), first.cell, first.layers, first.hidden,
-                           first.input_size)
+                           embed)
     renamed = {f"encoder.rnn.{k[len(encoder.prefix):]}": tensors[k] for k in encoder.keys}
     renamed |= {f"decoder.rnn.{k[len(decoder.prefix):]}": tensors[k] for k in decoder.keys}
-    renamed |= {"encoder.embed.weight": tensors[source_embed],
-                "decoder.embed.weight": tensors[target_embed], "decoder.head.weight": tensors[head],
+    renamed |= {"decoder.head.weight": tensors[head],
                 "decoder.head.bias": tensors.get(head_bias, torch.zeros(len(target)))}
+    if source_embed:
+        renamed |= {"encoder.embed.weight": tensors[source_embed],
+                    "decoder.embed.weight": tensors[target_embed]}
     module = Seq2Seq(config)
     load_state(path, module, renamed)
     module.eval()
+    inputs = ((f"embedding {source_embed}", f"embedding {target_embed}") if source_embed
+              else (f"one-hot of {len(vocab)}", f"one-hot of {len(target)}"))
     detected = {"format": source,
-                "encoder": f"{first.cell.upper()} {encoder.prefix}*, embedding {source_embed}",
-                "decoder": f"{first.cell.upper()} {decoder.prefix}*, embedding {target_embed}, "
-                           f"head {head}",
+                "encoder": f"{first.cell.upper()} {encoder.prefix}*, {inputs[0]}",
+                "decoder": f"{first.cell.upper()} {decoder.prefix}*, {inputs[1]}, head {head}",
                 "layers": f"{first.layers} layer(s), hidden {first.hidden}",
-                "bridge": "identity (the encoder's final state starts the decoder)"}
+                "bridge": "identity (the encoder's final state starts the decoder)",
+                "vocab": origins}
     if wrapper:
         detected["wrapper"] = wrapper
     if tied:
         detected["tied"] = "; ".join(tied)
+    detected |= facts or {}
     meta = {"format_version": FORMAT_VERSION, "kind": "seq2seq", "arch": config.arch(),
             "bridge": "identity", "vocab": vocab.to_json(), "detected": detected}
     if target != vocab:
@@ -122,24 +125,48 @@ def detect_pair(path: Path, tensors: dict[str, torch.Tensor], stacks: list[Stack
     return checkpoint
 
 
-def vocabularies(path: Path, options: ModelSource, source_size: int, target_size: int,
-                 source_embed: str, head: str) -> tuple[CharVocab, CharVocab]:
-    """--vocab for the encoder, --target-vocab (or the same) for the decoder, sizes checked."""
-    if options.vocab is None:
-        raise CheckpointError(f"{path}: a plain state_dict carries no vocabulary: pass --vocab "
-                              f"FILE with the encoder's {source_size} tokens (and --target-vocab "
-                              "FILE for the decoder's, if they differ)")
-    vocab = read_vocab(options.vocab)
-    if len(vocab) != source_size:
-        raise CheckpointError(f"{path}: --vocab {options.vocab} has {len(vocab)} tokens, the "
-                              f"encoder's embedding {source_embed} has {source_size} rows")
-    target = read_vocab(options.target_vocab, "--target-vocab") if options.target_vocab else vocab
+def embeddings(path: Path, tensors: dict[str, torch.Tensor], used: set[str], encoder: Stack,
+               decoder: Stack) -> dict[str, str | None]:
+    """Each side's embedding (None: one-hot), found by width and by the side's key prefix."""
+    found: dict[str, list[str]] = {encoder.prefix: [], decoder.prefix: []}
+    for key, value in tensors.items():
+        if key in used or value.ndim != 2:
+            continue
+        side = side_of(key, encoder, decoder)
+        if side is not None and value.shape[1] == side.input_size:
+            found[side.prefix].append(key)
+        elif side is None and value.shape[1] in (encoder.input_size, decoder.input_size):
+            raise CheckpointError(f"{path}: cannot tell whether the embedding {key} belongs "
+                                  f"to {encoder.prefix}* or {decoder.prefix}*; {FACTORY_HINT}")
+    for stack in (encoder, decoder):
+        if len(found[stack.prefix]) > 1:
+            raise CheckpointError(
+                f"{path}: {len(found[stack.prefix])} embeddings of width {stack.input_size} for "
+                f"{stack.prefix}* ({', '.join(found[stack.prefix])}); a seq2seq state_dict needs "
+                f"one per side, else {FACTORY_HINT}")
+    return {prefix: keys[0] if keys else None for prefix, keys in found.items()}
+
+
+def vocabularies(path: Path, options: ModelSource, stored: list[str] | None, source_size: int,
+                 target_size: int, source_input: str, head: str
+                 ) -> tuple[CharVocab, CharVocab, str]:
+    """--vocab (or the file's) for the encoder, --target-vocab (or the same) for the decoder,
+    sizes checked; the decoder's start and end tokens are --bos / --eos (default <s>, </s>)."""
+    vocab, origin = choose_vocab(path, options.vocab, stored, source_size,
+                                 f"the encoder's input {source_input} takes {source_size}")
+    if options.target_vocab:
+        target = read_vocab(options.target_vocab, "--target-vocab")
+        origin += f"; decoder: --target-vocab {options.target_vocab}"
+        what = "--target-vocab"
+    else:
+        target = vocab
+        what = "--vocab (also the decoder's)" if options.vocab else "the file's vocabulary"
     if len(target) != target_size:
-        what = "--target-vocab" if options.target_vocab else "--vocab (also the decoder's)"
         raise CheckpointError(f"{path}: {what} has {len(target)} tokens, the decoder's head "
                               f"{head} has {target_size} outputs")
-    for token in (BOS, EOS):
+    for token, flag in ((options.bos or BOS, "--bos"), (options.eos or EOS, "--eos")):
         if token not in target:
             raise CheckpointError(f"{path}: the decoder's vocabulary has no {token!r}; decoding "
-                                  "starts at <s> and stops at </s>")
-    return vocab, target
+                                  f"starts and stops at tokens of its vocabulary: name them with "
+                                  f"--bos/--eos ({flag} {token!r} is not among them)")
+    return vocab, target, origin

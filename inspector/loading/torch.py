@@ -10,6 +10,7 @@ never guessed.
 from __future__ import annotations
 
 import pickle
+import pickletools
 import re
 import warnings
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from inspector.loading.files import importable_cwd, read_vocab
+from inspector.loading.files import first_duplicate, importable_cwd, read_vocab
 from models.char_rnn import CharRNN, CharRNNConfig
 from models.checkpoint import (
     FORMAT_VERSION,
@@ -27,6 +28,7 @@ from models.checkpoint import (
     first_line,
     nonfinite_warning,
 )
+from models.vocab import CharVocab
 
 if TYPE_CHECKING:
     from inspector.loading import ModelSource
@@ -41,20 +43,80 @@ UNPICKLER_BOILERPLATE = ("Weights only load failed", "Please file an issue",
 
 
 def load_torch(path: Path, source: ModelSource) -> Checkpoint:
-    """A `torch.save` file: a state_dict, a training checkpoint's dict around one, or (only with
-    --trust-pickle) a whole module, inspected through its own forward."""
-    content, wrapper = unwrap(path, torch_load(path, source.trust_pickle))
-    if isinstance(content, torch.nn.Module):
-        from inspector.loading.factory import from_module
-
-        checkpoint = from_module(path, content, source)
+    """A `torch.save` file: a state_dict, a training checkpoint's dict around one (with the
+    vocabulary it may keep), an `{'encoder': sd, 'decoder': sd}` pair, a state_dict with its
+    decoder in `--decoder FILE`, or (only with --trust-pickle) a whole module, inspected through
+    its own forward (or, when its class has no forward, through its state_dict)."""
+    obj = torch_load(path, source.trust_pickle)
+    stored = stored_vocab(path, obj) if isinstance(obj, dict) else None
+    kind = f"PyTorch state_dict ({path.suffix or 'no suffix'})"
+    halves = encoder_decoder(path, obj)
+    if halves is not None:
+        checkpoint = detect(path, halves, source, kind, "{'encoder': …, 'decoder': …}", [],
+                            vocab=stored)
     else:
-        kind = f"PyTorch state_dict ({path.suffix or 'no suffix'})"
-        checkpoint = detect(path, dict(content), source, kind, wrapper, [])
+        content, wrapper = unwrap(path, obj)
+        if isinstance(content, torch.nn.Module) and has_forward(content):
+            from inspector.loading.factory import from_module
+
+            checkpoint = from_module(path, content, source)
+        else:
+            if isinstance(content, torch.nn.Module):
+                wrapper = f"{type(content).__name__} without a forward: its state_dict"
+                content = content.state_dict()
+            tensors = dict(content)
+            if source.decoder is not None:
+                tensors = with_decoder(path, tensors, source)
+                wrapper = f"encoder {path.name} + --decoder {source.decoder}"
+            checkpoint = detect(path, tensors, source, kind, wrapper, [], vocab=stored)
     if source.trust_pickle:  # a warning like the others: stderr for commands, a note in the TUI
         checkpoint.warnings.insert(0, f"{path}: unpickled with --trust-pickle, which runs code "
                                       "from the file; do this only for files you made")
     return checkpoint
+
+
+def has_forward(module: torch.nn.Module) -> bool:
+    """A class that defines its forward (TorchScript's are compiled: refused as such)."""
+    if isinstance(module, torch.jit.ScriptModule):
+        return True
+    return type(module).forward is not torch.nn.Module.forward
+
+
+def state_of(value: Any) -> dict[str, torch.Tensor] | None:
+    """A state_dict, or a module's, or None."""
+    if isinstance(value, torch.nn.Module):
+        return value.state_dict()
+    if isinstance(value, dict) and value and all(isinstance(v, torch.Tensor)
+                                                 for v in value.values()):
+        return value
+    return None
+
+
+def encoder_decoder(path: Path, obj: Any) -> dict[str, torch.Tensor] | None:
+    """`{'encoder': sd, 'decoder': sd}` (state_dicts or modules) as one prefixed state_dict."""
+    if not isinstance(obj, dict):
+        return None
+    halves = {side: state_of(obj.get(side)) for side in ("encoder", "decoder")}
+    if any(half is None for half in halves.values()):
+        return None
+    return prefixed(halves["encoder"], halves["decoder"])
+
+
+def prefixed(encoder: dict, decoder: dict) -> dict[str, torch.Tensor]:
+    return {f"encoder.{k}": v for k, v in encoder.items()} | {
+        f"decoder.{k}": v for k, v in decoder.items()}
+
+
+def with_decoder(path: Path, encoder: dict[str, torch.Tensor], source: ModelSource
+                 ) -> dict[str, torch.Tensor]:
+    """`MODEL --decoder FILE`: the two halves of a seq2seq model saved apart."""
+    from inspector.loading.files import readable_file
+
+    decoder_path = readable_file(source.decoder)
+    decoder = state_of(unwrap(decoder_path, torch_load(decoder_path, source.trust_pickle))[0])
+    if decoder is None:
+        raise CheckpointError(f"{decoder_path}: --decoder holds no state_dict")
+    return prefixed(encoder, decoder)
 
 
 def pickled_globals(path: Path) -> list[str]:
@@ -84,18 +146,48 @@ def torch_load(path: Path, trust_pickle: bool) -> Any:
         # Old (non-zip) files cannot be scanned; the unpickler names the first class it refused.
         names = pickled_globals(path) or BLOCKED_GLOBAL.findall(str(exc))[:1]
         if names and not trust_pickle:
-            shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-            raise CheckpointError(
-                f"{path}: holds pickled Python objects ({shown}); loading them would run code, "
-                "so it is refused: re-save it with torch.save(model.state_dict(), PATH), or pass "
-                "--trust-pickle if you made this file yourself") from None
+            raise refused_pickle(path, names) from None
         raise CheckpointError(f"{path}: not a readable PyTorch file "
                               f"({unpickler_reason(exc)})") from None
+    except ModuleNotFoundError as exc:  # the pickled model's class lives in the user's code
+        raise CheckpointError(f"{path}: the pickled model needs the module {exc.name!r}, which is "
+                              "not importable: run from the folder of the code that saved it, "
+                              "or set PYTHONPATH to it") from None
     except Exception as exc:  # garbage makes torch.load raise almost anything (struct.error, …)
         if "TorchScript" in str(exc):
             raise torchscript_error(path) from None
         raise CheckpointError(f"{path}: not a readable PyTorch file "
                               f"({first_line(exc)})") from None
+
+
+def refused_pickle(path: Path, names: list[str]) -> CheckpointError:
+    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return CheckpointError(
+        f"{path}: holds pickled Python objects ({shown}); loading them would run code, so it is "
+        "refused: re-save it with torch.save(model.state_dict(), PATH), or pass --trust-pickle "
+        "if you made this file yourself")
+
+
+def plain_pickle_globals(path: Path) -> list[str]:
+    """The classes and functions a plain pickle would import, read from its opcodes without
+    running any (any protocol; torch's weights-only reader stops at protocol 4's frames)."""
+    names: list[str] = []
+    strings: list[str] = []
+    try:
+        with path.open("rb") as f:
+            for opcode, arg, _ in pickletools.genops(f):
+                if opcode.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
+                    strings = [*strings[-1:], str(arg)]
+                elif opcode.name in ("GLOBAL", "INST"):
+                    names.append(str(arg).replace(" ", "."))
+                elif opcode.name.startswith("EXT"):  # copyreg's registry: a callable by number
+                    names.append(f"extension code {arg}")
+                elif opcode.name == "STACK_GLOBAL" and len(strings) == 2:
+                    names.append(".".join(strings))
+    except Exception as exc:  # pickletools raises ValueError and friends on damaged bytes
+        raise CheckpointError(f"{path}: not a readable pickle ({type(exc).__name__}: "
+                              f"{first_line(exc)})") from None
+    return sorted(set(names))
 
 
 def torchscript_error(path: Path) -> CheckpointError:
@@ -236,15 +328,136 @@ def find_head(path: Path, tensors: dict[str, torch.Tensor], rnn_keys: set[str],
                           "state_dict or use --factory module:callable")
 
 
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+VOCAB_KEYS = ("tokens", "vocab", "chars", "itos", "int2char", "idx2char", "char2int", "stoi",
+              "char_to_ix", "ix_to_char")
+
+
+def checked_tensors(path: Path, tensors: dict) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """What a state_dict must be before anything is built from it: string keys, dense CPU
+    tensors with real storage, floating point. float8 weights are widened with a note; integer,
+    bool and complex ones are refused (they are not weights of a recurrent layer)."""
+    notes = {}
+    for key, value in tensors.items():
+        if not isinstance(key, str):
+            raise CheckpointError(f"{path}: state_dict key {key!r} is a {type(key).__name__}, "
+                                  "not a string")
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(f"{path}: {key} is a {type(value).__name__}, not a tensor")
+        if value.layout != torch.strided:
+            raise CheckpointError(f"{path}: {key} is a {str(value.layout).removeprefix('torch.')} "
+                                  "tensor; save dense weights (tensor.to_dense())")
+        if value.is_meta or value.device.type != "cpu":
+            raise CheckpointError(f"{path}: {key} has no data (a {value.device.type} tensor); "
+                                  "save the trained weights, not a shape-only model")
+        if value.is_quantized or value.is_complex() or not value.is_floating_point():
+            dtype = str(value.dtype).removeprefix("torch.")
+            raise CheckpointError(f"{path}: {key} has dtype {dtype}; the weights of a recurrent "
+                                  "model must be floating point")
+    wide = sorted(k for k, v in tensors.items() if v.dtype not in FLOAT_DTYPES)
+    if wide:
+        dtypes = sorted({str(tensors[k].dtype).removeprefix("torch.") for k in wide})
+        notes["converted"] = f"{', '.join(dtypes)} weights ({wide[0]}…) widened to float32"
+        tensors = {k: v.to(torch.float32) if k in wide else v for k, v in tensors.items()}
+    return tensors, notes
+
+
+def zero_hidden_biases(stack: Stack, tensors: dict[str, torch.Tensor], facts: dict[str, str]
+                       ) -> dict[str, torch.Tensor]:
+    """Layers with bias_ih but no bias_hh (one bias, as hand-written and Keras cells keep):
+    the missing bias is zero, which is exactly what the one-bias forward computes."""
+    added = {}
+    for layer in range(stack.layers):
+        ih = tensors.get(f"{stack.prefix}bias_ih_l{layer}")
+        if ih is not None and f"{stack.prefix}bias_hh_l{layer}" not in tensors:
+            added[f"rnn.bias_hh_l{layer}"] = torch.zeros_like(ih)
+    if added:
+        facts["bias_hh"] = f"absent in {len(added)} layer(s): zero"
+    return added
+
+
+def stored_vocab(path: Path, obj: dict) -> list[str] | None:
+    """A vocabulary a checkpoint dict keeps beside its weights, in index order: a list of
+    tokens (`tokens`, `chars`, `itos`, a string of characters), or a mapping either way
+    (`int2char` index -> token, `char2int` / `stoi` token -> index). None when there is none."""
+    for key in VOCAB_KEYS:
+        value = obj.get(key)
+        if value is None or isinstance(value, torch.Tensor | int | float):  # a size, not a list
+            continue
+        if isinstance(value, str) and key == "chars":  # min-char-rnn-style: a string of them
+            return list(value)
+        if isinstance(value, list | tuple) and all(isinstance(t, str) for t in value):
+            return list(value)
+        if isinstance(value, dict) and value:
+            return vocab_from_mapping(path, key, value)
+        raise CheckpointError(f"{path}: {key!r} is a {type(value).__name__}, not a list of "
+                              "tokens or a token-index mapping")
+    return None
+
+
+def vocab_from_mapping(path: Path, key: str, mapping: dict) -> list[str]:
+    items = list(mapping.items())
+    if all(isinstance(k, int) and isinstance(v, str) for k, v in items):
+        by_index = dict(items)
+    elif all(isinstance(k, str) and isinstance(v, int) for k, v in items):
+        by_index = {v: k for k, v in items}
+        if len(by_index) != len(items):
+            raise CheckpointError(f"{path}: {key!r} maps two tokens to the same index")
+    else:
+        raise CheckpointError(f"{path}: {key!r} is neither index -> token nor token -> index")
+    if set(by_index) != set(range(len(by_index))):
+        raise CheckpointError(f"{path}: {key!r} does not number its {len(by_index)} tokens "
+                              "0..n-1")
+    return [by_index[i] for i in range(len(by_index))]
+
+
+def choose_vocab(path: Path, given: str | None, stored: list[str] | None, size: int,
+                 needs: str, what: str = "--vocab") -> tuple[CharVocab, str]:
+    """--vocab when given (cross-checked with a vocabulary the file stores), else the file's.
+    Returns the vocabulary and where it came from, for `info`."""
+    if given is None and stored is None:
+        raise CheckpointError(f"{path}: a plain state_dict carries no vocabulary: pass {what} "
+                              f"FILE, a JSON list of its {size} tokens in index order")
+    if given is not None:
+        vocab = read_vocab(given, what)
+        if stored is not None and list(vocab.tokens) != stored:
+            raise CheckpointError(f"{path}: {what} {given} differs from the vocabulary stored "
+                                  f"in the file ({len(stored)} tokens); drop {what} or fix it")
+        origin = f"{what} {given}" + (" (matches the file's)" if stored is not None else "")
+    else:
+        vocab = vocab_of(path, stored)
+        given, origin = "the file's vocabulary", "stored in the file"
+    if len(vocab) != size:
+        raise CheckpointError(f"{path}: {given} has {len(vocab)} tokens, {needs}")
+    return vocab, origin
+
+
+def vocab_of(path: Path, tokens: list[str], what: str = "the vocabulary stored in the file"
+             ) -> CharVocab:
+    duplicate = first_duplicate(tokens)
+    if duplicate is not None:
+        raise CheckpointError(f"{path}: {what} has duplicate tokens: {duplicate!r}")
+    try:
+        return CharVocab(tuple(tokens))
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {what}: {exc}") from None
+
+
 def detect(path: Path, tensors: dict[str, torch.Tensor], options: ModelSource, source: str,
-           wrapper: str | None, tied: list[str]) -> Checkpoint:
-    """Recognise embedding/one-hot + recurrent + head; rename onto CharRNN and load."""
-    tensors = strip_common(tensors)
+           wrapper: str | None, tied: list[str], *, nonlinearity: str | None = None,
+           facts: dict[str, str] | None = None, vocab: list[str] | None = None) -> Checkpoint:
+    """Recognise embedding/one-hot + recurrent + head; rename onto CharRNN and load.
+
+    `nonlinearity` is what the file itself says about a plain RNN (None: it cannot say), `facts`
+    go to `info` as they are, `vocab` is a vocabulary stored in the file."""
+    tensors, notes = checked_tensors(path, strip_common(tensors))
+    facts = {**(facts or {}), **notes}
     stacks = recurrent_stacks(path, tensors)
     if len(stacks) == 2:
         from inspector.loading.seq2seq_pairs import detect_pair
 
-        return detect_pair(path, tensors, stacks, options, source, wrapper, tied)
+        return detect_pair(path, tensors, stacks, options, source, wrapper, tied, facts=facts,
+                           vocab=vocab)
     if len(stacks) > 2:
         names = ", ".join(f"{stack.prefix}weight_ih_l0" for stack in stacks)
         raise CheckpointError(f"{path}: {len(stacks)} recurrent stacks ({names}); use "
@@ -276,20 +489,20 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: ModelSource, s
     if extra:
         raise CheckpointError(f"{path}: tensors {', '.join(extra[:6])} are not part of embedding "
                               "+ RNN + Linear; use --factory module:callable for this model")
-    if options.vocab is None:
-        raise CheckpointError(f"{path}: a plain state_dict carries no vocabulary: pass --vocab "
-                              f"FILE, a JSON list of its {vocab_size} tokens in index order")
-    vocab = read_vocab(options.vocab)
-    if len(vocab) != vocab_size:
-        raise CheckpointError(f"{path}: --vocab {options.vocab} has {len(vocab)} tokens, the "
-                              f"model's head {head} has {vocab_size} outputs")
-    nonlinearity = options.nonlinearity or "tanh"
+    vocab, vocab_origin = choose_vocab(path, options.vocab, vocab, vocab_size,
+                                       f"the model's head {head} has {vocab_size} outputs")
     if options.nonlinearity and cell != "rnn":
         raise CheckpointError(f"{path}: --nonlinearity applies to a plain nn.RNN, this is a "
                               f"{cell.upper()}")
+    stated = nonlinearity
+    if stated and options.nonlinearity and stated != options.nonlinearity:
+        raise CheckpointError(f"{path}: the file says its RNN uses {stated}, not "
+                              f"--nonlinearity {options.nonlinearity}")
+    nonlinearity = stated or options.nonlinearity or "tanh"
     config = CharRNNConfig(vocab_size, cell, layers, hidden, input_size if embed else 0,
                            nonlinearity, bias)
     renamed = {f"rnn.{k[len(prefix):]}": v for k, v in tensors.items() if k in rnn_keys}
+    renamed |= zero_hidden_biases(stack, tensors, facts)
     renamed["head.weight"] = tensors[head]
     renamed["head.bias"] = tensors.get(head_bias, torch.zeros(vocab_size))
     if embed:
@@ -310,8 +523,11 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: ModelSource, s
     if dtypes != ["float32"]:
         detected["dtype"] = f"{', '.join(dtypes)} (computed in float32)"
     if cell == "rnn":
-        detected["nonlinearity"] = nonlinearity + ("" if options.nonlinearity else
-                                                   " (default; pass --nonlinearity relu if not)")
+        detected["nonlinearity"] = nonlinearity + (
+            " (stated by the file)" if stated else "" if options.nonlinearity
+            else " (assumes tanh: a state_dict cannot show it; pass --nonlinearity relu if not)")
+    detected["vocab"] = vocab_origin
+    detected |= facts
     meta = {"format_version": FORMAT_VERSION, "kind": "char", "arch": config.arch(),
             "vocab": vocab.to_json(), "detected": detected}
     checkpoint = Checkpoint("char", module, vocab, meta, path)
@@ -321,6 +537,12 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: ModelSource, s
 
 def load_state(path: Path, module: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:
     """Load tensors into a module, with one-line errors for missing, extra or misshapen keys."""
+    check_shapes(path, module, tensors)
+    module.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
+
+
+def check_shapes(path: Path, module: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    """The tensors a module needs, by name and shape (works on a meta-device module too)."""
     expected = module.state_dict()
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
@@ -333,4 +555,3 @@ def load_state(path: Path, module: torch.nn.Module, tensors: dict[str, torch.Ten
         if tuple(got.shape) != tuple(want.shape):
             raise CheckpointError(f"{path}: tensor {key} has shape {tuple(got.shape)}, "
                                   f"the metadata's architecture needs {tuple(want.shape)}")
-    module.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
