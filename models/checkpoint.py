@@ -19,7 +19,7 @@ from torch import nn
 
 from models.atomic import write_with
 from models.char_rnn import CharRNN, CharRNNConfig
-from models.errors import CheckpointError, first_line
+from models.errors import CheckpointError, first_line, printable
 from models.mlp import MLPBaseline, MLPConfig
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
 from models.vocab import CharVocab
@@ -108,13 +108,22 @@ def nonfinite_warning(origin: str, tensors: dict[str, torch.Tensor]) -> list[str
 
 
 def describe(checkpoint: Checkpoint) -> list[str]:
-    """Human lines for `rnn-inspect info`."""
+    """Human lines for `rnn-inspect info`: how the file was read (format, route, assumptions,
+    dtype), then what it holds. Text from the file is escaped: it cannot clear the terminal."""
     meta = checkpoint.meta
+    detected = meta.get("detected", {})
     arch = meta.get("arch", {})
     lines = [f"model      {checkpoint.name} ({checkpoint.path})" if checkpoint.path
              else f"model      {checkpoint.name}",
-             f"kind       {checkpoint.kind}",
-             "arch       " + ", ".join(f"{k}={v}" for k, v in arch.items())]
+             f"format     {detected.get('format', 'rnn-inspect checkpoint (.safetensors)')}",
+             f"route      {route(checkpoint)}",
+             f"dtype      {detected.get('dtype', dtype_of(checkpoint.module))}"]
+    assumed = [f"{key}: {value}" for key, value in detected.items()
+               if "assumes" in str(value)]
+    lines += [f"assumes    {line}" for line in assumed] or [
+        "assumes    nothing: the file states all it is read by"]
+    lines += [f"kind       {checkpoint.kind}",
+              "arch       " + ", ".join(f"{k}={v}" for k, v in arch.items())]
     if checkpoint.kind == "seq2seq":
         lines.append(f"bridge     {meta.get('bridge', 'identity')}")
     lines.append(f"parameters {checkpoint.parameter_count():,}")
@@ -122,15 +131,34 @@ def describe(checkpoint: Checkpoint) -> list[str]:
     if checkpoint.target_vocab is not None:
         lines.append(f"target     {len(checkpoint.target_vocab)} tokens: "
                      f"{_vocab_preview(checkpoint.target_vocab)}")
+    if "labels" in meta:
+        shown = " ".join(meta["labels"][:20]) + (" …" if len(meta["labels"]) > 20 else "")
+        lines.append(f"labels     {len(meta['labels'])} outputs: {shown}")
     if "task" in meta:
         lines.append(f"task       {meta['task']}")
     for key, value in meta.get("train", {}).items():
         if isinstance(value, float) and math.isfinite(value):
             value = f"{value:.4g}"
         lines.append(f"train.{key:<5} {value}")
-    for key, value in meta.get("detected", {}).items():
-        lines.append(f"detected   {key}: {value}")
-    return lines
+    for key, value in detected.items():
+        if key not in ("format", "dtype"):
+            lines.append(f"detected   {key}: {value}")
+    return [printable(line) for line in lines]
+
+
+def route(checkpoint: Checkpoint) -> str:
+    """How the numbers are computed: the engine's exact step, or the model's own forward."""
+    if checkpoint.inspectable is not None:
+        return "its own forward, read by hooks on its recurrent layers"
+    if "detected" not in checkpoint.meta:
+        return "native: rebuilt from its metadata, stepped exactly"
+    cell = str(checkpoint.meta.get("arch", {}).get("cell", "rnn")).upper()
+    return f"mapped onto nn.{cell} with PyTorch's names and gate order, stepped exactly"
+
+
+def dtype_of(module: nn.Module) -> str:
+    dtypes = sorted({str(p.dtype).removeprefix("torch.") for p in module.parameters()})
+    return ", ".join(dtypes) or "float32"
 
 
 def _vocab_preview(vocab: CharVocab, limit: int = 40) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CheckpointError", "first_line"]
+__all__ = ["CheckpointError", "first_line", "printable"]
 
 
 class CheckpointError(Exception):
@@ -12,8 +12,14 @@ class CheckpointError(Exception):
     characters are escaped here, so the message stays one line whatever the file says."""
 
     def __init__(self, message: str) -> None:
-        super().__init__("".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode()
-                                 for ch in message))
+        super().__init__(printable(message))
+
+
+def printable(text: str) -> str:
+    """Text from a file, safe to print: control, bidi and other invisible characters (which can
+    clear a terminal or reorder a line) written as escapes such as `\\x1b` and `\\u202e`."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode()
+                   for ch in text)
 
 
 def first_line(exc: BaseException) -> str:

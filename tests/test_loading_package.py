@@ -1,10 +1,14 @@
 """The loading package: one options carrier filled from the CLI once, and cheap to import."""
 
+import json
 import subprocess
+
+import pytest
 
 from inspector.cli import command_parser
 from inspector.commands.common import source_from
-from inspector.loading import ModelSource
+from inspector.loading import ModelSource, open_model
+from models.errors import CheckpointError
 
 
 def test_every_model_option_reaches_the_one_options_carrier():
@@ -23,3 +27,15 @@ def test_importing_the_package_imports_no_torch(python, cli_env):
     run = subprocess.run([python, "-c", probe], capture_output=True, text=True, env=cli_env,
                          timeout=120)
     assert run.stdout.strip() == "False", run.stderr
+
+
+def test_labels_are_read_checked_and_carried(tmp_path):
+    (tmp_path / "l.json").write_text(json.dumps([f"tag{i}" for i in range(27)]))
+    (tmp_path / "short.json").write_text(json.dumps(["a", "b"]))
+    (tmp_path / "twice.json").write_text(json.dumps(["a", "a"]))
+    opened = open_model(ModelSource("doubled-lstm", labels=str(tmp_path / "l.json")))
+    assert opened.meta["labels"][:2] == ["tag0", "tag1"]
+    with pytest.raises(CheckpointError, match="names 2 outputs, the head of doubled-lstm has 27"):
+        open_model(ModelSource("doubled-lstm", labels=str(tmp_path / "short.json")))
+    with pytest.raises(CheckpointError, match="names 'a' twice"):
+        open_model(ModelSource("doubled-lstm", labels=str(tmp_path / "twice.json")))

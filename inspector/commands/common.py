@@ -8,6 +8,7 @@ from pathlib import Path
 
 from inspector.loading import ModelSource
 from models.atomic import OutputPathError, check_output
+from models.errors import printable
 
 EXIT_USAGE = 2
 
@@ -57,5 +58,5 @@ def output_target(path: str | Path, option: str = "--out") -> Path:
 
 
 def warn(warnings: list[str]) -> None:
-    for line in warnings:
-        print(f"rnn-inspect: warning: {line}", file=sys.stderr)
+    for line in warnings:  # they quote the file (key names): escaped, one line each
+        print(f"rnn-inspect: warning: {printable(line)}", file=sys.stderr)

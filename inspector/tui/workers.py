@@ -100,19 +100,21 @@ def load(source: ModelSource | str, replay: str,
     torch.set_num_threads(1)  # one thread: a 2x512 LSTM step takes ~3.6 ms instead of ~12 ms
     from inspector.engine import Seq2SeqSession, Session, inspectable
     from inspector.loading import open_model
+    from models.errors import printable
 
     checkpoint = opened if opened is not None else open_model(source)
     model = inspectable(checkpoint)
+    # Text from the file is shown escaped: a task name or key cannot clear the screen.
+    task = printable(checkpoint.meta["task"]) if "task" in checkpoint.meta else None
+    notes = [printable(note) for note in checkpoint.warnings]
     if checkpoint.kind == "seq2seq":
-        return Seq2SeqLoaded(checkpoint.name, model, Seq2SeqSession(model),
-                             checkpoint.meta.get("task"), list(checkpoint.warnings))
+        return Seq2SeqLoaded(checkpoint.name, model, Seq2SeqSession(model), task, notes)
     session = Session(model)
-    notes = list(checkpoint.warnings)
     usable = "".join(ch for ch in replay if ch in model.vocab or model.vocab.unk_id is not None)
     if usable != replay:
         notes.append(f"{checkpoint.name}: dropped characters its vocabulary cannot encode")
     steps = feed_in_chunks(session, usable)
-    return Loaded(checkpoint.name, model, session, checkpoint.meta.get("task"), steps, notes)
+    return Loaded(checkpoint.name, model, session, task, steps, notes)
 
 
 def export_trace(model: InspectableModel | Seq2SeqModel, text: str, path: Path) -> Path:

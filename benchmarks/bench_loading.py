@@ -1,0 +1,70 @@
+"""What a hostile file costs `rnn-inspect info`, against a valid file, in the same run.
+
+Each file is opened by a fresh `python -m inspector.cli info FILE` that reports its own wall time
+(from before the CLI is imported) and peak RSS (VmHWM). The target: every hostile class at most
+1 s and 100 MB more than the valid file. Run: `.venv/bin/python benchmarks/bench_loading.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from hostile_files import HOSTILE, valid  # noqa: E402
+
+CHILD = """
+import sys, time
+started = time.perf_counter()
+from inspector.cli import main
+status = main(sys.argv[1:])
+elapsed = time.perf_counter() - started
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(f"BENCH {status} {elapsed:.4f} {peak}", file=sys.stderr)
+"""
+REPEATS = 3
+
+
+def measure(path: Path) -> tuple[int, float, float]:
+    """(exit status, median seconds, median peak MB) over REPEATS fresh processes."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    runs = []
+    for _ in range(REPEATS):
+        done = subprocess.run([sys.executable, "-c", CHILD, "info", str(path)], env=env,
+                              capture_output=True, text=True, timeout=600)
+        line = next(x for x in done.stderr.splitlines() if x.startswith("BENCH"))
+        _, status, seconds, peak_kb = line.split()
+        runs.append((int(status), float(seconds), int(peak_kb) / 1024))
+    return (runs[0][0], statistics.median(r[1] for r in runs),
+            statistics.median(r[2] for r in runs))
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        valid(base / "valid.safetensors")
+        status, seconds, peak = measure(base / "valid.safetensors")
+        print(f"{'valid native file':<28} exit {status}  {seconds:6.3f} s  {peak:7.1f} MB")
+        worst_time = worst_memory = 0.0
+        for name, (write, suffix, _) in HOSTILE.items():
+            path = base / f"{name.replace(' ', '_')}{suffix}"
+            write(path)
+            code, took, used = measure(path)
+            worst_time, worst_memory = max(worst_time, took - seconds), max(worst_memory,
+                                                                            used - peak)
+            print(f"{name:<28} exit {code}  {took:6.3f} s  {used:7.1f} MB  "
+                  f"(+{took - seconds:.3f} s, {used - peak:+.1f} MB)")
+        ok = worst_time <= 1.0 and worst_memory <= 100
+        print(f"worst: +{worst_time:.3f} s, {worst_memory:+.1f} MB over the valid file "
+              f"(target ≤ 1 s, ≤ 100 MB): {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
