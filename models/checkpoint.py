@@ -76,13 +76,16 @@ def build_module(kind: str, arch: dict, vocab_size: int, target_vocab_size: int 
 
 
 def metadata_for(kind: str, module: nn.Module, vocab: CharVocab, *, task: str | None = None,
-                 train: dict | None = None, target_vocab: CharVocab | None = None) -> dict:
+                 train: dict | None = None, target_vocab: CharVocab | None = None,
+                 tokens: str | None = None) -> dict:
     meta: dict[str, Any] = {"format_version": FORMAT_VERSION, "kind": kind,
                             "arch": module.config.arch(), "vocab": vocab.to_json()}
     if kind == "seq2seq":
         meta["bridge"] = module.config.bridge
         if target_vocab is not None and target_vocab != vocab:
             meta["target_vocab"] = target_vocab.to_json()
+    if tokens is not None:
+        meta["tokens"] = tokens
     if task is not None:
         meta["task"] = task
     if train is not None:
@@ -92,8 +95,9 @@ def metadata_for(kind: str, module: nn.Module, vocab: CharVocab, *, task: str | 
 
 def save_checkpoint(path: str | Path, kind: str, module: nn.Module, vocab: CharVocab, *,
                     task: str | None = None, train: dict | None = None,
-                    target_vocab: CharVocab | None = None) -> Path:
-    meta = metadata_for(kind, module, vocab, task=task, train=train, target_vocab=target_vocab)
+                    target_vocab: CharVocab | None = None, tokens: str | None = None) -> Path:
+    meta = metadata_for(kind, module, vocab, task=task, train=train, target_vocab=target_vocab,
+                        tokens=tokens)
     tensors = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
     # Atomic and never over a device: safetensors would rename its own temp file over anything.
     return write_with(path, lambda tmp: save_file(tensors, str(tmp),
@@ -136,7 +140,9 @@ def describe(checkpoint: Checkpoint) -> list[str]:
         lines.append(f"labels     {len(meta['labels'])} outputs: {shown}")
     if "task" in meta:
         lines.append(f"task       {meta['task']}")
-    for key, value in meta.get("train", {}).items():
+    if "tokens" in meta:
+        lines.append(f"tokens     {meta['tokens']}")
+    for key, value in _flat(meta.get("train", {})):
         if isinstance(value, float) and math.isfinite(value):
             value = f"{value:.4g}"
         lines.append(f"train.{key:<5} {value}")
@@ -159,6 +165,17 @@ def route(checkpoint: Checkpoint) -> str:
 def dtype_of(module: nn.Module) -> str:
     dtypes = sorted({str(p.dtype).removeprefix("torch.") for p in module.parameters()})
     return ", ".join(dtypes) or "float32"
+
+
+def _flat(block: dict, prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested training facts (`holdout.token_accuracy`) as dotted keys, one line each."""
+    out = []
+    for key, value in block.items():
+        if isinstance(value, dict):
+            out += _flat(value, f"{prefix}{key}.")
+        else:
+            out.append((f"{prefix}{key}", value))
+    return out
 
 
 def _vocab_preview(vocab: CharVocab, limit: int = 40) -> str:

@@ -94,16 +94,21 @@ def reverse_batch(rng: np.random.Generator, vocab: CharVocab, batch: int) -> Seq
 
 def seq2seq_batch(vocab: CharVocab, sources: list[str], transform) -> Seq2SeqBatch:
     """Pad a list of source strings and their transformed targets into arrays."""
-    targets = [transform(s) for s in sources]
+    return pad_seq2seq(vocab, [vocab.encode(s) for s in sources],
+                       [vocab.encode(transform(s)) for s in sources])
+
+
+def pad_seq2seq(vocab: CharVocab, sources: list[list[int]],
+                targets: list[list[int]]) -> Seq2SeqBatch:
+    """Token ids of sources and targets as padded encoder input, decoder input and targets."""
     pad = vocab.id(EOS)
     s_len = max(map(len, sources))
     t_len = max(map(len, targets)) + 1
     src = np.full((len(sources), s_len), pad, dtype=np.int64)
     dec_in = np.full((len(sources), t_len), pad, dtype=np.int64)
     tgt = np.full((len(sources), t_len), -100, dtype=np.int64)
-    for row, (s, t) in enumerate(zip(sources, targets)):
-        src[row, : len(s)] = vocab.encode(s)
-        ids = vocab.encode(t)
+    for row, (s, ids) in enumerate(zip(sources, targets)):
+        src[row, : len(s)] = s
         dec_in[row, : len(ids) + 1] = [vocab.id(BOS), *ids]
         tgt[row, : len(ids) + 1] = [*ids, vocab.id(EOS)]
     return Seq2SeqBatch(src, dec_in, tgt, np.array([len(s) for s in sources]))

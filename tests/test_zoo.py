@@ -99,3 +99,4 @@ def test_wheel_ships_the_zoo_and_corpus(tmp_path, python):
     for path in ZOO_DIR.glob("*.safetensors"):
         assert f"models/zoo/{path.name}" in names
     assert "models/data/corpus.txt" in names and "inspector/tui/app.tcss" in names
+    assert {"models/data/shift.tsv", "models/data/doubled.tsv"} <= names

@@ -12,7 +12,7 @@ from inspector.commands.common import (
     source_from,
     warn,
 )
-from inspector.loading import open_model
+from inspector.loading import ModelSource, open_model
 from models.vocab import UnknownCharacterError
 
 
@@ -25,6 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     trace.add_argument("--out", metavar="FILE", help="output file (default: stdout for json)")
     trace.add_argument("--splits", action="store_true",
                        help="also export each gate's input and memory parts")
+    trace.add_argument("--encoder-from", metavar="OTHER",
+                       help="seq2seq: OTHER's encoder hands over to MODEL's decoder")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,8 +41,10 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("the input is empty: nothing to trace (--input)")
     checkpoint = open_model(source_from(args))
     warn(checkpoint.warnings)
+    encoder_from = other_encoder(checkpoint, args.encoder_from) if args.encoder_from else None
     try:
-        write_trace(checkpoint, text, fmt=args.format, out=args.out, splits=args.splits)
+        write_trace(checkpoint, text, fmt=args.format, out=args.out, splits=args.splits,
+                    encoder_from=encoder_from)
     except UnknownCharacterError as exc:
         raise CommandError(f"{checkpoint.name}: {exc}; it has no <unk> token") from None
     except BrokenPipeError:
@@ -48,3 +52,27 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"{args.out}: cannot write the trace ({exc.strerror or exc})") from None
     return 0
+
+
+def other_encoder(checkpoint, name: str):
+    """The checkpoint whose encoder `--encoder-from` names, checked to fit MODEL's decoder; the
+    one line on stderr says what a mixed pair is."""
+    from inspector.engine import inspectable
+
+    other = open_model(ModelSource(name))
+    warn(other.warnings)
+    for model, what in ((checkpoint, "MODEL"), (other, "--encoder-from")):
+        if model.kind != "seq2seq":
+            raise CommandError(f"{model.name}: a {model.kind} model has no encoder or decoder; "
+                               f"--encoder-from needs two seq2seq models ({what} is not one)")
+    if other.path is not None and checkpoint.path is not None and \
+            other.path.resolve() == checkpoint.path.resolve():
+        print(f"rnn-inspect: note: --encoder-from {name} is MODEL itself: its own handoff",
+              file=sys.stderr)
+        return None
+    try:
+        mixed = inspectable(checkpoint).with_encoder_of(inspectable(other))
+    except ValueError as exc:
+        raise CommandError(f"--encoder-from {name}: {exc}") from None
+    print(f"rnn-inspect: note: {mixed.handoff_note}", file=sys.stderr)
+    return other

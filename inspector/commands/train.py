@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from inspector.commands import pairs
 from inspector.commands.common import CommandError, output_target
 from models.checkpoint import first_line
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train a model on a task and save a checkpoint")
-    train.add_argument("task", choices=("shift", "doubled", "reverse", "text"))
+    train.add_argument("task", choices=("shift", "doubled", "reverse", "text", "pairs"),
+                       help="a built-in task, or pairs: your own X → Y from --data FILE")
     train.add_argument("--cell", choices=("rnn", "lstm", "gru", "mlp"), default="lstm")
     train.add_argument("--layers", type=int, default=1)
     train.add_argument("--hidden", type=int, default=64)
@@ -26,11 +28,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--corpus", metavar="FILE", help="text task: train on this file")
     train.add_argument("--out", metavar="FILE", required=True, help="where to save (.safetensors)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    pairs.add_options(train)
 
 
 def run(args: argparse.Namespace) -> int:
     from models.train import TrainConfig, save_result, train
 
+    if args.task == "pairs":
+        return pairs.run(args)
     if args.steps < 1:
         raise CommandError("--steps must be at least 1")
     output_target(args.out)  # fail before training, not after: never lose the work

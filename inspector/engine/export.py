@@ -55,6 +55,8 @@ def trace_header(model, source: dict[str, str] | None = None) -> dict[str, Any]:
         described = {"kind": "seq2seq", "cell": enc.cell, "layers": enc.n_layers,
                      "hidden": enc.hidden, "vocab": list(model.source_vocab.tokens),
                      "target_vocab": list(model.target_vocab.tokens)}
+        if getattr(model, "encoder_from", None):
+            described["encoder_from"] = model.encoder_from
     else:
         described = model_json(model)
     header: dict[str, Any] = {"format": FORMAT, "model": described}
@@ -377,15 +379,18 @@ def _seq2seq_lines(document: dict[str, Any]) -> tuple[dict[str, Any], Iterator[d
 
 def write_trace(checkpoint, text: str, fmt: str = "json", out: str | Path | None = None,
                 splits: bool = False, stdout: IO[str] | None = None,
-                chunk: int = CHUNK) -> None:
+                chunk: int = CHUNK, encoder_from=None) -> None:
     """What `rnn-inspect trace` does: trace `text` chunk by chunk and write JSON, JSON lines
-    (to `out` or stdout) or npz (to `out`), atomically, in memory that does not grow with T."""
+    (to `out` or stdout) or npz (to `out`), atomically, in memory that does not grow with T.
+    `encoder_from`: another seq2seq checkpoint whose encoder hands over to this decoder."""
     from inspector.engine import inspectable
     from inspector.provenance import source_block
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown trace format {fmt!r}; choose one of {', '.join(FORMATS)}")
     model = inspectable(checkpoint)
+    if encoder_from is not None:
+        model = model.with_encoder_of(inspectable(encoder_from))
     source = source_block(checkpoint)
     if fmt == "npz":
         if out is None:

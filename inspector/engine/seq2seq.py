@@ -55,6 +55,7 @@ class Seq2SeqModel:
     source_vocab: CharVocab
     target_vocab: CharVocab
     kind: str = "seq2seq"
+    encoder_from: str | None = None  # set when the encoder is another model's (with_encoder_of)
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint) -> Seq2SeqModel:
@@ -64,6 +65,27 @@ class Seq2SeqModel:
         decoder = NativeModel(module.decoder, target, f"{checkpoint.name}.decoder")
         return cls(checkpoint.name, encoder, decoder, Bridge(module.bridge), checkpoint.vocab,
                    target)
+
+    def with_encoder_of(self, other: Seq2SeqModel) -> Seq2SeqModel:
+        """This decoder fed `other`'s handoff (its encoder and bridge): is a handoff a code only
+        its own decoder reads? Refused (ValueError) when the handoff's shape does not fit."""
+        theirs = [(s.h.shape, s.c is not None) for s in other.handoff_of("")]
+        mine = [(s.h.shape, s.c is not None) for s in self.decoder.initial_state()]
+        if theirs != mine:
+            raise ValueError(f"{other.name}'s encoder hands over {_shape(other.handoff_of(''))}; "
+                             f"{self.name}'s decoder starts from "
+                             f"{_shape(self.decoder.initial_state())}")
+        return replace(self, encoder=other.encoder, bridge=other.bridge,
+                       source_vocab=other.source_vocab, encoder_from=other.name)
+
+    @property
+    def handoff_note(self) -> str | None:
+        """One line on what a mixed pair means, or None for a model's own encoder."""
+        if self.encoder_from is None:
+            return None
+        return (f"{self.encoder_from}'s encoder hands over to {self.name}'s decoder: the two were "
+                "trained end to end, separately, so this decoder never learned to read that "
+                "encoder's handoff")
 
     def handoff_of(self, source: str) -> State:
         """The bridged final encoder state for a source string."""
@@ -245,6 +267,11 @@ class Seq2SeqSession:
     def stepped(self) -> tuple[StepRecord, ...]:
         """The decoder steps taken so far with decode_step."""
         return tuple(self._stepping[1]) if self._stepping else ()
+
+
+def _shape(state: State) -> str:
+    cell = "h and c" if state and state[0].c is not None else "h"
+    return f"{len(state)} layer(s) of {cell} sized {', '.join(str(s.h.size) for s in state)}"
 
 
 def replace_layer(state: State, layer: int, **vectors) -> State:
