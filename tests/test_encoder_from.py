@@ -10,8 +10,9 @@ import torch
 
 from inspector.cli import main
 from inspector.engine import Seq2SeqSession, inspectable
+from inspector.loading.native import load_checkpoint
 from models import tasks
-from models.checkpoint import load_checkpoint, save_checkpoint
+from models.checkpoint import save_checkpoint
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
 
 
@@ -76,3 +77,23 @@ def test_encoder_from_a_model_that_cannot_hand_over_is_one_line(tmp_path, other,
     status, stdout, stderr = run_cli(["trace", str(a), "--input", "abc", "--encoder-from", other])
     assert status == 2 and stdout == "" and stderr.count("\n") == 1
     assert expected.format(wide=wide) in stderr
+
+
+def exact_match(model, words) -> float:
+    hits = 0
+    for word in words:
+        session = Seq2SeqSession(model)
+        session.feed_source(word)
+        hits += session.decode().output == word[::-1]
+    return hits / len(words)
+
+
+def test_the_jointly_trained_pair_decodes_and_the_mixed_pair_fails():
+    """The two zoo models share a recipe and differ in seed: each decodes its own handoff; neither
+    decoder can read the other's."""
+    words = tasks.random_words(np.random.default_rng(20261202), 30)
+    first = inspectable(load_checkpoint("reverse-seq2seq"))
+    second = inspectable(load_checkpoint("reverse-seq2seq-seed1"))
+    assert exact_match(first, words) >= 0.95 and exact_match(second, words) >= 0.95
+    assert exact_match(first.with_encoder_of(second), words) <= 0.2
+    assert exact_match(second.with_encoder_of(first), words) <= 0.2

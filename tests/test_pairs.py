@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from inspector.cli import main
-from models.checkpoint import describe, load_checkpoint
+from inspector.loading.native import load_checkpoint
+from models.checkpoint import describe
 from models.pairs import DATA_DIR, PairsError, read_pairs, split_pairs
 from models.tasks import doubled_source, doubled_target, shift_target
 from models.train import predict_text, reverse_exact_match
