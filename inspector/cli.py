@@ -14,6 +14,7 @@ from inspector.commands.common import (
     EXIT_USAGE,
     CommandError,
     add_model_options,
+    other_encoder,
     source_from,
     warn,
 )
@@ -32,6 +33,8 @@ def app_parser() -> argparse.ArgumentParser:
         epilog=f"commands: rnn-inspect {{{','.join(COMMANDS)}}} --help")
     add_model_options(parser)
     parser.add_argument("--compare", metavar="OTHER", help="feed the same keys to a second model")
+    parser.add_argument("--encoder-from", metavar="OTHER",
+                        help="seq2seq: OTHER's encoder hands over to MODEL's decoder")
     return parser
 
 
@@ -61,7 +64,9 @@ def run_app(args: argparse.Namespace) -> int:
     for checkpoint in opened:
         if checkpoint is not None:
             warn(checkpoint.warnings)
-    return launch(source, compare=compare, opened=opened[0], compare_opened=opened[1])
+    encoder_from = other_encoder(opened[0], args.encoder_from) if args.encoder_from else None
+    return launch(source, compare=compare, opened=opened[0], compare_opened=opened[1],
+                  encoder_from=encoder_from)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

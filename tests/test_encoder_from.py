@@ -97,3 +97,33 @@ def test_the_jointly_trained_pair_decodes_and_the_mixed_pair_fails():
     assert exact_match(first, words) >= 0.95 and exact_match(second, words) >= 0.95
     assert exact_match(first.with_encoder_of(second), words) <= 0.2
     assert exact_match(second.with_encoder_of(first), words) <= 0.2
+
+
+async def test_the_seq2seq_screen_decodes_a_mixed_pair_and_says_why():
+    from experiment_support import open_seq2seq
+    from textual.widgets import Static
+
+    from inspector.tui.app import InspectorApp
+    from inspector.tui.widgets.lines import LinesWidget
+
+    other = load_checkpoint("reverse-seq2seq-seed1")
+    app = InspectorApp("reverse-seq2seq", encoder_from=other)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_seq2seq(pilot)
+        title = str(app.seq2seq.query_one("#handoff-title", Static).render())
+        assert title == ("handoff from reverse-seq2seq-seed1's encoder, trained separately from "
+                         "this decoder")
+        await pilot.press(*"hello", "enter")
+        await pilot.pause()
+        output = app.seq2seq.query_one("#output", LinesWidget).text()
+        mixed = inspectable(load_checkpoint("reverse-seq2seq")).with_encoder_of(inspectable(other))
+        session = Seq2SeqSession(mixed)
+        session.feed_source("hello")
+        expected = session.decode().output
+        assert expected != "olleh" and output.startswith(f"output {expected} ")
+
+
+def test_the_app_command_refuses_an_encoder_that_cannot_hand_over(capsys):
+    assert main(["reverse-seq2seq", "--encoder-from", "doubled-lstm"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "doubled-lstm: a char model has no encoder" in err

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from inspector.loading import ModelSource
+from inspector.loading import ModelSource, open_model
 from models.atomic import OutputPathError, check_output
 from models.errors import printable
 
@@ -60,3 +60,27 @@ def output_target(path: str | Path, option: str = "--out") -> Path:
 def warn(warnings: list[str]) -> None:
     for line in warnings:  # they quote the file (key names): escaped, one line each
         print(f"rnn-inspect: warning: {printable(line)}", file=sys.stderr)
+
+
+def other_encoder(checkpoint, name: str):
+    """The checkpoint whose encoder `--encoder-from` names, checked to fit MODEL's decoder; the
+    one line on stderr says what a mixed pair is."""
+    from inspector.engine import inspectable
+
+    other = open_model(ModelSource(name))
+    warn(other.warnings)
+    for model, what in ((checkpoint, "MODEL"), (other, "--encoder-from")):
+        if model.kind != "seq2seq":
+            raise CommandError(f"{model.name}: a {model.kind} model has no encoder or decoder; "
+                               f"--encoder-from needs two seq2seq models ({what} is not one)")
+    if other.path is not None and checkpoint.path is not None and \
+            other.path.resolve() == checkpoint.path.resolve():
+        print(f"rnn-inspect: note: --encoder-from {name} is MODEL itself: its own handoff",
+              file=sys.stderr)
+        return None
+    try:
+        mixed = inspectable(checkpoint).with_encoder_of(inspectable(other))
+    except ValueError as exc:
+        raise CommandError(f"--encoder-from {name}: {exc}") from None
+    print(f"rnn-inspect: note: {printable(mixed.handoff_note)}", file=sys.stderr)
+    return other

@@ -8,11 +8,12 @@ import sys
 from inspector.commands.common import (
     CommandError,
     add_model_options,
+    other_encoder,
     output_target,
     source_from,
     warn,
 )
-from inspector.loading import ModelSource, open_model
+from inspector.loading import open_model
 from models.vocab import UnknownCharacterError
 
 
@@ -53,26 +54,3 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.out}: cannot write the trace ({exc.strerror or exc})") from None
     return 0
 
-
-def other_encoder(checkpoint, name: str):
-    """The checkpoint whose encoder `--encoder-from` names, checked to fit MODEL's decoder; the
-    one line on stderr says what a mixed pair is."""
-    from inspector.engine import inspectable
-
-    other = open_model(ModelSource(name))
-    warn(other.warnings)
-    for model, what in ((checkpoint, "MODEL"), (other, "--encoder-from")):
-        if model.kind != "seq2seq":
-            raise CommandError(f"{model.name}: a {model.kind} model has no encoder or decoder; "
-                               f"--encoder-from needs two seq2seq models ({what} is not one)")
-    if other.path is not None and checkpoint.path is not None and \
-            other.path.resolve() == checkpoint.path.resolve():
-        print(f"rnn-inspect: note: --encoder-from {name} is MODEL itself: its own handoff",
-              file=sys.stderr)
-        return None
-    try:
-        mixed = inspectable(checkpoint).with_encoder_of(inspectable(other))
-    except ValueError as exc:
-        raise CommandError(f"--encoder-from {name}: {exc}") from None
-    print(f"rnn-inspect: note: {mixed.handoff_note}", file=sys.stderr)
-    return other

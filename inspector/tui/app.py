@@ -57,11 +57,13 @@ class InspectorApp(App[int]):
 
     def __init__(self, model: ModelSource | str | None = None, *,
                  compare: ModelSource | str | None = None, opened: Checkpoint | None = None,
-                 compare_opened: Checkpoint | None = None) -> None:
+                 compare_opened: Checkpoint | None = None,
+                 encoder_from: Checkpoint | None = None) -> None:
         super().__init__()
         limit_math_threads()
         self.source: ModelSource | str = model or DEFAULT_MODEL
         self.opened = opened  # `model`, if the caller has opened it already: used once
+        self.encoder_from = encoder_from  # seq2seq `model` only: whose encoder hands over
         self.main = (MainScreen() if compare is None
                      else CompareScreen(compare, opened=compare_opened))
         self.seq2seq: Seq2SeqScreen | None = None  # over the main screen while a seq2seq is open
@@ -79,15 +81,17 @@ class InspectorApp(App[int]):
             replay = self.seq2seq.session.source
         self.main.loading(f"loading {source_label(source)}…")
         opened, self.opened = (self.opened if source is self.source else None), None
-        self.load_worker(source, replay, opened)
+        encoder_from = self.encoder_from if source is self.source else None
+        self.load_worker(source, replay, opened, encoder_from)
 
     @work(thread=True, exclusive=True, group="load")
     def load_worker(self, source: ModelSource | str, replay: str,
-                    opened: Checkpoint | None = None) -> None:
+                    opened: Checkpoint | None = None,
+                    encoder_from: Checkpoint | None = None) -> None:
         from inspector.loading import CheckpointError
 
         try:
-            loaded = load(source, replay, opened)
+            loaded = load(source, replay, opened, encoder_from)
         except CheckpointError as exc:
             self.post_message(LoadFailed(source_label(source), str(exc)))
             return
@@ -187,10 +191,13 @@ class InspectorApp(App[int]):
 
 def run_app(model: ModelSource | str | None = None, *,
             compare: ModelSource | str | None = None, opened: Checkpoint | None = None,
-            compare_opened: Checkpoint | None = None) -> int:
+            compare_opened: Checkpoint | None = None,
+            encoder_from: Checkpoint | None = None) -> int:
     """Run the TUI until the user quits; returns the exit code (2 if the model cannot be opened).
-    `opened` / `compare_opened`: the models already opened by the caller, not opened again."""
-    app = InspectorApp(model, compare=compare, opened=opened, compare_opened=compare_opened)
+    `opened` / `compare_opened`: the models already opened by the caller, not opened again;
+    `encoder_from`: a seq2seq checkpoint whose encoder hands over to `model`'s decoder."""
+    app = InspectorApp(model, compare=compare, opened=opened, compare_opened=compare_opened,
+                       encoder_from=encoder_from)
     app.run()
     return app.return_code or 0
 

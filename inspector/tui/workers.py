@@ -88,13 +88,13 @@ def source_label(source: ModelSource | str) -> str:
     return source if isinstance(source, str) else source.label()
 
 
-def load(source: ModelSource | str, replay: str,
-         opened: Checkpoint | None = None) -> Loaded | Seq2SeqLoaded:
+def load(source: ModelSource | str, replay: str, opened: Checkpoint | None = None,
+         encoder_from: Checkpoint | None = None) -> Loaded | Seq2SeqLoaded:
     """Open a checkpoint (raises CheckpointError with a one-line message) and feed it `replay`,
     the text of the session it replaces, so switching models keeps what the user typed (a seq2seq
     model starts with an empty source: it is a different kind of input). `opened`: the source
     already opened by the caller (the CLI checks the file before the app starts), so a factory's
-    code runs once."""
+    code runs once. `encoder_from`: a seq2seq model whose encoder hands over to this decoder."""
     import torch
 
     torch.set_num_threads(1)  # one thread: a 2x512 LSTM step takes ~3.6 ms instead of ~12 ms
@@ -108,6 +108,9 @@ def load(source: ModelSource | str, replay: str,
     task = printable(checkpoint.meta["task"]) if "task" in checkpoint.meta else None
     notes = [printable(note) for note in checkpoint.warnings]
     if checkpoint.kind == "seq2seq":
+        if encoder_from is not None:
+            model = model.with_encoder_of(inspectable(encoder_from))
+            notes.append(printable(model.handoff_note))
         return Seq2SeqLoaded(checkpoint.name, model, Seq2SeqSession(model), task, notes)
     session = Session(model)
     usable = "".join(ch for ch in replay if ch in model.vocab or model.vocab.unk_id is not None)

@@ -37,6 +37,7 @@ from inspector.tui.widgets.model_view import Panel
 from inspector.tui.widgets.step_log import StepLog
 from inspector.tui.widgets.tape import Tape
 from inspector.tui.widgets.top_k import TopK
+from models.errors import printable
 
 if TYPE_CHECKING:
     from inspector.engine import Seq2SeqSession, StepRecord
@@ -45,6 +46,15 @@ if TYPE_CHECKING:
 OUTPUT = Style(bold=True, color="green")
 SOURCE = Style(bold=True)
 DIM = Style(dim=True)
+
+
+def handoff_title(model) -> str:
+    """The handoff's section line; for a mixed pair (`--encoder-from`) it says why it fails."""
+    encoder_from = getattr(model, "encoder_from", None)
+    if encoder_from is None:
+        return "handoff: the decoder's first state"
+    return (f"handoff from {printable(encoder_from)}'s encoder, trained separately from this "
+            "decoder")
 
 
 class Seq2SeqScreen(Screen):
@@ -84,7 +94,7 @@ class Seq2SeqScreen(Screen):
                     yield from self.encoder_maps
                 yield self.encoder_log
             with Vertical(id="handoff-side"):
-                yield Static("handoff: the decoder's first state", classes="section")
+                yield Static(handoff_title(self.model), classes="section", id="handoff-title")
                 yield self.handoff
         with Horizontal(id="decoder"):
             with Vertical(id="decoder-steps"):
