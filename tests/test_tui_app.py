@@ -93,7 +93,7 @@ async def test_main_screen_panels_for_an_lstm(lstm):
         assert titles == [(f"l{layer}.{name}", title) for layer in (0, 1) for name, title in
                           [("h", "h"), ("c", "c"), ("gate.i", "i"), ("gate.f", "f"),
                            ("gate.g", "g"), ("gate.o", "o"), ("dh", "Δh")]]
-        assert all(h.render_line(1).text.strip("▀▲▼ ") == "" for h in app.main.query(Heatmap))
+        assert all(h.render_line(1).text.strip("▀▲▼◆ ") == "" for h in app.main.query(Heatmap))
         top = app.main.query_one(TopK)
         assert len(top.top) == 5 and "entropy" in top.text()
         probs = [p for _, p in top.top]

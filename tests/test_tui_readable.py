@@ -15,11 +15,12 @@ def l0_h(app) -> Heatmap:
 
 async def test_a_click_selects_a_unit_in_the_lower_half_of_a_cell_and_hover_names_it():
     app = InspectorApp("doubled-lstm")
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:  # no room to grow: two units a cell
         await settle(pilot)
         await pilot.press("a", "a")
         await settle(pilot)
         heatmap = l0_h(app)
+        assert heatmap.zoom == (1, 1)
         width = heatmap.size.width
         await pilot.click(heatmap, offset=(3, 1))
         assert "l0 unit 3" in status(app)

@@ -284,3 +284,33 @@ async def test_top_k_bars_and_entropy():
 def test_sparkline_marks_nonfinite_values():
     assert "".join(s.text for s in sparkline(np.array([0.0, 1.0, np.nan]))) == "▁█!"
     assert "".join(s.text for s in sparkline(np.array([2.0, 2.0]))) == "▅▅"
+
+
+def test_map_layout_grows_small_maps_to_fill_the_panel():
+    from inspector.tui.widgets.heatmap import map_layout, map_lines
+
+    assert map_lines(64, 11, (1, 1)) == 3 and map_lines(64, 11, (1, 2)) == 6
+    # the demo's 2x64 LSTM, 7 maps a layer: bigger units where there is room, never overflowing
+    small = map_layout(64, 7, 2, 78, 24)
+    large = map_layout(64, 7, 2, 158, 45)
+    assert small is not None and large is not None
+    assert large[1][0] * large[1][1] > small[1][0] * small[1][1]
+    for (columns, zoom), (width, height) in ((small, (78, 24)), (large, (158, 45))):
+        map_width = (width + 1) // columns - 1
+        rows = -(-7 // columns)
+        assert 2 * (1 + rows * (1 + map_lines(64, map_width, zoom))) <= height
+    assert map_layout(512, 7, 4, 80, 20) is None  # too big to fit: the panel scrolls
+
+
+async def test_a_zoomed_heatmap_draws_each_unit_over_several_cells_and_clicks_map_back():
+    heatmap = Heatmap("l0.h", "h", 6)
+    async with One(heatmap).run_test(size=(6, 8)) as pilot:
+        heatmap.set_zoom((2, 2))  # 3 units a row, each 2 cells wide and one line tall
+        heatmap.show(np.array([1, -1, 0, 1, 1, 1], dtype=np.float32), SIGNED, selected=4)
+        await pilot.pause()
+        assert heatmap.size.height == 1 + 2
+        assert heatmap.unit_at(3, 1) == 1 and heatmap.unit_at(2, 2) == 4
+        assert heatmap.unit_at(5, 2, lower=True) == 5
+        line = heatmap.render_line(2)
+        assert line.text == "▀▀◆▀▀▀"  # the selected unit fills its cells: ◆
+        assert heatmap.hover_text(4) == "l0.h[4] = +1.00"

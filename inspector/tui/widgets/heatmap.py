@@ -76,6 +76,7 @@ class Heatmap(CachedStyle):
         self.values: np.ndarray | None = None
         self.t: int | None = None  # the step the values are from (for the hover text)
         self.glyphs = False  # one unit per cell, drawn as glyphs: a screen without colour
+        self.zoom = (1, 1)  # (cells wide, half-cells tall) a unit takes: grown to fill space
         self._strips: dict[int, Strip] = {}
         self._strip_width = 0
         self._keys: list[list[int]] | None = None  # see _line_keys
@@ -105,6 +106,10 @@ class Heatmap(CachedStyle):
         width = self.size.width
         if self.stale or not width or selected != old_selected:
             self.stale = False
+            self._strips.clear()
+            self.refresh()
+            return
+        if self.unit_size != (1, 1):  # units span several lines: redraw them all (small maps)
             self._strips.clear()
             self.refresh()
             return
@@ -147,16 +152,35 @@ class Heatmap(CachedStyle):
     def rows_per_line(self) -> int:
         return 1 if self.glyphs else 2
 
+    @property
+    def unit_size(self) -> tuple[int, int]:
+        """(cells wide, pixel rows tall) of one unit; glyphs are always one cell a unit."""
+        return (1, 1) if self.glyphs else self.zoom
+
+    def set_zoom(self, zoom: tuple[int, int]) -> None:
+        """Draw each unit `zoom` = (cells wide, half-cells tall): the panel's layout grows small
+        maps to fill the space they have."""
+        if zoom != self.zoom:
+            self.zoom = zoom
+            self._strips.clear()
+            self._keys = None
+            self.refresh(layout=True)
+
+    def units_per_row(self, width: int | None = None) -> int:
+        width = self.columns if width is None else max(1, width)
+        return max(1, width // self.unit_size[0])
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        rows = math.ceil(self.units / max(1, width))
-        return 1 + math.ceil(rows / self.rows_per_line)
+        return 1 + map_lines(self.units, width, self.unit_size, self.rows_per_line)
 
     def unit_at(self, x: int, y: int, lower: bool = False) -> int | None:
         """The unit drawn in the upper (or `lower`) half of cell (x, y), or None off the map."""
-        if y < 1 or not 0 <= x < self.columns:
+        zoom_x, zoom_y = self.unit_size
+        per_row = self.units_per_row()
+        if y < 1 or not 0 <= x < per_row * zoom_x:
             return None
-        row = (y - 1) * self.rows_per_line + (1 if lower and not self.glyphs else 0)
-        unit = row * self.columns + x
+        pixel_row = (y - 1) * self.rows_per_line + (1 if lower and not self.glyphs else 0)
+        unit = pixel_row // zoom_y * per_row + x // zoom_x
         return unit if unit < self.units else None
 
     def unit_under(self, x: float, y: float) -> int | None:
@@ -197,7 +221,7 @@ class Heatmap(CachedStyle):
         if self.selected is None:
             unit = 0
         else:
-            unit = self.selected + dx + dy * self.columns
+            unit = self.selected + dx + dy * self.units_per_row()
             if not 0 <= unit < self.units:
                 return
         self.post_message(self.UnitClicked(self, unit))
@@ -273,11 +297,18 @@ class Heatmap(CachedStyle):
         building a line is one dictionary lookup a run."""
         if self._keys is None:
             per_line = self.rows_per_line
-            lines = math.ceil(math.ceil(self.units / width) / per_line)
-            grid = np.full(lines * 2 * width, EMPTY, dtype=np.int64)
-            grid = grid.reshape(lines, 2, width)
-            padded = np.full(lines * per_line * width, EMPTY, dtype=np.int64)
-            padded[:self.units] = self.levels
+            zoom_x, zoom_y = self.unit_size
+            per_row = self.units_per_row(width)
+            rows = math.ceil(self.units / per_row)
+            units = np.full(rows * per_row, EMPTY, dtype=np.int64)
+            units[:self.units] = self.levels
+            pixels = units.reshape(rows, per_row)
+            if (zoom_x, zoom_y) != (1, 1):
+                pixels = np.repeat(np.repeat(pixels, zoom_y, axis=0), zoom_x, axis=1)
+            lines = map_lines(self.units, width, (zoom_x, zoom_y), per_line)
+            padded = np.full((lines * per_line, width), EMPTY, dtype=np.int64)
+            padded[:pixels.shape[0], :pixels.shape[1]] = pixels
+            grid = np.full((lines, 2, width), EMPTY, dtype=np.int64)
             grid[:, :per_line] = padded.reshape(lines, per_line, width)
             code = ((grid[:, 0] - EMPTY) * LEVEL_CODES + (grid[:, 1] - EMPTY)).ravel()
             starts = np.ones(code.shape, dtype=bool)
@@ -285,10 +316,12 @@ class Heatmap(CachedStyle):
             starts[::width] = True  # every text line starts a run
             marked = np.zeros(code.shape, dtype=np.int64)
             if self.selected is not None:
-                row, x = divmod(self.selected, width)
-                line, half = divmod(row, per_line)
+                row, column = divmod(self.selected, per_row)
+                line, half = divmod(row * zoom_y, per_line)
+                x = column * zoom_x
                 at = line * width + x
-                marked[at] = LOWER_MARK if half else UPPER_MARK
+                full = zoom_y > 1 and not half  # the unit fills this cell top to bottom
+                marked[at] = FULL_MARK if full else LOWER_MARK if half else UPPER_MARK
                 starts[at] = True
                 if x + 1 < width:
                     starts[at + 1] = True
@@ -313,9 +346,36 @@ class Heatmap(CachedStyle):
 
 LEVEL_CODES = 32  # level - EMPTY is in 0..LEVELS + 3: five bits each for the upper and lower unit
 MAX_RUN = 1 << 16  # a run is at most one line of cells long
-MARKS = 3  # a run is unmarked, or the selected cell with the selected unit in its upper/lower half
-UPPER_MARK, LOWER_MARK = 1, 2
-MARKER_GLYPHS = {UPPER_MARK: "▲", LOWER_MARK: "▼"}
+MARKS = 4  # unmarked, or the selected unit's cell: the unit in its upper / lower half / all of it
+UPPER_MARK, LOWER_MARK, FULL_MARK = 1, 2, 3
+MARKER_GLYPHS = {UPPER_MARK: "▲", LOWER_MARK: "▼", FULL_MARK: "◆"}
+
+
+def map_lines(units: int, width: int, zoom: tuple[int, int], per_line: int = 2) -> int:
+    """Text lines a map of `units` takes at `width` cells, each unit `zoom` = (cells wide,
+    pixel rows tall), `per_line` pixel rows a line (two with half blocks)."""
+    per_row = max(1, max(1, width) // zoom[0])
+    return math.ceil(math.ceil(units / per_row) * zoom[1] / per_line)
+
+
+ZOOMS = ((4, 4), (3, 4), (3, 3), (2, 3), (2, 2), (1, 2), (1, 1))  # largest units first
+
+
+def map_layout(units: int, maps: int, layers: int, width: int,
+               height: int) -> tuple[int, tuple[int, int]] | None:
+    """(maps side by side, unit zoom) that draws every layer's `maps` in `width` x `height`
+    cells with the largest units, as many maps a row as fit; None if even one cell a unit does
+    not fit (the panel then scrolls). Each layer has a title line, each map one."""
+    for zoom in ZOOMS:
+        for columns in range(maps, 0, -1):
+            map_width = (width + 1) // columns - 1  # one cell between maps
+            if map_width < zoom[0]:
+                continue
+            rows = math.ceil(maps / columns)
+            lines = map_lines(units, map_width, zoom)
+            if layers * (1 + rows * (1 + lines)) <= height:
+                return columns, zoom
+    return None
 GLYPH_MARKED = Style(reverse=True, bold=True)
 
 
@@ -338,7 +398,7 @@ class RunSegments(dict):
             style = GLYPH_MARKED if mark else Style(bgcolor=self.background)
             segment = Segment(level_glyph(self.ramp, upper) * length, style)
         elif mark:
-            level = upper if mark == UPPER_MARK else lower
+            level = lower if mark == LOWER_MARK else upper
             segment = Segment(MARKER_GLYPHS[mark], marker_style(self.ramp, level))
         else:
             style = half_block_style(self.ramp, upper, lower, False, self.background)

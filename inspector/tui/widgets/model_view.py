@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from inspector.tui.view import StepCache, legend_names, map_specs, tape_window
-from inspector.tui.widgets.heatmap import Heatmap
+from inspector.tui.widgets.heatmap import Heatmap, map_layout
 from inspector.tui.widgets.legend import Legend
 from inspector.tui.widgets.step_log import StepLog
 from inspector.tui.widgets.tape import Tape
@@ -74,9 +74,19 @@ class MapsPanel(Panel):
         self.maps_per_layer = maps_per_layer
 
     def on_resize(self) -> None:
-        columns = map_columns(self.units, self.maps_per_layer, self.scrollable_content_region.width)
+        """Grow the maps to fill the panel where they fit (a 64-unit layer's units get 2x2 or
+        3x3 cells at 200x60), else lay them out as `map_columns` says and let the panel scroll."""
+        region = self.scrollable_content_region
+        layers = len(self.query(".layer"))
+        maps = max(1, sum(1 for heatmap in self.query(Heatmap)
+                          if heatmap.display) // max(1, layers))
+        fit = map_layout(self.units, maps, layers, region.width, region.height)
+        columns, zoom = fit if fit is not None else (
+            map_columns(self.units, maps, region.width), (1, 1))
         for grid in self.query(".layer"):
             grid.styles.grid_size_columns = columns
+        for heatmap in self.query(Heatmap):
+            heatmap.set_zoom(zoom)
         self.call_after_refresh(self.catch_up)
 
     def shows(self, heatmap: Heatmap) -> bool:
