@@ -14,6 +14,7 @@ from inspector.tui.explain import (
     SYMBOLS,
     comparison_line,
     formula_value,
+    held_names,
     signed_bar,
     unit_formulas,
 )
@@ -37,8 +38,7 @@ def formulas_at(model, text, t, layer, unit, session=None):
         session.feed(text)
     record = session.records(t, t + 1)[0]
     before = session.state_before(t)[layer]
-    held = {c.target.split(".")[1] for c in record.clamps
-            if c.target.startswith(f"l{layer}.") and c.unit in (None, unit)}
+    held = held_names(record.clamps, layer, unit)
     lines = unit_formulas(model.cell, record.layers[layer], before, unit,
                           nonlinearity=model.nonlinearity or "tanh", held=held)
     return {line.name: line for line in lines}, record.layers[layer], before

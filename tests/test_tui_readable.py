@@ -1,12 +1,16 @@
 """Issue 12 on the app: every unit identifiable (marker, click either half, hover), F1's words."""
 
+import numpy as np
 from rich.console import Console
 from textual.widgets import Static
-from tui_support import settle, status
+from tui_support import settle, status, tape_lines
 
 from inspector.tui.app import InspectorApp
+from inspector.tui.screens.compare_steps import CompareSteps
 from inspector.tui.screens.help import HelpScreen
+from inspector.tui.screens.main import MainScreen
 from inspector.tui.widgets.heatmap import Heatmap
+from inspector.tui.widgets.unit_detail import UnitDetail
 
 
 def l0_h(app) -> Heatmap:
@@ -54,3 +58,94 @@ async def test_help_explains_the_ideas_the_symbols_and_the_mouse():
                       "input part and memory part", "handoff", "◆", "✗", "¿", "⟨ ⟩",
                       "NaN", "Click a square"):
             assert words in text
+
+
+async def test_the_unit_detail_redoes_the_step_with_the_records_numbers():
+    app = InspectorApp("doubled-lstm")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "a", *["down"] * 5)
+        await settle(pilot)
+        text = app.main.query_one(UnitDetail).text()
+        session = app.main.session
+        step = session.last.layers[0]
+        c_prev = session.records(0, 1)[0].layers[0].c[5]
+        i, m, f = step.input_part["f"][5], step.memory_part["f"][5], step.gates["f"][5]
+        assert f"f = σ({i:+.2f} + {m:+.2f}) = {f:.2f}" in text
+        gi, gg, go = step.gates["i"][5], step.gates["g"][5], step.gates["o"][5]
+        assert (f"c = {f:.2f}·({c_prev:+.2f}) + {gi:.2f}·({gg:+.2f}) = {step.c[5]:+.2f}"
+                in text)
+        assert f"h = {go:.2f}·tanh({step.c[5]:+.2f}) = {step.h[5]:+.2f}" in text
+        assert "│" in text and "input" in text and "memory" in text  # the signed bars
+
+
+async def test_f9_compares_the_two_as_of_aa_and_says_why_they_differ():
+    app = InspectorApp("doubled-lstm")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "a", "f9")
+        await pilot.pause()
+        assert isinstance(app.screen, CompareSteps)
+        line = str(app.screen.query_one("#compare-steps-line", Static).render())
+        assert line.startswith("t=0 and t=1 both read 'a', so their input parts are equal")
+        assert "'a' (0.99) vs 'b' (0.99)" in line
+        records = app.main.session.records(0, 2)
+        maps = list(app.screen.query(Heatmap))
+        assert np.array_equal(maps[0].values, records[0].layers[0].h)
+        assert np.array_equal(maps[1].values, records[1].layers[0].h)
+        await pilot.press("escape")
+        await pilot.press("b")  # keys go to the model again
+        await settle(pilot)
+        assert "t=2 of 3 steps" in status(app)
+
+
+async def test_ctrl_g_goes_to_a_unit_by_name_without_feeding_the_model():
+    app = InspectorApp("doubled-lstm")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "ctrl+g", *"l1.h[13]", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        assert "l1 unit 13" in status(app) and "t=0 of 1 steps" in status(app)
+
+
+async def test_the_model_writes_marked_steps_and_backspace_undoes_them():
+    app = InspectorApp("doubled-rnn")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "a", "f8")
+        await settle(pilot)
+        assert "t=11 of 12 steps" in status(app)
+        session = app.main.session
+        records = session.records(0, 12)
+        assert [r.by_model for r in records] == [False] * 2 + [True] * 10
+        assert all(r.typed == prev.prediction for prev, r in zip(records[1:], records[2:]))
+        tape = tape_lines(app)
+        assert tape[2].replace(" ", "").endswith("✎" * 10)
+        await pilot.press("backspace", "backspace")
+        await settle(pilot)
+        assert "t=9 of 10 steps" in status(app)
+
+
+async def test_ctrl_t_switches_between_session_wide_and_per_step_scales():
+    app = InspectorApp("doubled-lstm")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"abcabc")
+        await settle(pilot)
+        c_map = next(h for h in app.main.query(Heatmap) if h.activation == "l0.c")
+        session = app.main.session
+        top = max(float(np.abs(r.layers[0].c).max()) for r in session.records(0, 6))
+        # session mode (the default): the range is the largest |c| seen so far, at every step
+        assert c_map.scale.basis == "session" and c_map.scale.high == np.float32(top)
+        await pilot.press("left", "left")
+        await settle(pilot)
+        assert c_map.scale.high == np.float32(top)  # the same colours mean the same numbers
+        assert not c_map.title_text().endswith("*")
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        now = session.records(3, 4)[0].layers[0].c
+        assert c_map.scale.basis == "step"
+        assert c_map.scale.high == np.float32(np.abs(now).max()) < top
+        assert c_map.title_text().endswith("*")
+        assert c_map.levels.tolist() == c_map.scale.quantise(now).tolist()

@@ -53,6 +53,16 @@ MAIN_BINDINGS = [
     Binding("f6", "fork", "Fork", id="fork", tooltip="Fork a branch at the step on view"),
     Binding("f7", "branches", "Branches", id="branches",
             tooltip="Switch branch and see where the branches diverge"),
+    Binding("f8", "write(10)", "Model writes", id="model-writes", show=False,
+            tooltip="Let the model write: feed it its own prediction, 10 steps (Backspace undoes)"),
+    Binding("shift+f8", "write(10, 1.0)", "Model samples", id="model-samples", show=False,
+            tooltip="Let the model write 10 steps, sampling at temperature 1"),
+    Binding("f9", "compare_steps", "Compare steps", id="compare-steps", show=False,
+            tooltip="Compare two steps: why the same input gives different outputs"),
+    Binding("ctrl+g", "goto_unit", "Go to unit", id="goto-unit", show=False,
+            tooltip="Go to a unit by number or name (13, l1 13, l0.h[13])"),
+    Binding("ctrl+t", "toggle_scale", "Scale", id="toggle-scale", show=False,
+            tooltip="Colour scales: fixed over the session, or stretched over each step"),
 ]
 
 SEQ2SEQ_BINDINGS = [

@@ -109,6 +109,12 @@ def unit_formulas(cell: str, step: LayerStep, before: LayerState, unit: int, *,
     return tuple(lines)
 
 
+def held_names(clamps, layer: int, unit: int) -> set[str]:
+    """Which of `h`, `c` a step's clamps (`StepRecord.clamps`) hold for one unit of a layer."""
+    return {clamp.target.partition(".")[2] for clamp in clamps
+            if clamp.target.startswith(f"l{layer}.") and clamp.unit in (None, unit)}
+
+
 def formula_value(formula: Formula) -> float:
     """The result a formula line states, as a number (for tests and hover text)."""
     return float(formula.result)

@@ -75,6 +75,7 @@ class StepSummary:
     prediction: str
     line: str
     intervened: bool = False  # an intervention edited the state this step read, or a clamp holds
+    by_model: bool = False  # the model wrote this step (Session.generate)
 
 
 def summarise(record: StepRecord) -> StepSummary:
@@ -83,7 +84,8 @@ def summarise(record: StepRecord) -> StepSummary:
     edits = tuple(iv.describe() for iv in record.interventions) or tuple(
         "held " + iv.describe().removeprefix("clamp ") for iv in record.clamps)
     line = log_line(record.t, record.token, record.prediction, record.confidence, h_before, edits)
-    return StepSummary(record.t, record.typed, record.token, record.prediction, line, bool(edits))
+    return StepSummary(record.t, record.typed, record.token, record.prediction, line, bool(edits),
+                       record.by_model)
 
 
 class StepCache:
@@ -153,7 +155,7 @@ def tape_window(steps: Sequence[StepSummary], pending: str, capacity: int,
         if t < len(steps):
             step = steps[t]
             cells.append(TapeCell(step.typed, step.prediction, is_miss(task, steps, t),
-                                  step.intervened))
+                                  step.intervened, step.by_model))
         else:
             cells.append(TapeCell(pending[t - len(steps)], None))
     view_index = None if view_t is None else view_t - start

@@ -19,6 +19,8 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from inspector.tui.bindings import FOOTER_FIRST, MAIN_BINDINGS
+from inspector.tui.screens.compare_steps import CompareSteps
+from inspector.tui.screens.goto_unit import GotoUnit, parse_unit
 from inspector.tui.screens.timeline import TimelineActions
 from inspector.tui.view import StepCache, tape_window
 from inspector.tui.widgets.footer import KeyFooter
@@ -268,6 +270,60 @@ class MainScreen(TimelineActions, Screen):
     def action_toggle_panel(self, panel: str) -> None:
         self.toggle_class(f"-hide-{panel}")
         self.call_after_refresh(self.refresh_view)
+
+    def action_toggle_scale(self) -> None:
+        if self.view is not None:
+            self.view.toggle_scale()
+            self.refresh_view()
+
+    def action_goto_unit(self) -> None:
+        if self.model is None:
+            return
+        shape = (self.model.n_layers, self.model.hidden)
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self.selected_layer, self.selected_unit = parse_unit(value, *shape,
+                                                                     self.selected_layer)
+                self.refresh_view()
+
+        self.app.push_screen(GotoUnit(*shape, self.selected_layer), chosen)
+
+    def action_compare_steps(self) -> None:
+        """The two most recent steps that read the same character, side by side."""
+        from inspector.engine.step_diff import compare_steps, default_pair
+
+        steps = len(self.cache)
+        if not self.ready or steps < 2:
+            self.notify("type at least two characters to compare two steps", severity="warning")
+            return
+        session = self.session
+        newest = steps - 1 if self.view_t is None else self.view_t
+
+        def compare(a: int, b: int):
+            if not (0 <= a < steps and 0 <= b < steps):
+                return f"no step {max(a, b)}: the timeline has steps 0..{steps - 1}"
+            return compare_steps(session.records(a, a + 1)[0], session.records(b, b + 1)[0])
+
+        pair = default_pair([step.typed for step in self.cache.steps], newest)
+        self.app.push_screen(CompareSteps(compare, pair, steps))
+
+    def action_write(self, n: int, temperature: float = 0.0) -> None:
+        """Let the model write n steps from its own predictions (Backspace undoes each)."""
+        if not self.ready:
+            return
+        try:
+            records = self.session.generate(n, temperature)
+        except ValueError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        if len(records) < n:
+            last = self.session.last
+            self.notify(f"the model stopped writing after {len(records)} steps: it predicts "
+                        f"{last.prediction}, which nobody could type", severity="warning")
+        self.cache.extend(records)
+        self.view_t = None
+        self.refresh_view()
 
     @on(ModelView.Resized)
     def redraw_resized(self) -> None:

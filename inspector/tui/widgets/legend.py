@@ -29,6 +29,12 @@ class Legend(Widget):
         self.signed_names = "h"
         self.unit_names = ""
         self.adaptive_names = "c Δh"
+        self.mode = "session"
+
+    def set_mode(self, mode: str) -> None:
+        """Say which scale the maps use: `session` or `step` (see `colours.scale_for`)."""
+        self.mode = mode
+        self.refresh(layout=True)
 
     def describe(self, signed_names: str, unit_names: str, adaptive_names: str) -> None:
         """Name the maps on each scale (they differ between RNN, LSTM, GRU and MLP models)."""
@@ -47,9 +53,13 @@ class Legend(Widget):
             text.append_text(ramp_text("unit"))
             text.append("  1  ")
             text.append(self.unit_names, style="dim")
-        if self.adaptive_names:
-            text.append("\n* ±max of this step (in title): ", style="dim")
+        if self.mode == "step":
+            text.append("\n* every map over its own step", style="dim")
+            text.append("\nctrl+t: ranges over the session", style="dim")
+        elif self.adaptive_names:
+            text.append("\n±max so far (in title): ", style="dim")
             text.append(self.adaptive_names, style="dim")
+            text.append("\nctrl+t: every map per step", style="dim")
         text.append("\n")
         for level, name in ((NAN, "NaN"), (POS_INF, "+Inf"), (NEG_INF, "-Inf")):
             text.append_text(swatch(level))

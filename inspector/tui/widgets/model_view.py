@@ -15,6 +15,8 @@ from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from inspector.tui.colours import SCALE_MODES, SessionRanges, scale_for
+from inspector.tui.explain import held_names, unit_formulas
 from inspector.tui.view import StepCache, legend_names, map_specs, tape_window
 from inspector.tui.widgets.heatmap import Heatmap, map_layout
 from inspector.tui.widgets.legend import Legend
@@ -126,6 +128,8 @@ class ModelView(Vertical):
         self.top_k = TopK(id="top-k")
         self.unit_detail = UnitDetail(id="unit")
         self.step_log = StepLog(id="log")
+        self.scale_mode = SCALE_MODES[0]  # "session": a colour means one number at every step
+        self.ranges = SessionRanges()
 
     def compose(self) -> ComposeResult:
         yield self.tape
@@ -146,6 +150,12 @@ class ModelView(Vertical):
     def on_mount(self) -> None:
         self.query_one(Legend).describe(*legend_names(self.model))
 
+    def toggle_scale(self) -> str:
+        """Session-wide ranges ⇄ each map stretched over its own step; returns the new mode."""
+        self.scale_mode = SCALE_MODES[1 - SCALE_MODES.index(self.scale_mode)]
+        self.query_one(Legend).set_mode(self.scale_mode)
+        return self.scale_mode
+
     def show(self, session: Session, cache: StepCache, pending: str, view_t: int | None,
              layer: int, unit: int) -> StepRecord | None:
         """Draw step `view_t` (None: the newest) with `unit` of `layer` selected; returns the
@@ -158,7 +168,7 @@ class ModelView(Vertical):
         panel = self.maps.region
         for heatmap, spec in zip(self.heatmaps, self.specs, strict=True):
             values = None if record is None else record.activation(spec.activation)
-            scale = spec.scale_for(values) if values is not None else spec.scale_for(np.zeros(1))
+            scale = scale_for(spec.scale, spec.activation, values, self.scale_mode, self.ranges)
             heatmap.show(values, scale, unit if spec.layer == layer else None,
                          visible=heatmap.region.overlaps(panel),
                          t=None if record is None else record.t)
@@ -197,5 +207,8 @@ class ModelView(Vertical):
                                 float(step.input_part[name][unit]),
                                 float(step.memory_part[name][unit]))
                       for name in names)
+        formulas = unit_formulas(self.model.cell, step, session.state_before(record.t)[layer],
+                                 unit, nonlinearity=self.model.nonlinearity or "tanh",
+                                 held=held_names(record.clamps, layer, unit))
         detail.show(UnitView(layer, unit, self.model.hidden, state, np.asarray(history), start,
-                             gates))
+                             gates), formulas=formulas)

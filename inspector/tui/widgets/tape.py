@@ -23,6 +23,7 @@ MISS_STYLE = Style(color="red", bold=True)
 VIEW_STYLE = Style(reverse=True)
 PENDING_STYLE = Style(dim=True, italic=True)
 INTERVENED_STYLE = Style(color="magenta", bold=True)
+WRITTEN_STYLE = Style(color="cyan", italic=True)
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,13 @@ class TapeCell:
     predicted: str | None
     miss: bool = False
     intervened: bool = False
+    by_model: bool = False  # the model wrote it: its own prediction fed back
 
 
 class Tape(CachedStyle):
     """Three lines: x (typed), y (output at that step, red when a miss), and ✗ under every miss,
-    or ◆ under a step whose state was edited by an intervention."""
+    ◆ under a step whose state was edited by an intervention, ✎ under a step the model wrote
+    (its x in cyan italics)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -90,15 +93,17 @@ class Tape(CachedStyle):
             return glyph(cell.typed)
         if y == 1:
             return "…" if cell.predicted is None else glyph(cell.predicted)
-        return "◆" if cell.intervened else "✗" if cell.miss else " "
+        return "◆" if cell.intervened else "✎" if cell.by_model else "✗" if cell.miss else " "
 
     def _style(self, y: int, index: int, cell: TapeCell) -> Style:
         return cell_style(cell.predicted is None, y > 0 and cell.miss,
-                          index == self.view_index and y < 2, y == 2 and cell.intervened)
+                          index == self.view_index and y < 2, y == 2 and cell.intervened,
+                          cell.by_model and y != 1)
 
 
-@lru_cache(maxsize=16)
-def cell_style(pending: bool, miss: bool, on_view: bool, intervened: bool = False) -> Style:
+@lru_cache(maxsize=32)
+def cell_style(pending: bool, miss: bool, on_view: bool, intervened: bool = False,
+               written: bool = False) -> Style:
     """Built once per combination: adding Styles per cell on every key is measurable."""
     style = Style()
     if pending:
@@ -107,6 +112,8 @@ def cell_style(pending: bool, miss: bool, on_view: bool, intervened: bool = Fals
         style += MISS_STYLE
     if intervened:
         style += INTERVENED_STYLE
+    if written:
+        style += WRITTEN_STYLE
     if on_view:
         style += VIEW_STYLE
     return style

@@ -1,7 +1,10 @@
-"""The selected unit: its value over the timeline, its gates, and where each gate's input came from.
+"""The selected unit: its value over the timeline, how that value is made, and where each gate's
+input came from.
 
-The split shows how much of a gate's pre-activation came from the character (`W_ih x + b_ih`) and
-how much from memory (`W_hh h + b_hh`): the question "does unit 17 react to the letter or count?".
+The formulas redo the step with its numbers (`f = σ(-0.32 + -0.80) = 0.25`, `c = f·c_prev + i·g`,
+`h = o·tanh(c)`). The signed bars show each gate's input part (from the character, `W_ih x + b_ih`)
+and memory part (from the previous state, `W_hh h + b_hh`) from a centre line: left negative, right
+positive, so a learner sees which one pushes the gate open or shut.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 
+from inspector.tui.explain import Formula, signed_bar
+from inspector.tui.numbers import number
 from inspector.tui.widgets.lines import Line, LinesWidget
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -68,7 +73,7 @@ class UnitView:
 
 
 def signed(value: float) -> str:
-    return f"{value:+.2f}" if np.isfinite(value) else f"{value:>5}"
+    return number(value)
 
 
 class UnitDetail(LinesWidget):
@@ -79,7 +84,8 @@ class UnitDetail(LinesWidget):
         """How many steps of history fit on the sparkline line."""
         return max(4, self.size.width)
 
-    def show(self, view: UnitView | None, placeholder: str = "") -> None:
+    def show(self, view: UnitView | None, placeholder: str = "",
+             formulas: tuple[Formula, ...] = ()) -> None:
         if view is None:
             self.set_lines([[Segment(placeholder, DIM)]])
             return
@@ -91,14 +97,28 @@ class UnitDetail(LinesWidget):
             [Segment(f"h over t={view.history_start}..{stop}", DIM)],
             sparkline(view.history),
         ]
+        width = max(20, self.size.width)
+        for formula in formulas:
+            if len(formula.text) <= width:
+                lines.append([Segment(formula.text)])
+            elif len(formula.compact) <= width:
+                lines.append([Segment(formula.compact)])
+            else:  # the result on a line of its own
+                lines.append([Segment(f"{formula.name} = {formula.numeric}")])
+                lines.append([Segment(f"{'':{len(formula.name)}} = {formula.result}"
+                                      f"{formula.note}")])
         if view.gates:
-            lines.append([Segment("    value  input memory", DIM)])
-            width = max(3, self.size.width - 22)
+            half = max(2, (width - 11) // 4)
+            lines.append([Segment(f"{'':<9}{'input':^{2 * half + 1}} {'memory':^{2 * half + 1}}",
+                                  DIM)])
+            finite = [abs(v) for gate in view.gates for v in (gate.input_part, gate.memory_part)
+                      if np.isfinite(v)]
+            top = max(finite, default=1.0) or 1.0
             for gate in view.gates:
-                share = round(gate.input_share * width)
-                lines.append([Segment(f"{gate.name:<2}{signed(gate.value)} "
-                                      f"{signed(gate.input_part)} {signed(gate.memory_part)} "),
-                              Segment("▆" * share, INPUT), Segment("▆" * (width - share), MEMORY)])
-            lines.append([Segment("▆ input", INPUT), Segment(" vs ", DIM),
-                          Segment("▆ memory", MEMORY)])
+                lines.append([Segment(f"{gate.name:<3}{signed(gate.value):>6}"),
+                              Segment(signed_bar(gate.input_part, top, half), INPUT),
+                              Segment(" "),
+                              Segment(signed_bar(gate.memory_part, top, half), MEMORY)])
+            lines.append([Segment("█ input", INPUT), Segment("  ", DIM),
+                          Segment("█ memory", MEMORY), Segment("  (− left, + right)", DIM)])
         self.set_lines(lines)
