@@ -87,6 +87,14 @@ def test_the_tui_loader_escapes_the_task_too(tmp_path):
     assert load(ModelSource(str(path)), "").task == "\\x1b[2Jdoubled"
 
 
+def test_the_tui_writes_tokens_from_a_file_escaped():
+    from inspector.tui.text import glyph, token_repr
+
+    for token in ("\x1b[2J", "\u202eabc", "\x07"):
+        shown = token_repr(token) + glyph(token)
+        assert shown.isprintable(), shown
+
+
 def resident() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")

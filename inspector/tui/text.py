@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from rich.cells import cell_len
 
+from models.errors import printable
+
 SPECIAL_GLYPHS = {"<unk>": "¿", "<s>": "⟨", "</s>": "⟩", " ": "␣", "\n": "↵", "\t": "⇥"}
 
 
@@ -18,8 +20,9 @@ def glyph(token: str) -> str:
 
 
 def token_repr(token: str) -> str:
-    """A token as the step log writes it: characters quoted like Python, specials bare."""
-    return token if len(token) > 1 else repr(token)
+    """A token as the step log writes it: characters quoted like Python, longer tokens bare but
+    escaped (a vocabulary from a file may hold control or bidi characters)."""
+    return printable(token) if len(token) > 1 else repr(token)
 
 
 def vector_summary(values: np.ndarray, limit: int = 8) -> str:
