@@ -241,6 +241,14 @@ def test_bad_options_are_one_line(tmp_path, capsys, argv, expected):
     assert expected in err
 
 
+def test_pairs_options_are_refused_on_a_built_in_task(tmp_path, capsys):
+    status = main(["train", "doubled", "--data", "doubled.tsv", "--holdout", "0.2", "--open",
+                   "--steps", "1", "--out", str(tmp_path / "m.safetensors")])
+    assert status == 2
+    assert capsys.readouterr().err == ("rnn-inspect: --data, --holdout, --open: only for train "
+                                       "pairs (this is train doubled)\n")
+
+
 def test_open_launches_compare_mode_on_the_best_recurrent_model_against_the_mlp(tmp_path,
                                                                               monkeypatch):
     import inspector.tui.app

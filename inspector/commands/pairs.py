@@ -26,22 +26,40 @@ def add_options(train: argparse.ArgumentParser) -> None:
     group.add_argument("--data", metavar="FILE",
                        help="input<TAB>target lines (.tsv) or JSON lines with input and target; "
                             "a bundled file by name: shift.tsv, doubled.tsv")
-    group.add_argument("--tokens", choices=("chars", "words"), default="chars",
-                       help="split each side into characters or whitespace-separated words")
-    group.add_argument("--kind", choices=("auto", "step", "seq2seq"), default="auto",
+    group.add_argument("--tokens", choices=("chars", "words"),
+                       help="split each side into characters (default) or whitespace-separated "
+                            "words")
+    group.add_argument("--kind", choices=("auto", "step", "seq2seq"),
                        help="auto: a step model when every target has one token per input "
                             "token, else an encoder–decoder")
-    group.add_argument("--holdout", type=float, default=0.1,
-                       help="fraction of distinct inputs held out, never trained on (seeded)")
-    group.add_argument("--patience", type=int, default=20,
-                       help="held-out evaluations without improvement before stopping; 0 never")
+    group.add_argument("--holdout", type=float,
+                       help="fraction of distinct inputs held out, never trained on (seeded; "
+                            "default 0.1)")
+    group.add_argument("--patience", type=int,
+                       help="held-out evaluations without improvement before stopping (default "
+                            "20; 0 never)")
     group.add_argument("--cells", metavar="LIST",
                        help="train each of these (e.g. mlp,rnn,lstm,gru) on the same split; "
                             "--out NAME.safetensors saves NAME-CELL.safetensors")
-    group.add_argument("--as-task", metavar="NAME", default="pairs",
+    group.add_argument("--as-task", metavar="NAME",
                        help="the task name stored in the checkpoint (default: pairs)")
     group.add_argument("--open", action="store_true",
                        help="then open the best recurrent model beside the MLP (compare mode)")
+
+
+DEFAULTS = {"tokens": "chars", "kind": "auto", "holdout": 0.1, "patience": 20,
+            "as_task": "pairs"}
+PAIRS_ONLY = ("data", "cells", *DEFAULTS)
+
+
+def refuse_outside_pairs(args: argparse.Namespace) -> None:
+    """`train doubled --data FILE` would silently train the built-in task: say so instead."""
+    given = [name for name in PAIRS_ONLY if getattr(args, name) is not None]
+    if args.open:
+        given.append("open")
+    if given:
+        options = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise CommandError(f"{options}: only for train pairs (this is train {args.task})")
 
 
 @dataclass(frozen=True)
@@ -84,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.data is None:
         raise CommandError("train pairs needs --data FILE (input<TAB>target lines)")
+    for name, value in DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.steps < 1:
         raise CommandError("--steps must be at least 1")
     if args.patience < 0:

@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.task == "pairs":
         return pairs.run(args)
+    pairs.refuse_outside_pairs(args)
     if args.steps < 1:
         raise CommandError("--steps must be at least 1")
     output_target(args.out)  # fail before training, not after: never lose the work
