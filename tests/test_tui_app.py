@@ -177,7 +177,7 @@ async def test_select_unit_and_layer_reset_and_toggle_panels(lstm):
         await pilot.press("f2", "f3", "f4")
         assert all(h.display for h in app.main.query(".gate"))
         assert not app.main.query_one("#log").display and not app.main.query_one("#side").display
-        await pilot.press("f3", "f4", "ctrl+r")
+        await pilot.press("f3", "f4", "ctrl+r", "y")
         await settle(pilot)
         assert tape_lines(app)[0] == "x" and log_lines(app) == []
         assert "no steps yet" in status(app)

@@ -80,7 +80,7 @@ async def test_backspace_arrows_and_reset_reach_both_models(tmp_path):
         await pilot.press("left", "left")
         await pilot.pause()
         assert [lines[-1].split()[0] for lines in logs(app).values()] == ["t=1", "t=1"]
-        await pilot.press("ctrl+r")
+        await pilot.press("ctrl+r", "y")
         await settle(pilot)
         assert [lines[0] for lines in tapes(app).values()] == ["x", "x"]
         assert "both models read every key" in agreement(app)

@@ -6,9 +6,12 @@ from textual.widgets import Static
 from tui_support import settle, status, tape_lines
 
 from inspector.tui.app import InspectorApp
+from inspector.tui.edits import parse_intervention
 from inspector.tui.screens.compare_steps import CompareSteps
+from inspector.tui.screens.confirm import Confirm
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.screens.main import MainScreen
+from inspector.tui.screens.path_prompt import ExportPath
 from inspector.tui.widgets.heatmap import Heatmap
 from inspector.tui.widgets.unit_detail import UnitDetail
 
@@ -149,3 +152,50 @@ async def test_ctrl_t_switches_between_session_wide_and_per_step_scales():
         assert c_map.scale.high == np.float32(np.abs(now).max()) < top
         assert c_map.title_text().endswith("*")
         assert c_map.levels.tolist() == c_map.scale.quantise(now).tolist()
+
+
+async def test_small_things_people_notice(tmp_path):
+    app = InspectorApp("doubled-lstm")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "b", "ctrl+r")
+        await pilot.pause()
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("x", "n")  # no key reaches the model; n keeps the timeline
+        await settle(pilot)
+        assert "t=1 of 2 steps" in status(app)
+        # the palette lists every command once
+        from inspector.tui.commands import InspectorCommands
+
+        titles = [title for title, _, _ in InspectorCommands(app.screen).commands()]
+        system = [command.title for command in app.get_system_commands(app.screen)]
+        assert len(titles) == len(set(titles)) and "Quit" not in system
+        assert "Screenshot" not in system
+        # Escape closes the keys panel
+        app.action_show_help_panel()
+        await pilot.pause()
+        assert app.screen.query("HelpPanel")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not app.screen.query("HelpPanel")
+        # releasing a unit that is not clamped says so and records nothing
+        said = []
+        app.main.notify = lambda message, **options: said.append(message)
+        app.main.intervene(parse_intervention("release", "l0.h", 3))
+        assert said == ["l0.h[3] is not clamped: nothing to release"]
+        assert app.main.session.pending == ()
+    validator = ExportPath()
+    existing = tmp_path / "trace.json"
+    existing.write_text("{}")
+    (said,) = validator.validate(str(existing)).failure_descriptions
+    assert "exists: Enter again replaces it" in said
+    assert validator.validate(str(existing)).is_valid  # asked once, then replaced
+
+
+async def test_keys_typed_while_the_terminal_is_too_small_are_not_fed():
+    app = InspectorApp("doubled-lstm")
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "b")
+        await settle(pilot)
+        assert app.main.session.cursor == 0

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
+from textual.binding import Binding
 from textual.worker import get_current_worker
 
 from inspector.tui.bindings import APP_BINDINGS
@@ -52,7 +53,8 @@ class InspectorApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "rnn-inspect"
-    BINDINGS = APP_BINDINGS
+    BINDINGS = [*APP_BINDINGS,
+                Binding("escape", "hide_keys", "Close the keys panel", show=False)]
     COMMANDS = App.COMMANDS | {InspectorCommands}
 
     def __init__(self, model: ModelSource | str | None = None, *,
@@ -139,6 +141,18 @@ class InspectorApp(App[int]):
         self.notify(message.reason, title="Could not open the checkpoint", severity="error",
                     timeout=8)
 
+    def get_system_commands(self, screen):
+        """Textual's palette commands but those ours already offer (Quit; Screenshot, which
+        Textual saves to ~/Downloads, a folder many machines lack): no command listed twice."""
+        ours = {"Quit", "Screenshot"}
+        yield from (command for command in super().get_system_commands(screen)
+                    if command.title not in ours)
+
+    def action_hide_keys(self) -> None:
+        """Escape closes the keys panel (opened from the palette) where nothing else takes it."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+
     # ---- actions ---------------------------------------------------------------------------
 
     def action_help(self) -> None:
@@ -182,7 +196,7 @@ class InspectorApp(App[int]):
         if message.error:
             self.notify(message.error, title="Export failed", severity="error")
         else:
-            self.notify(f"trace written to {message.path}", title="Exported")
+            self.notify(f"trace written to {Path(message.path).resolve()}", title="Exported")
 
     def action_screenshot(self) -> None:
         path = self.save_screenshot(path=str(Path.cwd()))

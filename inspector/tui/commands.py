@@ -26,6 +26,8 @@ class InspectorCommands(Provider):
         screen = self.screen
         if isinstance(screen, MainScreen | Seq2SeqScreen):
             for binding in screen.BINDINGS:
+                if binding in APP_BINDINGS:  # help and quit lead the footer: listed above
+                    continue
                 yield (binding.tooltip or binding.description, app.get_key_display(binding),
                        partial(screen.run_action, binding.action))
         for name in zoo_names():

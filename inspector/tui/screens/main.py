@@ -20,6 +20,7 @@ from textual.widgets import Static
 
 from inspector.tui.bindings import FOOTER_FIRST, MAIN_BINDINGS
 from inspector.tui.screens.compare_steps import CompareSteps
+from inspector.tui.screens.confirm import Confirm
 from inspector.tui.screens.goto_unit import GotoUnit, parse_unit
 from inspector.tui.screens.timeline import TimelineActions
 from inspector.tui.view import StepCache, tape_window
@@ -122,6 +123,11 @@ class MainScreen(TimelineActions, Screen):
     # ---- keys ------------------------------------------------------------------------------
 
     def on_key(self, event: events.Key) -> None:
+        if self.has_class("-too-small") and (event.is_printable or event.key == "enter"):
+            event.stop()  # the model must not take keys nobody can see it take
+            self.notify("the terminal is too small: keys are not fed until it is at least "
+                        f"{MIN_WIDTH}x{MIN_HEIGHT}", severity="warning", timeout=3)
+            return
         if event.key == "enter":
             if self.model is not None and "\n" not in self.model.vocab:
                 return
@@ -259,6 +265,19 @@ class MainScreen(TimelineActions, Screen):
             self.refresh_view()
 
     def action_reset(self) -> None:
+        """Ctrl+r: asks first, since a cleared timeline cannot be brought back."""
+        if not (self.cache.steps or self.pending):
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.reset()
+
+        steps = len(self.cache)
+        self.app.push_screen(Confirm(f"Clear the timeline ({steps} steps)? It cannot be undone."),
+                             answered)
+
+    def reset(self) -> None:
         if self.ready:
             self.session.reset()
             self.cache.clear()

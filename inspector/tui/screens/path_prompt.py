@@ -60,12 +60,21 @@ class CheckpointPath(Validator):
 
 
 class ExportPath(Validator):
+    """A new file, or an existing one the user confirmed by pressing Enter on it twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.confirmed: str | None = None
+
     def validate(self, value: str) -> ValidationResult:
         path = Path(value).expanduser()
         if path.suffix not in EXPORT_SUFFIXES:
             return self.failure("the file name must end in .json or .npz")
         if not path.parent.is_dir():
             return self.failure(f"{path.parent} is not a folder")
+        if path.exists() and self.confirmed != value:
+            self.confirmed = value
+            return self.failure(f"{path.resolve()} exists: Enter again replaces it")
         return self.success()
 
 

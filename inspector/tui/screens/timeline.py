@@ -47,6 +47,12 @@ class TimelineActions:
 
     def intervene(self, intervention: Intervention) -> None:
         """Edit the newest state; the next step starts from it (Backspace undoes it)."""
+        clamped = {(c.target, c.unit) for c in self.session.clamps}
+        if intervention.kind == "release" and (intervention.target,
+                                               intervention.unit) not in clamped:
+            where = intervention.describe().removeprefix("release ")
+            self.notify(f"{where} is not clamped: nothing to release", severity="warning")
+            return
         try:
             self.session.intervene(intervention)
         except ValueError as exc:
