@@ -38,7 +38,10 @@ def measure(path: Path) -> tuple[int, float, float]:
     for _ in range(REPEATS):
         done = subprocess.run([sys.executable, "-c", CHILD, "info", str(path)], env=env,
                               capture_output=True, text=True, timeout=600)
-        line = next(x for x in done.stderr.splitlines() if x.startswith("BENCH"))
+        line = next((x for x in done.stderr.splitlines() if x.startswith("BENCH")), None)
+        if line is None:  # the child died before reporting (killed on a crowded machine)
+            print(f"  {path.name}: no report (exit {done.returncode}): {done.stderr[-200:]!r}")
+            continue
         _, status, seconds, peak_kb = line.split()
         runs.append((int(status), float(seconds), int(peak_kb) / 1024))
     return runs[0][0], min(r[1] for r in runs), min(r[2] for r in runs)
