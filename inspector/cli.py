@@ -21,7 +21,8 @@ from inspector.commands.common import (
 from inspector.loading import CheckpointError, ModelSource, open_model
 
 # Each name is a module in inspector/commands with add_parser(subparsers) and run(args).
-COMMANDS = ("train", "trace", "info", "zoo", "replay", "serve")
+COMMANDS = ("train", "trace", "info", "zoo", "replay", "serve",
+            "units", "probe", "pca", "fixed-points", "saliency")
 
 __all__ = ["COMMANDS", "CommandError", "entry", "main"]
 

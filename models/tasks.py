@@ -5,6 +5,10 @@
              input needs two answers, so only a model with memory (a hidden state) can learn it.
 - `reverse`: seq2seq, a–z strings of length 1–12 → the string reversed.
 - `text`:    next-character language model on a corpus (bundled Python source by default).
+- `flipflop`: three remembered bits. `A`/`a`, `B`/`b`, `C`/`c` set / reset bit 1, 2, 3 and `.` is
+             no pulse; the target at every step is the digit `0`–`7` naming the bits (bit 1 the
+             lowest), starting from 0. Between pulses the state must hold still: the classic
+             case of fixed points (Sussillo & Barak 2013), one stable point per bit pattern.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from models.vocab import BOS, EOS, UNK, CharVocab
 
 LETTERS = string.ascii_lowercase
 CORPUS_PATH = Path(__file__).parent / "data" / "corpus.txt"
-TASKS = ("shift", "doubled", "reverse", "text")
+TASKS = ("shift", "doubled", "reverse", "text", "flipflop")
 MAX_REVERSE_LEN = 12
 
 
@@ -40,6 +44,35 @@ def doubled_target(start_pair: int, pairs: int) -> str:
         j = (start_pair + k) % 26
         out.append(LETTERS[(2 * j) % 26] + LETTERS[(2 * j + 1) % 26])
     return "".join(out)
+
+
+def pair_positions(text: str) -> np.ndarray:
+    """The doubled task's `pair-position` of every character: 0 on the first letter of a pair,
+    1 on the second (a letter repeating the one before it, when that one began a pair)."""
+    out = np.zeros(len(text), dtype=np.int64)
+    for t in range(1, len(text)):
+        out[t] = 1 if text[t] == text[t - 1] and out[t - 1] == 0 else 0
+    return out
+
+
+FLIPFLOP_PULSES = "ABCabc"  # set bit 1, 2, 3; reset bit 1, 2, 3
+FLIPFLOP_HOLD = "."
+
+
+def flipflop_bits(text: str) -> np.ndarray:
+    """(T,) the three bits after each character, as the number 0–7 (bit 1 the lowest)."""
+    out = np.zeros(len(text), dtype=np.int64)
+    bits = 0
+    for t, char in enumerate(text):
+        k = FLIPFLOP_PULSES.find(char)
+        if k >= 0:
+            bits = bits | (1 << k) if k < 3 else bits & ~(1 << (k - 3))
+        out[t] = bits
+    return out
+
+
+def flipflop_target(text: str) -> str:
+    return "".join(str(b) for b in flipflop_bits(text))
 
 
 @dataclass(frozen=True)
@@ -83,6 +116,23 @@ def doubled_batch(rng: np.random.Generator, vocab: CharVocab, batch: int,
     return CharBatch(inputs + offset, targets + offset)
 
 
+def flipflop_vocab() -> CharVocab:
+    """Inputs `.ABCabc` and outputs `0`–`7` share one vocabulary (the head predicts tokens)."""
+    return CharVocab.from_text(FLIPFLOP_HOLD + FLIPFLOP_PULSES + "01234567")
+
+
+def flipflop_batch(rng: np.random.Generator, vocab: CharVocab, batch: int, length: int,
+                   pulse: float = 0.1) -> CharBatch:
+    """Random pulses (each step one with probability `pulse`) between stretches of `.`."""
+    pulses = rng.integers(0, 6, size=(batch, length))
+    chars = np.where(rng.random((batch, length)) < pulse, pulses, 6)  # 6: the hold
+    alphabet = FLIPFLOP_PULSES + FLIPFLOP_HOLD
+    texts = ["".join(alphabet[i] for i in row) for row in chars]
+    inputs = np.array([vocab.encode(t) for t in texts], dtype=np.int64)
+    targets = np.array([vocab.encode(flipflop_target(t)) for t in texts], dtype=np.int64)
+    return CharBatch(inputs, targets)
+
+
 def random_words(rng: np.random.Generator, count: int, max_len: int = MAX_REVERSE_LEN) -> list[str]:
     lengths = rng.integers(1, max_len + 1, size=count)
     return ["".join(LETTERS[i] for i in rng.integers(0, 26, size=n)) for n in lengths]
@@ -112,6 +162,30 @@ def pad_seq2seq(vocab: CharVocab, sources: list[list[int]],
         dec_in[row, : len(ids) + 1] = [vocab.id(BOS), *ids]
         tgt[row, : len(ids) + 1] = [*ids, vocab.id(EOS)]
     return Seq2SeqBatch(src, dec_in, tgt, np.array([len(s) for s in sources]))
+
+
+def sample_text(task: str, length: int = 1024, seed: int = 0) -> str:
+    """About `length` characters of a task's own inputs, from its generator (for analyses that
+    need states the model visits: the fixed-point search starts from them)."""
+    rng = np.random.default_rng(seed)
+    if task == "doubled":
+        chunks = [doubled_source(int(rng.integers(0, 26)), int(rng.integers(4, 33)))
+                  for _ in range(length // 8 + 1)]
+    elif task == "shift":
+        chunks = ["".join(LETTERS[i] for i in rng.integers(0, 26, size=length))]
+    elif task == "flipflop":
+        vocab = flipflop_vocab()
+        rows = flipflop_batch(rng, vocab, length // 64 + 1, 64).inputs
+        chunks = [vocab.decode(row) for row in rows]
+    elif task == "reverse":
+        chunks = random_words(rng, length // 6 + 1)
+    elif task == "text":
+        corpus = load_corpus()
+        start = int(rng.integers(0, max(len(corpus) - length, 1)))
+        chunks = [corpus[start:start + length]]
+    else:
+        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    return "".join(chunks)[:length]
 
 
 def load_corpus(path: str | Path | None = None) -> str:

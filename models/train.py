@@ -68,6 +68,8 @@ def vocab_for(config: TrainConfig, corpus: str | None) -> CharVocab:
         return tasks.seq2seq_vocab()
     if config.task == "text":
         return CharVocab.from_text(corpus or "")
+    if config.task == "flipflop":
+        return tasks.flipflop_vocab()
     return tasks.letters_vocab()
 
 
@@ -77,6 +79,8 @@ def char_batch(config: TrainConfig, rng: np.random.Generator, vocab: CharVocab,
         return tasks.shift_batch(rng, vocab, config.batch, config.seq_len)
     if config.task == "doubled":
         return tasks.doubled_batch(rng, vocab, config.batch, int(rng.integers(4, 33)))
+    if config.task == "flipflop":
+        return tasks.flipflop_batch(rng, vocab, config.batch, config.seq_len)
     return tasks.text_batch(rng, encoded, config.batch, config.seq_len)
 
 
@@ -199,6 +203,9 @@ def evaluate(config: TrainConfig, kind: str, module: nn.Module, vocab: CharVocab
         return {"bits_per_char": round(bpc, 4)}, f"held-out bits/char: {bpc:.3f}"
     if config.task == "shift":
         acc = char_accuracy(module, tasks.shift_batch(rng, vocab, 200, 64))
+        return {"accuracy": acc}, f"held-out accuracy: {acc:.1%} per character"
+    if config.task == "flipflop":  # longer than training windows: the bits must be held
+        acc = char_accuracy(module, tasks.flipflop_batch(rng, vocab, 200, 4 * config.seq_len))
         return {"accuracy": acc}, f"held-out accuracy: {acc:.1%} per character"
     accs = [char_accuracy(module, tasks.doubled_batch(rng, vocab, 50, pairs)) for pairs in
             range(1, 27)]

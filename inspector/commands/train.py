@@ -7,12 +7,13 @@ from pathlib import Path
 
 from inspector.commands import pairs
 from inspector.commands.common import CommandError, output_target
+from models import tasks
 from models.checkpoint import first_line
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train a model on a task and save a checkpoint")
-    train.add_argument("task", choices=("shift", "doubled", "reverse", "text", "pairs"),
+    train.add_argument("task", choices=(*tasks.TASKS, "pairs"),
                        help="a built-in task, or pairs: your own X → Y from --data FILE")
     train.add_argument("--cell", choices=("rnn", "lstm", "gru", "mlp"), default="lstm")
     train.add_argument("--layers", type=int, default=1)

@@ -1,0 +1,192 @@
+"""Units that follow a feature: every unit of every activation ranked by |r| against it.
+
+r is Pearson's correlation (the point-biserial one for a binary feature). For a binary feature
+each unit also gets LSTMVis's match: the threshold that makes "the unit is on" agree best with
+"the feature is on", and that agreement as a Jaccard index |on ∧ feature| / |on ∨ feature|
+("on" is above the threshold for a unit with r ≥ 0, below it for r < 0).
+
+`UnitStats` keeps sufficient statistics only (shifted sums and a per-unit histogram split by the
+feature), updated chunk by chunk, so a million steps of a 2x512 LSTM cost no more memory than
+one chunk, and a panel can feed it a growing session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from inspector.analysis.activations import activation_chunks, bounds, names_for
+from inspector.analysis.features import BINARY, CATEGORICAL, Feature, FeatureError
+from inspector.engine.bulk import CHUNK
+from inspector.engine.model import InspectableModel
+
+BINS = 128  # histogram bins per unit: the resolution of the best threshold
+
+
+@dataclass(frozen=True)
+class UnitScore:
+    name: str  # `l0.h[17]`
+    r: float
+    jaccard: float | None = None  # binary features only
+    threshold: float | None = None
+    above: bool | None = None  # "on" means above the threshold (else below)
+
+
+@dataclass(frozen=True)
+class UnitRanking:
+    feature: str
+    steps: int
+    units: tuple[UnitScore, ...]  # best first
+
+    def to_json(self) -> dict:
+        return {"feature": self.feature, "steps": self.steps,
+                "units": [{"name": u.name, "r": u.r, "jaccard": u.jaccard,
+                           "threshold": u.threshold} for u in self.units]}
+
+
+class _Activation:
+    """One activation's running sums (float64) and, for a binary feature, its histograms."""
+
+    def __init__(self, first: torch.Tensor, limits: tuple[float, float] | None,
+                 binary: bool) -> None:
+        self.shift = first.mean(0).double()  # sums of x - shift: no cancellation in Σx²
+        self.sx = torch.zeros_like(self.shift)
+        self.sxx = torch.zeros_like(self.shift)
+        self.sxy = torch.zeros_like(self.shift)
+        self.binary = binary
+        if binary:
+            if limits is None:  # unbounded (a cell state): the first chunk's range, widened
+                lo, hi = first.min(0).values.double(), first.max(0).values.double()
+                span = (hi - lo).clamp_min(1e-6)
+                lo, hi = lo - span / 2, hi + span / 2
+            else:
+                lo = torch.full_like(self.shift, limits[0])
+                hi = torch.full_like(self.shift, limits[1])
+            self.lo, self.width = lo, (hi - lo) / BINS
+            self.scale = (1.0 / self.width).float()
+            self.lo32 = lo.float()
+            units = first.shape[1]
+            self.offsets = torch.arange(units, dtype=torch.int64) * BINS
+            self.all = torch.zeros(units * BINS, dtype=torch.int64)
+            self.pos = torch.zeros(units * BINS, dtype=torch.int64)
+
+    def update(self, x: torch.Tensor, y_centred: torch.Tensor,
+               positive: torch.Tensor | None) -> None:
+        shifted = x - self.shift.float()
+        self.sx += shifted.sum(0, dtype=torch.float64)
+        self.sxx += shifted.square().sum(0, dtype=torch.float64)
+        self.sxy += (y_centred @ shifted).double()
+        if self.binary:
+            scaled = ((x - self.lo32) * self.scale).nan_to_num_(0.0)  # a NaN is no vote
+            bins = scaled.clamp_(0, BINS - 1).to(torch.int64)
+            bins += self.offsets
+            self.all += torch.bincount(bins.view(-1), minlength=self.all.numel())
+            if positive is not None and len(positive):
+                self.pos += torch.bincount(bins[positive].view(-1), minlength=self.pos.numel())
+
+
+class UnitStats:
+    """Accumulates every unit's statistics against one feature; `ranking()` at any time."""
+
+    def __init__(self, model: InspectableModel, binary: bool,
+                 names: list[str] | None = None) -> None:
+        self.model = model
+        self.binary = binary
+        self.names = names_for(model, names)
+        self.n = 0
+        self.y_shift: float | None = None
+        self.sy = self.syy = 0.0
+        self.positives = 0
+        self._acts: dict[str, _Activation] = {}
+
+    @torch.no_grad()
+    def update(self, arrays: dict[str, np.ndarray], y: np.ndarray) -> None:
+        """Add steps: `arrays[name]` (n, H) and the feature's values `y` (n,) at those steps."""
+        if not len(y):
+            return
+        y64 = np.asarray(y, dtype=np.float64)
+        if self.y_shift is None:
+            self.y_shift = float(y64.mean())
+        centred64 = y64 - self.y_shift
+        self.n += len(y64)
+        self.sy += float(centred64.sum())
+        self.syy += float((centred64 ** 2).sum())
+        centred = torch.from_numpy(centred64.astype(np.float32))
+        positive = None
+        if self.binary:
+            positive = torch.from_numpy(np.flatnonzero(y64 == 1.0))
+            self.positives += len(positive)
+        for name in self.names:
+            x = torch.from_numpy(np.ascontiguousarray(arrays[name], dtype=np.float32))
+            if name not in self._acts:
+                self._acts[name] = _Activation(x, bounds(self.model, name), self.binary)
+            self._acts[name].update(x, centred, positive)
+
+    def correlations(self) -> dict[str, np.ndarray]:
+        """r of every unit, by activation (0 for a unit or a feature that never varies)."""
+        out = {}
+        n = self.n
+        vy = n * self.syy - self.sy ** 2
+        for name, act in self._acts.items():
+            vx = n * act.sxx - act.sx ** 2
+            cov = n * act.sxy - act.sx * self.sy
+            denom = torch.sqrt(vx.clamp_min(0) * max(vy, 0.0))
+            r = torch.where(denom > 0, cov / denom.clamp_min(1e-300), torch.zeros_like(cov))
+            out[name] = r.clamp(-1, 1).numpy()
+        return out
+
+    def _matches(self, act: _Activation, r: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Best Jaccard index, its threshold and direction per unit, from the histograms."""
+        units = len(r)
+        counts = act.all.view(units, BINS).numpy()
+        pos = act.pos.view(units, BINS).numpy()
+        total_pos = self.positives
+        # "on" above edge k (k = 1 … BINS-1): the bins k and up; below edge k: the bins under k.
+        tp_above = np.cumsum(pos[:, ::-1], axis=1)[:, ::-1][:, 1:]
+        on_above = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1][:, 1:]
+        tp_below = np.cumsum(pos, axis=1)[:, :-1]
+        on_below = np.cumsum(counts, axis=1)[:, :-1]
+        above = r >= 0
+        tp = np.where(above[:, None], tp_above, tp_below)
+        on = np.where(above[:, None], on_above, on_below)
+        union = on + total_pos - tp
+        jaccard = np.divide(tp, union, out=np.zeros(tp.shape), where=union > 0)
+        best = jaccard.argmax(1)
+        edges = act.lo.numpy()[:, None] + act.width.numpy()[:, None] * np.arange(1, BINS)
+        rows = np.arange(units)
+        return jaccard[rows, best], edges[rows, best], above
+
+    def ranking(self, feature: str, top: int | None = None, by: str = "r") -> UnitRanking:
+        """Every unit, best first by |r| (or by Jaccard index: `by="jaccard"`)."""
+        scores = []
+        for name, r in self.correlations().items():
+            if self.binary:
+                jaccard, threshold, above = self._matches(self._acts[name], r)
+            for unit in range(len(r)):
+                if self.binary:
+                    scores.append(UnitScore(f"{name}[{unit}]", float(r[unit]),
+                                            float(jaccard[unit]), float(threshold[unit]),
+                                            bool(above[unit])))
+                else:
+                    scores.append(UnitScore(f"{name}[{unit}]", float(r[unit])))
+        key = (lambda s: -s.jaccard) if by == "jaccard" and self.binary else (lambda s: -abs(s.r))
+        scores.sort(key=key)
+        return UnitRanking(feature, self.n, tuple(scores[:top] if top else scores))
+
+
+def rank_units(model: InspectableModel, text: str, feature: Feature, *,
+               names: list[str] | None = None, top: int | None = None, by: str = "r",
+               chunk: int = CHUNK) -> UnitRanking:
+    """Stream `text` through the model and rank every unit against `feature`."""
+    if feature.kind == CATEGORICAL:
+        raise FeatureError(f"{feature.name} has {len(feature.classes)} classes, so no unit can "
+                           "correlate with it: name one of them, or use `probe`")
+    if feature.steps != len(text):
+        raise FeatureError(f"{feature.name}: {feature.steps} values for {len(text)} steps")
+    stats = UnitStats(model, feature.kind == BINARY, names)
+    for start, arrays in activation_chunks(model, text, names, chunk):
+        rows = len(next(iter(arrays.values())))
+        stats.update(arrays, feature.values[start:start + rows])
+    return stats.ranking(feature.name, top, by)

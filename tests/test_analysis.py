@@ -1,0 +1,274 @@
+"""The analysis package against known answers: planted units, probes on the doubled task, the
+flip-flop's eight stable fixed points, saliency of the doubled task, PCA against numpy, and the
+commands' JSON keys."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from inspector.analysis import feature, find_fixed_points, pca, probe, rank_units, saliency
+from inspector.analysis.features import FeatureError
+from inspector.analysis.units import UnitStats
+from inspector.cli import main
+from inspector.engine import NativeModel, inspectable, trace
+from inspector.loading import ModelSource, open_model
+from models import tasks
+from models.char_rnn import CharRNN, CharRNNConfig
+from models.checkpoint import save_checkpoint
+from models.vocab import CharVocab
+
+DOUBLED = tasks.doubled_source(0, 26) * 4  # 208 steps: every letter in both pair positions
+
+
+def zoo(name):
+    return inspectable(open_model(ModelSource(name)))
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """A small RNN with random units, and unit 3 of l0.h set by hand to be on exactly at `e`."""
+    torch.manual_seed(0)
+    module = CharRNN(CharRNNConfig(27, "rnn", 1, 6, 0))
+    vocab = CharVocab.letters()
+    with torch.no_grad():
+        for p in module.parameters():
+            p.mul_(0.3)
+        module.rnn.weight_hh_l0[3].zero_()
+        module.rnn.weight_ih_l0[3].fill_(-3.0)
+        module.rnn.weight_ih_l0[3, vocab.id("e")] = 3.0
+        module.rnn.bias_ih_l0[3] = module.rnn.bias_hh_l0[3] = 0.0
+    return NativeModel(module, vocab, "planted")
+
+
+TEXT = "the quick brown fox jumps over the lazy dog and keeps the beat"
+
+
+def test_a_planted_unit_is_ranked_first(planted):
+    ranking = rank_units(planted, TEXT.replace(" ", "e"), feature("char=e", TEXT.replace(" ", "e")))
+    best = ranking.units[0]
+    assert best.name == "l0.h[3]" and best.r > 0.999 and best.jaccard == 1.0 and best.above
+    assert -0.99 < best.threshold < 0.99
+    assert ranking.steps == len(TEXT)
+
+
+def test_r_and_jaccard_equal_a_direct_computation(planted):
+    text = TEXT
+    feat = feature("regex:[aeiou]", text)
+    ranking = rank_units(planted, text, feat, chunk=5)  # streamed in chunks of 5 steps
+    arrays = trace(planted, text).arrays
+    y = feat.values
+    by_name = {u.name: u for u in ranking.units}
+    for name in ("l0.h",):
+        for unit in range(6):
+            x = arrays[name][:, unit].astype(np.float64)
+            score = by_name[f"{name}[{unit}]"]
+            assert abs(score.r - np.corrcoef(x, y)[0, 1]) < 1e-6
+            on = x > score.threshold if score.above else x < score.threshold
+            jaccard = (on & (y == 1)).sum() / (on | (y == 1)).sum()
+            assert abs(score.jaccard - jaccard) < 1e-9
+    assert [abs(u.r) for u in ranking.units] == sorted((abs(u.r) for u in ranking.units),
+                                                       reverse=True)
+
+
+def test_unit_statistics_do_not_depend_on_the_chunking():
+    model = zoo("doubled-gru")
+    f = feature("pair-position", DOUBLED)
+    one = rank_units(model, DOUBLED, f)
+    many = rank_units(model, DOUBLED, f, chunk=13)
+    assert [u.name for u in one.units[:10]] == [u.name for u in many.units[:10]]
+    assert max(abs(a.r - b.r) for a, b in zip(one.units, many.units)) < 1e-5
+    assert len(one.units) == 64 * 4  # h and the gates r, z, n
+
+
+def test_a_growing_session_can_feed_the_statistics(planted):
+    arrays = trace(planted, TEXT).arrays
+    y = feature("char=o", TEXT).values
+    grown = UnitStats(planted, binary=True)
+    for start in range(0, len(TEXT), 9):
+        grown.update({k: v[start:start + 9] for k, v in arrays.items()}, y[start:start + 9])
+    whole = UnitStats(planted, binary=True)
+    whole.update(arrays, y)
+    a, b = grown.ranking("char=o"), whole.ranking("char=o")
+    assert a.steps == b.steps == len(TEXT)
+    r = {u.name: u.r for u in b.units}
+    assert max(abs(u.r - r[u.name]) for u in a.units) < 1e-6
+
+
+def test_the_doubled_lstm_holds_the_pair_position_and_the_mlp_cannot():
+    f = feature("pair-position", DOUBLED)
+    lstm = probe(zoo("doubled-lstm"), DOUBLED, f)
+    assert max(layer.accuracy for layer in lstm.layers) >= 0.99
+    assert all(layer.baseline == 0.5 for layer in lstm.layers)
+    assert [layer.name for layer in lstm.layers] == ["l0.h", "l0.c", "l1.h", "l1.c"]
+    mlp = probe(zoo("doubled-mlp"), DOUBLED, f)
+    assert mlp.layers[0].accuracy <= mlp.layers[0].baseline + 0.02
+    assert lstm.train_steps == 156 and lstm.test_steps == 52
+
+
+def test_a_continuous_feature_gets_r2():
+    text = "ab(cd)\n  ef\n" * 20
+    result = probe(zoo("text-lstm"), text, feature("line-position", text))
+    assert result.metric == "r2" and all(layer.baseline <= 0 for layer in result.layers)
+    assert max(layer.accuracy for layer in result.layers) > 0.9
+
+
+def test_features_have_their_known_values(tmp_path):
+    text = 'f(a, "b)")\n  x'
+    assert feature("in-quotes", text).values.tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0,
+                                                          0, 0]
+    assert feature("in-parens", "f(a(b)c)d)").values.tolist() == [0, 1, 1, 1, 1, 1, 1, 0, 0,
+                                                                  0]
+    assert feature("indent", text).values.tolist()[-4:] == [0, 1, 2, 2]
+    assert feature("line-position", text).values.tolist()[-4:] == [10, 0, 1, 2]
+    assert feature("pair-position", "aabbbc").values.tolist() == [0, 1, 0, 1, 0, 0]
+    assert feature("bit=2", "B..b").values.tolist() == [1, 1, 1, 0]
+    assert feature("regex:b+", "abbc").values.tolist() == [0, 1, 1, 0]
+    labels = tmp_path / "labels.txt"
+    labels.write_text("noun\nverb\nnoun\n")
+    made = feature(f"labels:{labels}", "abc")
+    assert made.kind == "binary" and made.values.tolist() == [0, 1, 0]
+    with pytest.raises(FeatureError, match="3 labels for 4 steps"):
+        feature(f"labels:{labels}", "abcd")
+    with pytest.raises(FeatureError, match="unknown feature"):
+        feature("vowels", "abc")
+
+
+def test_pca_equals_numpy():
+    model = zoo("doubled-lstm")
+    result = pca(model, DOUBLED, chunk=50)
+    arrays = trace(model, DOUBLED).arrays
+    for layer in result.layers:
+        h = arrays[layer.name].astype(np.float64)
+        centred = h - h.mean(0)
+        _, s, vt = np.linalg.svd(centred, full_matrices=False)
+        share = s ** 2 / (s ** 2).sum()
+        assert np.allclose(layer.components.explained, share[:2], atol=1e-6)
+        for k in range(2):
+            assert abs(abs(layer.components.axes[k] @ vt[k]) - 1) < 1e-6
+        assert layer.path.shape == (len(DOUBLED), 2)
+        assert np.allclose(np.abs(layer.path), np.abs(centred @ vt[:2].T), atol=1e-4)
+
+
+def test_saliency_of_the_doubled_task_sits_on_the_last_two_steps():
+    """The answer at t needs the letter at t and whether t−1 began a pair: on average the two
+    last steps carry most of the gradient, and the current one is nearly always the largest."""
+    model = zoo("doubled-lstm")
+    text = tasks.doubled_source(3, 12)
+    shares, current_first = [], 0
+    for at in range(4, len(text)):
+        result = saliency(model, text, at)
+        scores = np.array(result.scores)
+        assert len(scores) == at + 1
+        assert result.prediction == tasks.doubled_target(3, 12)[at]
+        shares.append(scores[at - 1:].sum() / scores.sum())
+        current_first += int(scores.argmax() == at)
+    assert np.mean(shares) >= 0.6 and current_first >= 0.75 * len(shares)
+    assert max(shares) >= 0.9
+
+
+def test_saliency_equals_the_producer_forward_gradient():
+    checkpoint = open_model(ModelSource("doubled-rnn"))
+    module = checkpoint.module
+    text = "ccddee"
+    ids = torch.tensor([checkpoint.vocab.encode(text)])
+    x = module.input_vectors(ids).detach().requires_grad_(True)
+    logits = module.head(module.rnn(x)[0])[0, -1]
+    logits[logits.argmax()].backward()
+    expected = x.grad[0].square().sum(1)
+    result = saliency(inspectable(checkpoint), text)
+    assert np.allclose(result.scores, expected.numpy(), rtol=1e-4, atol=1e-9)
+
+
+def test_the_flipflop_has_eight_stable_fixed_points_one_per_bit_pattern():
+    model = zoo("flipflop-rnn")
+    text = tasks.sample_text("flipflop")
+    states = trace(model, text).arrays["l0.h"][::16].astype(np.float64)  # 64 starts
+    result = find_fixed_points(model, ".", states)
+    stable = [p for p in result.points if p.stable]
+    assert sorted(p.output for p in stable) == [str(k) for k in range(8)]
+    assert all(p.q < 1e-10 for p in result.points)
+    for p in stable:  # F(x) = x, checked by the engine's own step
+        from inspector.engine.records import LayerState
+        layers, output = model.step(model.vocab.id("."), (LayerState(p.state["l0.h"]),))
+        assert np.abs(layers[0].h - p.state["l0.h"]).max() < 1e-5
+        assert output.prediction == p.output
+
+
+def test_fixed_points_of_an_lstm_and_period_two():
+    """A 1x2 LSTM planted by hand: with the input held, c sticks at its fixed point; F∘F finds
+    the same points (each reported as period 1)."""
+    torch.manual_seed(1)
+    module = CharRNN(CharRNNConfig(27, "lstm", 1, 3, 2))
+    model = NativeModel(module, CharVocab.letters(), "tiny")
+    starts = np.random.default_rng(0).normal(size=(16, 6))
+    once = find_fixed_points(model, "a", starts)
+    twice = find_fixed_points(model, "a", starts, period=2)
+    assert once.points and twice.points
+    for p in once.points:
+        assert set(p.state) == {"l0.h", "l0.c"}
+        x = torch.tensor(np.concatenate([p.state["l0.h"], p.state["l0.c"]]))[None]
+        from inspector.analysis.fixed_points import StepMap
+        assert (StepMap(model, model.vocab.id("a"))(x) - x).abs().max() < 1e-5
+    assert all(p.period == 1 for p in twice.points)
+    assert abs(once.points[0].max_abs_eig - twice.points[0].max_abs_eig ** 0.5) < 1e-6
+
+
+@pytest.fixture(scope="module")
+def tiny_file(tmp_path_factory):
+    torch.manual_seed(3)
+    module = CharRNN(CharRNNConfig(27, "lstm", 1, 4, 3))
+    return str(save_checkpoint(tmp_path_factory.mktemp("m") / "tiny.safetensors", "char",
+                               module, CharVocab.letters()))
+
+
+def run_json(capsys, *argv):
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_commands_print_the_documented_keys(tiny_file, capsys):
+    units = run_json(capsys, "units", tiny_file, "--input", "abcabc", "--feature", "char=a",
+                     "--top", "3")
+    assert set(units) == {"feature", "steps", "units"} and units["steps"] == 6
+    assert len(units["units"]) == 3
+    assert set(units["units"][0]) == {"name", "r", "jaccard", "threshold"}
+    probed = run_json(capsys, "probe", tiny_file, "--input", "abcabcabcabc", "--feature",
+                      "char=a")
+    assert {"feature", "steps", "layers"} <= set(probed)
+    assert {"name", "accuracy", "baseline", "top_units"} <= set(probed["layers"][0])
+    paths = run_json(capsys, "pca", tiny_file, "--input", "abcdefg")
+    assert {"name", "explained", "path"} <= set(paths["layers"][0])
+    assert len(paths["layers"][0]["path"]) == 7 and len(paths["layers"][0]["path"][0]) == 2
+    points = run_json(capsys, "fixed-points", tiny_file, "--hold", "a", "--input", "abcabc",
+                      "--starts", "4", "--iterations", "50")
+    assert {"hold", "points"} <= set(points) and points["hold"] == "a"
+    for p in points["points"]:
+        assert {"stable", "q", "max_abs_eig", "output", "state"} <= set(p)
+        assert set(p["state"]) == {"l0.h", "l0.c"}
+    salient = run_json(capsys, "saliency", tiny_file, "--input", "abcd", "--at", "2")
+    assert {"at", "prediction", "scores"} <= set(salient) and len(salient["scores"]) == 3
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["units", "doubled-lstm", "--input", "ab", "--feature", "vowels"], "unknown feature"),
+    (["units", "doubled-lstm", "--input", "", "--feature", "char=a"], "empty"),
+    (["probe", "doubled-lstm", "--input", "aaaa", "--feature", "char=a"], "never changes"),
+    (["fixed-points", "doubled-lstm", "--hold", "A"], "vocabulary"),
+    (["fixed-points", "doubled-mlp", "--hold", "a"], "no state"),
+    (["saliency", "doubled-lstm", "--input", "abc", "--at", "7"], "outside the input"),
+    (["units", "reverse-seq2seq", "--input", "ab", "--feature", "char=a"], "seq2seq"),
+])
+def test_bad_requests_are_one_line(argv, says, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err
+
+
+def test_analysis_never_imports_textual(python):
+    import subprocess
+
+    code = "import sys, inspector.analysis; print('textual' in sys.modules)"
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr
