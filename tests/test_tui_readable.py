@@ -199,3 +199,18 @@ async def test_keys_typed_while_the_terminal_is_too_small_are_not_fed():
         await pilot.press("a", "b")
         await settle(pilot)
         assert app.main.session.cursor == 0
+
+
+async def test_compare_mode_shows_both_models_top_k():
+    from inspector.tui.widgets.top_k import TopK
+
+    app = InspectorApp("doubled-mlp", compare="doubled-lstm")
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(3):
+            await settle(pilot)
+        await pilot.press("a", "a")
+        for _ in range(3):
+            await settle(pilot)
+        shown = [top for top in app.main.query(TopK) if top.display and top.region.width]
+        assert len(shown) == 2
+        assert shown[0].line_text(0).endswith("0.500")  # the MLP's split between a and b
