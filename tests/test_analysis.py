@@ -272,3 +272,13 @@ def test_analysis_never_imports_textual(python):
     code = "import sys, inspector.analysis; print('textual' in sys.modules)"
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_the_search_starts_from_states_read_chunk_by_chunk():
+    from inspector.commands.fixed_points import visited_states
+
+    model = zoo("flipflop-rnn")
+    text = tasks.sample_text("flipflop", 3000)  # longer than one chunk
+    states = visited_states(model, text, 10)
+    rows = np.unique(np.linspace(0, len(text) - 1, 10).astype(int))
+    assert np.abs(states - trace(model, text).arrays["l0.h"][rows]).max() <= 1e-5

@@ -35,22 +35,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def visited_states(model, text: str, count: int) -> np.ndarray:
-    """`count` states the model passes through on `text`, evenly spaced, stacked [h; c]."""
+    """`count` states the model passes through on `text`, evenly spaced, stacked [h; c];
+    streamed, so a long --input costs one chunk of memory."""
+    from inspector.analysis.activations import activation_chunks
     from inspector.analysis.fixed_points import StepMap
-    from inspector.engine import trace
 
-    result = trace(model, text)
     names = StepMap(model, 0).names()
-    states = np.concatenate([result.arrays[name] for name in names], axis=1)
-    rows = np.unique(np.linspace(0, len(states) - 1, min(count, len(states))).astype(int))
-    return states[rows].astype(np.float64)
+    wanted = np.unique(np.linspace(0, len(text) - 1, min(count, len(text))).astype(int))
+    rows = []
+    for start, arrays in activation_chunks(model, text, names):
+        length = len(arrays[names[0]])
+        pick = wanted[(wanted >= start) & (wanted < start + length)] - start
+        rows.append(np.concatenate([arrays[name][pick] for name in names], axis=1))
+    return np.concatenate(rows).astype(np.float64)
 
 
 def run(args: argparse.Namespace) -> int:
     from inspector.analysis.fixed_points import find_fixed_points
+    from inspector.engine import NativeModel
     from models import tasks
 
     checkpoint, model = open_char_model(args)
+    if not isinstance(model, NativeModel):
+        raise CommandError(f"{model.name}: the fixed-point search needs the model's own "
+                           "weights; a model with its own forward is not supported")
     if model.cell == "mlp":
         raise CommandError(f"{model.name} is an MLP: it has no state, so no fixed points")
     if args.starts < 1 or args.iterations < 0:
