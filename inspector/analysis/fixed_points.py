@@ -153,9 +153,12 @@ def minimise(apply, starts: torch.Tensor, iterations: int = ITERATIONS, lr: floa
     """Minimise q from every start at once: Adam, then damped Newton steps on x − F(x) = 0
     (each point's step kept only where it lowers that point's q). Returns (points, q)."""
     flushed = torch.set_flush_denormal(True)  # q near 0 makes denormal gradients: 10x slower
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # (B, 64) tensors: a second thread only adds hand-offs
     try:
         return _minimise(apply, starts, iterations, lr, newton)
     finally:
+        torch.set_num_threads(threads)
         if flushed:
             torch.set_flush_denormal(False)
 
@@ -187,8 +190,11 @@ def _minimise(apply, starts: torch.Tensor, iterations: int, lr: float, newton: i
             break
         with torch.no_grad():
             candidate = x - delta
-            better = _q(apply, candidate) < _q(apply, x)
+            q_new, q_old = _q(apply, candidate), _q(apply, x)
+            better = q_new < q_old
             x = torch.where(better[:, None], candidate, x)
+            if not bool(better.any()) or float(torch.minimum(q_new, q_old).max()) < 1e-20:
+                break  # nothing moves any more, or every point has arrived
     with torch.no_grad():
         return x, _q(apply, x)
 
