@@ -282,3 +282,14 @@ def test_the_search_starts_from_states_read_chunk_by_chunk():
     states = visited_states(model, text, 10)
     rows = np.unique(np.linspace(0, len(text) - 1, 10).astype(int))
     assert np.abs(states - trace(model, text).arrays["l0.h"][rows]).max() <= 1e-5
+
+
+def test_the_flipflop_keeps_each_bit_in_units_of_its_own():
+    """A trained model's known answer: each remembered bit has units that follow it (LSTMVis's
+    match nearly exact). The doubled models spread the pair position over many units instead:
+    a probe reads it (above), no single unit does."""
+    model = zoo("flipflop-rnn")
+    text = tasks.sample_text("flipflop", 2000)
+    for bit in ("bit=1", "bit=2", "bit=3"):
+        best = rank_units(model, text, feature(bit, text), top=1).units[0]
+        assert abs(best.r) >= 0.9 and best.jaccard >= 0.95, (bit, best)
