@@ -2,7 +2,7 @@
 
 import numpy as np
 from rich.console import Console
-from textual.widgets import Static
+from textual.widgets import Label, Static
 from tui_support import settle, status, tape_lines
 
 from inspector.tui.app import InspectorApp
@@ -11,7 +11,7 @@ from inspector.tui.screens.compare_steps import CompareSteps
 from inspector.tui.screens.confirm import Confirm
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.screens.main import MainScreen
-from inspector.tui.screens.path_prompt import ExportPath
+from inspector.tui.screens.path_prompt import CheckpointPath, ExportPath, split_vocab
 from inspector.tui.widgets.heatmap import Heatmap
 from inspector.tui.widgets.unit_detail import UnitDetail
 
@@ -214,3 +214,24 @@ async def test_compare_mode_shows_both_models_top_k():
         shown = [top for top in app.main.query(TopK) if top.display and top.region.width]
         assert len(shown) == 2
         assert shown[0].line_text(0).endswith("0.500")  # the MLP's split between a and b
+
+
+async def test_the_open_dialog_lists_the_zoo_and_takes_a_vocabulary(tmp_path):
+    vocab = tmp_path / "vocab.json"
+    vocab.write_text('["a", "b"]')
+    assert split_vocab(f"model.pt --vocab {vocab}") == ("model.pt", str(vocab))
+    assert split_vocab("doubled-gru") == ("doubled-gru", None)
+    check = CheckpointPath()
+    assert "no such file" in check.validate("doubled-gru --vocab nope.json").failure_descriptions[0]
+    assert check.validate(f"doubled-gru --vocab {vocab}").is_valid
+    app = InspectorApp("doubled-lstm")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        hint = str(app.screen.query_one("#prompt-hint", Label).render())
+        assert "doubled-gru" in hint and "reverse-seq2seq" in hint and "--vocab" in hint
+        await pilot.press(*"doubled-gru", "enter")
+        for _ in range(3):
+            await settle(pilot)
+        assert "gru 1×64" in status(app)

@@ -22,7 +22,12 @@ from inspector.tui.commands import InspectorCommands
 from inspector.tui.screens.compare import CompareScreen
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.screens.main import MainScreen
-from inspector.tui.screens.path_prompt import PathPrompt, checkpoint_validators, export_validators
+from inspector.tui.screens.path_prompt import (
+    PathPrompt,
+    checkpoint_validators,
+    export_validators,
+    split_vocab,
+)
 from inspector.tui.screens.seq2seq import Seq2SeqScreen
 from inspector.tui.threads import limit_math_threads
 from inspector.tui.workers import (
@@ -162,7 +167,10 @@ class InspectorApp(App[int]):
     def action_open_checkpoint(self) -> None:
         def opened(value: str | None) -> None:
             if value:
-                self.open_model(value)
+                from inspector.loading import ModelSource
+
+                model, vocab = split_vocab(value)
+                self.open_model(model if vocab is None else ModelSource(model, vocab=vocab))
 
         self.push_screen(PathPrompt("Open a checkpoint (path or zoo name)", "",
                                     checkpoint_validators(), zoo=True), opened)

@@ -49,8 +49,18 @@ class PathSuggester(Suggester):
         return None
 
 
+def split_vocab(value: str) -> tuple[str, str | None]:
+    """`model.pt --vocab vocab.json` -> ("model.pt", "vocab.json"): a foreign file's vocabulary,
+    as on the command line."""
+    model, _, vocab = value.partition(" --vocab ")
+    return model.strip(), vocab.strip() or None
+
+
 class CheckpointPath(Validator):
     def validate(self, value: str) -> ValidationResult:
+        value, vocab = split_vocab(value)
+        if vocab is not None and not Path(vocab).expanduser().is_file():
+            return self.failure(f"--vocab {vocab}: no such file")
         path = Path(value).expanduser()
         if value in zoo_names() or path.is_file():
             return self.success()
@@ -101,4 +111,7 @@ class PathPrompt(LinePrompt):
             yield Label(self.title_text, id="prompt-title")
             yield Input(self.value, suggester=PathSuggester(self.zoo), validators=self.validators,
                         validate_on=["submitted"], id="prompt-input")
+            if self.zoo:
+                yield Label("zoo: " + ", ".join(zoo_names()) + "\na foreign file: "
+                            "model.pt --vocab vocab.json", id="prompt-hint")
             yield Label("", id="prompt-error")
