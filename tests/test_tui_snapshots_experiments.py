@@ -13,7 +13,7 @@ from tui_support import make_checkpoint, settle
 
 from inspector.tui.app import InspectorApp
 
-SIZES = [(120, 40), (80, 24)]
+SIZES = [(120, 40), (80, 24), (200, 60)]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
