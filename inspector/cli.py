@@ -3,32 +3,49 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import json
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
+# Only modules free of torch here: a Ctrl-C during the heavy imports (which happen inside main)
+# must reach main's handler and end quietly with 130, not print a traceback.
 from inspector.commands.common import (
     EXIT_USAGE,
     CommandError,
     add_model_options,
+    open_source,
     other_encoder,
     source_from,
+    user_code_output,
     warn,
 )
-from inspector.loading import CheckpointError, ModelSource, open_model
+from models.errors import CheckpointError
 
 # Each name is a module in inspector/commands with add_parser(subparsers) and run(args).
 COMMANDS = ("train", "trace", "info", "zoo", "replay", "serve",
             "units", "probe", "pca", "fixed-points", "saliency")
+EXIT_INTERRUPTED = 130
+ZOO_DIR = Path(__file__).resolve().parent.parent / "models" / "zoo"
 
 __all__ = ["COMMANDS", "CommandError", "entry", "main"]
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's errors as one line (`rnn-inspect trace: error: …`), like every other error,
+    instead of a usage block; `--help` still shows the usage."""
+
+    def error(self, message: str):
+        raise CommandError(f"{self.prog.removeprefix('rnn-inspect').strip() or 'usage'}: "
+                           f"{message} (see {self.prog} --help)")
+
+
 def app_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="rnn-inspect",
         description="Step through a recurrent neural network one character at a time.",
         epilog=f"commands: rnn-inspect {{{','.join(COMMANDS)}}} --help")
@@ -44,7 +61,7 @@ def command_module(name: str):
 
 
 def command_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnn-inspect")
+    parser = OneLineParser(prog="rnn-inspect")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
         command_module(name).add_parser(sub)
@@ -52,32 +69,54 @@ def command_parser() -> argparse.ArgumentParser:
 
 
 def run_app(args: argparse.Namespace) -> int:
+    from inspector.loading import ModelSource, open_model
     from inspector.tui.app import run_app as launch
 
     source = source_from(args)
     if source.model is None and source.factory is None:
         source = ModelSource("doubled-lstm")
-    # The compare model takes the same foreign-checkpoint options (--vocab, …) as MODEL.
+    # The compare model takes the same foreign-checkpoint options (--vocab, …) as MODEL, so an
+    # option may be meant for either one: only a lone model has its unused options refused.
     compare = replace(source, model=args.compare, factory=None) if args.compare else None
     # Open before the terminal is taken over, so a bad file is one line on stderr and exit 2;
     # the app takes the opened models as they are (a factory's code runs once).
-    opened = [None if checked is None else open_model(checked) for checked in (source, compare)]
-    for checkpoint in opened:
-        if checkpoint is not None:
+    if compare is None:
+        opened = [open_source(source), None]
+    else:
+        with user_code_output():
+            opened = [open_model(source), open_model(compare)]
+        for checkpoint, label in zip(opened, (source.label(), compare.label())):
+            if checkpoint.kind == "seq2seq":
+                raise CommandError(f"--compare: {label} is a seq2seq model; compare feeds the "
+                                   "same keys to two character models")
             warn(checkpoint.warnings)
     encoder_from = other_encoder(opened[0], args.encoder_from) if args.encoder_from else None
     return launch(source, compare=compare, opened=opened[0], compare_opened=opened[1],
                   encoder_from=encoder_from)
 
 
+def unknown_command(word: str) -> None:
+    """`rnn-inspect tarce …`: a word that is no file, no zoo model and nearly a command."""
+    if word.startswith("-") or os.path.lexists(word) or (ZOO_DIR / f"{word}.safetensors").exists():
+        return
+    close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.6)
+    if close:
+        raise CommandError(f"{word}: no such command, file or zoo model; did you mean "
+                           f"`rnn-inspect {close[0]}`?")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if sys.stdout is None:  # started with stdout closed (`>&-`): nothing could be shown
+            raise CommandError("standard output is closed; redirect it to a file or /dev/null")
         if argv and argv[0] in COMMANDS:
             args = command_parser().parse_args(argv)
             status = command_module(args.command).run(args)
             sys.stdout.flush()  # a closed pipe shows here, inside the handler below
             return status
+        if argv:
+            unknown_command(argv[0])
         return run_app(app_parser().parse_args(argv))
     except (CheckpointError, CommandError) as exc:
         print(f"rnn-inspect: {exc}", file=sys.stderr)
@@ -86,10 +125,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rnn-inspect: invalid JSON ({exc})", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `rnn-inspect trace … | head`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # what no command expected: stdout on a full disk (`> /dev/full`), …
+        where = f"{exc.filename}: " if exc.filename else "cannot write the output: "
+        print(f"rnn-inspect: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def entry() -> None:

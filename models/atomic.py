@@ -38,22 +38,30 @@ def check_output(path: str | Path) -> Path:
     if str(path) == "" or path.name in ("", ".", ".."):
         raise OutputPathError(f"{path}: not a file name")
     try:
+        return _checked(path)
+    except OutputPathError:
+        raise
+    except (OSError, ValueError) as exc:  # asking can fail too: a folder that may not be entered
+        raise OutputPathError(f"{path}: cannot use it ({getattr(exc, 'strerror', None) or exc})"
+                              ) from None
+
+
+def _checked(path: Path) -> Path:
+    try:
         mode = path.stat().st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         mode = None
-    except OSError as exc:
-        raise OutputPathError(f"{path}: cannot use it ({exc.strerror or exc})") from None
     if mode is not None and not stat.S_ISREG(mode):
-        raise OutputPathError(f"{path} is {_kind(mode)}, not a regular file: refusing to replace it")
-    ancestor = path.parent
-    while not ancestor.exists():
-        if ancestor == ancestor.parent:
-            break
-        ancestor = ancestor.parent
+        raise OutputPathError(f"{path} is {_kind(mode)}, not a regular file: refusing to "
+                              "replace it")
+    missing = _missing_parents(path)
+    ancestor = missing[-1].parent if missing else path.parent
+    # A missing folder is named as missing, whatever stops it being made.
+    gone = f"folder {path.parent} does not exist and cannot be made: " if missing else ""
     if ancestor.exists() and not ancestor.is_dir():
-        raise OutputPathError(f"{path}: {ancestor} is not a folder")
+        raise OutputPathError(f"{path}: {gone}{ancestor} is a file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OutputPathError(f"{path}: cannot write in {ancestor} (permission denied)")
+        raise OutputPathError(f"{path}: {gone}cannot write in {ancestor} (permission denied)")
     if mode is not None and not os.access(path, os.W_OK):
         raise OutputPathError(f"{path}: the file is not writable (permission denied)")
     return path

@@ -25,6 +25,7 @@ LETTERS = string.ascii_lowercase
 CORPUS_PATH = Path(__file__).parent / "data" / "corpus.txt"
 TASKS = ("shift", "doubled", "reverse", "text", "flipflop")
 MAX_REVERSE_LEN = 12
+MAX_CORPUS_BYTES = 64 * 2**20  # read whole into memory and encoded as int64 (8 bytes a char)
 
 
 def shift_target(text: str) -> str:
@@ -189,7 +190,30 @@ def sample_text(task: str, length: int = 1024, seed: int = 0) -> str:
 
 
 def load_corpus(path: str | Path | None = None) -> str:
-    return Path(path or CORPUS_PATH).read_text(encoding="utf-8")
+    """The text of a corpus file, or a ValueError naming the file: missing, too big, empty, or
+    not text (not UTF-8, or holding NUL bytes, as binary files do)."""
+    path = Path(path or CORPUS_PATH)
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise ValueError(f"{path}: not a regular file (--corpus)")
+        if size > MAX_CORPUS_BYTES:
+            raise ValueError(f"{path}: {size:,} bytes; the text task reads at most "
+                             f"{MAX_CORPUS_BYTES:,} (--corpus)")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"{path}: does not exist (--corpus)") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read it ({exc.strerror or exc}) (--corpus)") from None
+    if not data:
+        raise ValueError(f"{path}: the file is empty (--corpus)")
+    if b"\0" in data:
+        raise ValueError(f"{path}: holds NUL bytes, so it is binary, not text (--corpus)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {data[exc.start]:#04x} at offset "
+                         f"{exc.start:,}) (--corpus)") from None
 
 
 def split_corpus(text: str, held_out: float = 0.05) -> tuple[str, str]:

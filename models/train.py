@@ -20,6 +20,13 @@ from models.vocab import BOS, EOS, CharVocab
 
 EVAL_SEED_OFFSET = 1_000_003  # held-out data never shares the training generator's stream
 
+# Bounds checked before anything is allocated, so a typo (`--hidden 64000`) is one line, not an
+# out-of-memory kill minutes later. Layers match CharRNNConfig's own limit.
+LIMITS = {"layers": (1, 8), "hidden": (1, 4096), "embed": (0, 4096), "steps": (1, 10_000_000),
+          "batch": (1, 4096), "seq_len": (1, 65_536), "seed": (0, 2**64 - 1)}
+MAX_VOCAB = 10_000  # distinct characters a text-task vocabulary may hold
+MAX_PARAMETERS = 100_000_000
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -44,6 +51,52 @@ class TrainConfig:
             raise ValueError("the reverse task needs a recurrent cell (rnn, lstm or gru)")
 
 
+class TrainingDiverged(ValueError):
+    """The loss became NaN or infinite: the weights are junk and must not be saved."""
+
+
+def validate(config: TrainConfig) -> None:
+    """Refuse, before anything is allocated, a configuration that cannot train a real model
+    (ValueError naming the option as the command spells it)."""
+    for name, (low, high) in LIMITS.items():
+        value = getattr(config, name)
+        if not low <= value <= high:
+            raise ValueError(f"--{name.replace('_', '-')} must be between {low:,} and {high:,}, "
+                             f"not {value:,}")
+    if not (math.isfinite(config.lr) and config.lr > 0):
+        raise ValueError(f"--lr must be a positive finite number, not {config.lr}")
+    if config.cell == "mlp" and config.embed == 0:
+        raise ValueError("--embed 0 (one-hot) is for recurrent cells; the MLP needs --embed 1 or "
+                         "more")
+
+
+def check_size(config: TrainConfig, vocab_size: int) -> None:
+    """Bound the vocabulary and the parameter count before the module is built."""
+    if vocab_size > MAX_VOCAB:
+        raise ValueError(f"{corpus_name(config)}: {vocab_size - 1:,} distinct characters; a "
+                         f"vocabulary holds at most {MAX_VOCAB:,} (--corpus)")
+    count = parameter_estimate(config, vocab_size)
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"that model would have {count:,} parameters, more than "
+                         f"{MAX_PARAMETERS:,}; lower --hidden, --layers or --embed")
+
+
+def parameter_estimate(config: TrainConfig, vocab_size: int) -> int:
+    """Weights of the model `build` would make (an upper bound: biases and bridges included)."""
+    hidden, embed = config.hidden, config.embed
+    if config.cell == "mlp":
+        return vocab_size * embed + (embed + 1) * hidden + (hidden + 1) * vocab_size
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[config.cell]
+    inputs = embed or vocab_size
+    stack = gates * hidden * (inputs + hidden + 2) + (config.layers - 1) * gates * hidden * (
+        2 * hidden + 2)
+    half = vocab_size * embed + stack
+    head = (hidden + 1) * vocab_size
+    if config.task == "reverse":
+        return 2 * half + head + 2 * hidden * (hidden + 1)
+    return half + head
+
+
 @dataclass
 class TrainResult:
     kind: str
@@ -51,6 +104,7 @@ class TrainResult:
     vocab: CharVocab
     facts: dict = field(default_factory=dict)  # the checkpoint's "train" block
     summary: str = ""
+    interrupted: bool = False  # Ctrl-C stopped training: `facts["steps"]` says how far it got
 
 
 def build(config: TrainConfig, vocab: CharVocab) -> tuple[str, nn.Module]:
@@ -85,14 +139,22 @@ def char_batch(config: TrainConfig, rng: np.random.Generator, vocab: CharVocab,
 
 
 def train(config: TrainConfig, *, progress: bool = True) -> TrainResult:
-    """Train a model for `config.task`; deterministic for a given seed."""
+    """Train a model for `config.task`; deterministic for a given seed.
+
+    Ctrl-C stops training and returns the model so far (`interrupted`), so the caller can save
+    it; a loss that goes NaN or infinite raises TrainingDiverged rather than return junk."""
+    validate(config)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     corpus = tasks.load_corpus(config.corpus) if config.task == "text" else None
     train_text, held_text = tasks.split_corpus(corpus) if corpus else (None, None)
     if corpus is not None and len(train_text) <= config.seq_len + 1:
-        raise ValueError(f"the corpus has {len(corpus)} characters; the text task needs more than "
-                         f"{config.seq_len + 1} for training windows (lower --seq-len)")
+        raise ValueError(f"{corpus_name(config)}: the corpus has {len(corpus):,} characters; the "
+                         f"text task needs more than {config.seq_len + 1:,} for training windows "
+                         "(lower --seq-len)")
+    # Counted before the vocabulary (and the embedding sized by it) is made.
+    check_size(config, len(set(corpus)) + 1 if corpus is not None else
+               len(vocab_for(config, None)))
     vocab = vocab_for(config, corpus)
     encoded = np.array(vocab.encode(train_text), dtype=np.int64) if train_text else None
     kind, module = build(config, vocab)
@@ -105,24 +167,55 @@ def train(config: TrainConfig, *, progress: bool = True) -> TrainResult:
                TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.3f}"),
                TimeRemainingColumn())
     module.train()
-    with Progress(*columns, disable=not progress, transient=False) as bar:
-        job = bar.add_task(f"train {config.task}", total=config.steps, loss=math.nan, acc=0.0)
-        for _ in range(config.steps):
-            if kind == "seq2seq":
-                loss, acc = seq2seq_loss(module, tasks.reverse_batch(rng, vocab, config.batch))
-            else:
-                loss, acc = char_loss(module, char_batch(config, rng, vocab, encoded))
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(module.parameters(), 1.0)
-            optimiser.step()
-            schedule.step()
-            bar.update(job, advance=1, loss=loss.item(), acc=acc)
-    module.eval()
-    facts, summary = evaluate(config, kind, module, vocab, held_text)
-    facts = {"steps": config.steps, "loss": round(loss.item(), 6), "seed": config.seed,
+    done, last_loss = 0, math.nan
+    try:
+        with Progress(*columns, disable=not progress, transient=False) as bar:
+            job = bar.add_task(f"train {config.task}", total=config.steps, loss=math.nan,
+                               acc=0.0)
+            for _ in range(config.steps):
+                if kind == "seq2seq":
+                    loss, acc = seq2seq_loss(module, tasks.reverse_batch(rng, vocab, config.batch))
+                else:
+                    loss, acc = char_loss(module, char_batch(config, rng, vocab, encoded))
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise TrainingDiverged(f"training diverged: the loss became {value} at step "
+                                           f"{done + 1:,} of {config.steps:,}; nothing saved "
+                                           f"(try a lower --lr than {config.lr:g})")
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+                optimiser.step()
+                schedule.step()
+                done, last_loss = done + 1, value
+                bar.update(job, advance=1, loss=value, acc=acc)
+        module.eval()
+        check_finite(module)
+        facts, summary = evaluate(config, kind, module, vocab, held_text)
+    except KeyboardInterrupt:
+        module.eval()
+        check_finite(module)
+        facts = {"steps": done, "loss": round(last_loss, 6) if done else None, "seed": config.seed,
+                 "batch": config.batch, "lr": config.lr, "interrupted": True}
+        return TrainResult(kind, module, vocab, facts,
+                           f"interrupted after step {done:,} of {config.steps:,}",
+                           interrupted=True)
+    facts = {"steps": config.steps, "loss": round(last_loss, 6), "seed": config.seed,
              "batch": config.batch, "lr": config.lr, **facts}
     return TrainResult(kind, module, vocab, facts, summary)
+
+
+def corpus_name(config: TrainConfig) -> str:
+    return str(config.corpus) if config.corpus else "the bundled corpus"
+
+
+def check_finite(module: nn.Module) -> None:
+    """Weights that are NaN or infinite are never returned to be saved."""
+    bad = [name for name, value in module.state_dict().items()
+           if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    if bad:
+        raise TrainingDiverged(f"training diverged: {', '.join(bad[:3])} hold NaN or infinite "
+                               "values; nothing saved (try a lower --lr)")
 
 
 def char_loss(module: nn.Module, batch: tasks.CharBatch) -> tuple[torch.Tensor, float]:

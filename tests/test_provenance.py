@@ -1,4 +1,4 @@
-"""A trace or session says where its numbers came from: the weights' hash changes with any number."""
+"""A trace or session says where its numbers came from: the weights' hash follows any number."""
 
 import torch
 

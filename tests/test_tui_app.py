@@ -478,8 +478,8 @@ async def test_the_cli_opens_each_model_once_and_the_app_takes_them_as_they_are(
         opened.append(source)
         return honest(source)
 
-    monkeypatch.setattr(cli, "open_model", counting)
-    monkeypatch.setattr(loading, "open_model", counting)  # what the app's workers call
+    # The one opener: the CLI imports it from loading when it runs, as the app's workers do.
+    monkeypatch.setattr(loading, "open_model", counting)
     launched = {}
     monkeypatch.setattr(app_module, "run_app",
                         lambda *args, **kwargs: launched.update(args=args, kwargs=kwargs) or 0)

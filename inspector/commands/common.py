@@ -1,14 +1,24 @@
-"""What every command shares: the one-line error, warnings, and the model options."""
+"""What every command shares: the one-line error, warnings, the model options, opening a model.
+
+Imports no torch (nor anything that does) at module level: `inspector.cli` imports this before
+its handlers are in place, and a Ctrl-C during torch's import must land inside them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from inspector.loading import ModelSource, open_model
 from models.atomic import OutputPathError, check_output
 from models.errors import printable
+
+if TYPE_CHECKING:
+    from inspector.loading import ModelSource
+    from models.checkpoint import Checkpoint
 
 EXIT_USAGE = 2
 
@@ -43,6 +53,8 @@ def add_model_options(parser: argparse.ArgumentParser, *, model_required: bool =
 
 def source_from(args: argparse.Namespace) -> ModelSource:
     """The options carrier for what `add_model_options` parsed."""
+    from inspector.loading import ModelSource
+
     return ModelSource(model=args.model, vocab=args.vocab, target_vocab=args.target_vocab,
                        nonlinearity=args.nonlinearity, trust_pickle=args.trust_pickle,
                        factory=args.factory, labels=args.labels, decoder=args.decoder,
@@ -66,6 +78,7 @@ def other_encoder(checkpoint, name: str):
     """The checkpoint whose encoder `--encoder-from` names, checked to fit MODEL's decoder; the
     one line on stderr says what a mixed pair is."""
     from inspector.engine import inspectable
+    from inspector.loading import ModelSource, open_model
 
     other = open_model(ModelSource(name))
     warn(other.warnings)
@@ -84,3 +97,41 @@ def other_encoder(checkpoint, name: str):
         raise CommandError(f"--encoder-from {name}: {exc}") from None
     print(f"rnn-inspect: note: {printable(mixed.handoff_note)}", file=sys.stderr)
     return other
+
+
+def open_source(source: ModelSource) -> Checkpoint:
+    """Open a model the way every command does: user code's prints kept off stdout, options
+    that would do nothing for this model refused, warnings printed."""
+    from inspector.loading import open_model
+
+    with user_code_output():
+        checkpoint = open_model(source)
+    refuse_unused_options(source, checkpoint)
+    warn(checkpoint.warnings)
+    return checkpoint
+
+
+def refuse_unused_options(source: ModelSource, checkpoint: Checkpoint) -> None:
+    """An option the model ignores is a mistake the user should hear about (a `--vocab` given
+    with a native checkpoint is never read, so even a missing file would pass unnoticed)."""
+    name = source.label()
+    native = "detected" not in checkpoint.meta  # foreign files and factories say what was found
+    if native:
+        for option, value in (("--vocab", source.vocab), ("--target-vocab", source.target_vocab)):
+            if value is not None:
+                raise CommandError(f"{option} {value}: {name} is a native checkpoint and carries "
+                                   "its own vocabulary; drop the option")
+        if source.nonlinearity is not None:
+            raise CommandError(f"--nonlinearity {source.nonlinearity}: {name} is a native "
+                               "checkpoint and records its own nonlinearity; drop the option")
+    elif source.nonlinearity is not None and checkpoint.inspectable is not None:
+        raise CommandError(f"--nonlinearity {source.nonlinearity}: {name} runs its own forward, "
+                           "which decides its nonlinearity; drop the option")
+
+
+@contextlib.contextmanager
+def user_code_output() -> Iterator[None]:
+    """While a factory's (or a pickled module's) code runs, its print() goes to stderr: stdout
+    may be the trace a reader parses."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from inspector.commands.common import add_model_options, source_from, warn
-from inspector.loading import open_model
+from inspector.commands.common import add_model_options, open_source, source_from
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +16,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from models.checkpoint import describe
 
-    checkpoint = open_model(source_from(args))
-    warn(checkpoint.warnings)
+    checkpoint = open_source(source_from(args))
     print("\n".join(describe(checkpoint)))
     return 0

@@ -8,12 +8,12 @@ import sys
 from inspector.commands.common import (
     CommandError,
     add_model_options,
+    open_source,
     other_encoder,
     output_target,
     source_from,
-    warn,
+    user_code_output,
 )
-from inspector.loading import open_model
 from models.vocab import UnknownCharacterError
 
 
@@ -37,15 +37,14 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--format npz needs --out FILE")
     if args.out:
         output_target(args.out)
-    text = sys.stdin.read() if args.input == "-" else args.input
-    if not text:
-        raise CommandError("the input is empty: nothing to trace (--input)")
-    checkpoint = open_model(source_from(args))
-    warn(checkpoint.warnings)
+    text = read_input(args.input)
+    checkpoint = open_source(source_from(args))
     encoder_from = other_encoder(checkpoint, args.encoder_from) if args.encoder_from else None
+    stdout = sys.stdout  # the trace's; user code running meanwhile prints to stderr
     try:
-        write_trace(checkpoint, text, fmt=args.format, out=args.out, splits=args.splits,
-                    encoder_from=encoder_from)
+        with user_code_output():
+            write_trace(checkpoint, text, fmt=args.format, out=args.out, splits=args.splits,
+                        encoder_from=encoder_from, stdout=stdout)
     except UnknownCharacterError as exc:
         raise CommandError(f"{checkpoint.name}: {exc}; it has no <unk> token") from None
     except BrokenPipeError:
@@ -54,3 +53,21 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.out}: cannot write the trace ({exc.strerror or exc})") from None
     return 0
 
+
+def read_input(option: str) -> str:
+    """The text to trace: `--input TEXT`, or stdin for `-` (read as UTF-8, checked)."""
+    if option != "-":
+        text, where = option, "--input"
+    elif sys.stdin is None:
+        raise CommandError("--input -: standard input is closed")
+    else:
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        where = "--input - (standard input)"
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{where}: not UTF-8 text (byte {data[exc.start]:#04x} at offset "
+                               f"{exc.start:,})") from None
+    if not text:
+        raise CommandError(f"{where} is empty: give at least one character to trace")
+    return text

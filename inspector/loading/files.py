@@ -3,6 +3,7 @@ read, the vocabulary files, and where user code imports from."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import stat
@@ -21,15 +22,23 @@ def zoo_names() -> list[str]:
 
 
 def resolve(model: str | Path) -> Path:
-    """A path as given, or a zoo name (`doubled-lstm`) -> its bundled file."""
+    """A zoo name (`doubled-lstm`) -> its bundled file; anything else is a path as given.
+
+    A bare zoo name always means the zoo, even when the current folder holds a file or folder of
+    that name (`./doubled-lstm` names that one): what `rnn-inspect doubled-lstm` opens must not
+    depend on where it is run."""
+    text = str(model)
     path = Path(model)
-    if path.exists() or path.suffix or "/" in str(model):
-        return path
-    zoo = ZOO_DIR / f"{model}.safetensors"
-    if zoo.exists():
+    bare = not path.suffix and "/" not in text and os.sep not in text and "\0" not in text
+    zoo = ZOO_DIR / f"{text}.safetensors"
+    if bare and text not in ("", ".", "..") and zoo.is_file():
         return zoo
-    known = ", ".join(zoo_names()) or "none"
-    raise CheckpointError(f"{model}: no such file and no zoo model of that name (zoo: {known})")
+    if not bare or path.exists():
+        return path
+    known = zoo_names()
+    close = difflib.get_close_matches(text, known, n=1)
+    hint = f"; did you mean {close[0]}?" if close else f" (zoo: {', '.join(known) or 'none'})"
+    raise CheckpointError(f"{model}: no such file and no zoo model of that name{hint}")
 
 
 def readable_file(model: str) -> Path:
