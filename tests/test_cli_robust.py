@@ -3,9 +3,15 @@ traceback. Every case calls `main(argv)` in-process (a subprocess costs ~2 s of 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from inspector.cli import main
 from inspector.loading.native import load_checkpoint
@@ -388,3 +394,88 @@ def test_argparse_errors_are_one_line(capsys):
     status, _, err = run(capsys, "train", "doubled", "--steps", "many", "--out", "x")
     assert status == 2
     assert "invalid int value: 'many'" in one_line(err)
+
+
+# --- every option at once: one line and exit 2, or success ---
+
+def run_quietly(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+    return status, out.getvalue(), err.getvalue()
+
+
+def assert_one_line_or_success(status: int, err: str) -> None:
+    assert "Traceback" not in err
+    if status != 0:
+        assert status == 2, err
+        one_line(err)
+
+
+SMALL_OR_BAD = st.one_of(st.integers(-3, 5), st.sampled_from([10**7, 2**64, -(2**63)]))
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(task=st.sampled_from(["shift", "doubled", "reverse", "text"]),
+       cell=st.sampled_from(["rnn", "lstm", "gru", "mlp"]),
+       numbers=st.fixed_dictionaries({}, optional={
+           "--hidden": SMALL_OR_BAD, "--embed": SMALL_OR_BAD, "--layers": SMALL_OR_BAD,
+           "--batch": SMALL_OR_BAD, "--seq-len": SMALL_OR_BAD, "--seed": SMALL_OR_BAD,
+           "--steps": st.integers(-1, 2),
+           "--lr": st.sampled_from(["0.01", "0", "-1", "inf", "nan", "1e-9", "1e308"]),
+           "--nonlinearity": st.sampled_from(["tanh", "relu"]),
+           "--bridge": st.sampled_from(["identity", "linear"])}),
+       corpus=st.sampled_from([None, "text", "empty", "binary"]),
+       out=st.sampled_from(["m.safetensors", "sub/m.safetensors", "m.pt", ".", "/dev/null"]))
+def test_any_train_options_are_one_line_or_success(tmp_path, monkeypatch, task, cell, numbers,
+                                                  corpus, out):
+    # Held-out evaluation (1,000 decodes for reverse) is tested by the smoke tests; here it
+    # would cost seconds an example.
+    monkeypatch.setattr(train_module, "evaluate", lambda *a: ({}, "not evaluated"))
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    argv = ["train", task, "--cell", cell, "--quiet", "--out", str(work / out)]
+    tiny = {"--hidden": 4, "--embed": 3, "--batch": 2, "--steps": 1}
+    if task in ("shift", "text"):
+        tiny["--seq-len"] = 6
+    numbers = {**tiny, **numbers}
+    for option, value in numbers.items():
+        argv += [option, str(value)]
+    if corpus is not None:
+        data = {"text": b"the quick brown fox jumps over the lazy dog " * 3, "empty": b"",
+                "binary": b"\x00\x01\x02"}[corpus]
+        (work / "c.txt").write_bytes(data)
+        argv += ["--corpus", str(work / "c.txt")]
+    if task == "text" and corpus is None:
+        return  # the bundled corpus' evaluation is too slow for many examples
+    status, _, err = run_quietly(argv)
+    assert_one_line_or_success(status, err)
+    if status == 0:
+        assert load_checkpoint(work / out).meta["train"]["steps"] >= 1
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(model=st.sampled_from(["doubled-lstm", "doubled-gru", "doubled-rnn", "doubled-mlp",
+                              "reverse-seq2seq", "no-such-model", "doubled-lsmt", "./nope"]),
+       text=st.text(max_size=6),
+       fmt=st.sampled_from([None, "json", "jsonl", "npz"]),
+       out=st.sampled_from([None, "t.out", "sub/t.out", ".", "/dev/null"]),
+       extra=st.lists(st.sampled_from([["--splits"], ["--nonlinearity", "relu"],
+                                       ["--vocab", "v.json"], ["--target-vocab", "v.json"],
+                                       ["--factory", "nomodule:build"]]), max_size=2))
+def test_any_trace_options_are_one_line_or_success(tmp_path, model, text, fmt, out, extra):
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    argv = ["trace", model, "--input", text]
+    if fmt is not None:
+        argv += ["--format", fmt]
+    if out is not None:
+        argv += ["--out", str(work / out)]
+    for option in extra:
+        argv += option
+    status, stdout, err = run_quietly(argv)
+    assert_one_line_or_success(status, err)
+    if status == 0 and out is None and fmt in (None, "json"):
+        document = json.loads(stdout)
+        assert len(document.get("steps", document.get("encoder", {}).get("steps", []))) == len(
+            text)
