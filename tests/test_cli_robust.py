@@ -479,3 +479,18 @@ def test_any_trace_options_are_one_line_or_success(tmp_path, model, text, fmt, o
         document = json.loads(stdout)
         assert len(document.get("steps", document.get("encoder", {}).get("steps", []))) == len(
             text)
+
+
+def test_a_trace_of_nan_weights_has_no_bare_nan_in_its_json(capsys, tmp_path):
+    vocab = tmp_path / "vocab.json"
+    vocab.write_text(json.dumps(list("abcdefgh")))
+    status, out, err = run(capsys, "trace", "--factory", "userland.tutorial_models:build_nan",
+                           "--vocab", str(vocab), "--input", "abc")
+    assert status == 0, err
+
+    def bare(constant):
+        raise AssertionError(f"bare {constant} in the trace JSON")
+
+    document = json.loads(out, parse_constant=bare)
+    assert all(step["nonfinite"] for step in document["steps"])  # written as null, by name
+    assert document["steps"][0]["entropy"] is None
