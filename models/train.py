@@ -26,6 +26,7 @@ LIMITS = {"layers": (1, 8), "hidden": (1, 4096), "embed": (0, 4096), "steps": (1
           "batch": (1, 4096), "seq_len": (1, 65_536), "seed": (0, 2**64 - 1)}
 MAX_VOCAB = 10_000  # distinct characters a text-task vocabulary may hold
 MAX_PARAMETERS = 100_000_000
+MAX_ACTIVATIONS = 250_000_000  # floats one training step keeps for backward (~1 GB)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,22 @@ def check_size(config: TrainConfig, vocab_size: int) -> None:
     if count > MAX_PARAMETERS:
         raise ValueError(f"that model would have {count:,} parameters, more than "
                          f"{MAX_PARAMETERS:,}; lower --hidden, --layers or --embed")
+    kept = activation_estimate(config, vocab_size)
+    if kept > MAX_ACTIVATIONS:
+        raise ValueError(f"one training step would keep {kept:,} activations, more than "
+                         f"{MAX_ACTIVATIONS:,}; lower --batch, --seq-len or --hidden")
+
+
+def activation_estimate(config: TrainConfig, vocab_size: int) -> int:
+    """Floats a step's forward keeps for backward: per position, each layer's gates and state,
+    the input vectors and the logits."""
+    length = {"doubled": 64, "reverse": 2 * (tasks.MAX_REVERSE_LEN + 1)}.get(config.task,
+                                                                             config.seq_len)
+    gates = {"rnn": 1, "lstm": 4, "gru": 3, "mlp": 1}[config.cell]
+    layers = 1 if config.cell == "mlp" else config.layers
+    per_position = layers * (gates + 2) * config.hidden + (config.embed or vocab_size) + \
+        2 * vocab_size
+    return config.batch * length * per_position
 
 
 def parameter_estimate(config: TrainConfig, vocab_size: int) -> int:

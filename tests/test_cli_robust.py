@@ -51,6 +51,7 @@ def one_line(err: str) -> str:
     (["--steps", "0"], "--steps must be"),
     (["--cell", "mlp", "--embed", "0"], "the MLP needs --embed 1"),
     (["--hidden", "4096", "--layers", "8"], "parameters, more than"),
+    (["--hidden", "1024", "--batch", "4096", "--seq-len", "65536"], "activations, more than"),
 ])
 def test_options_that_cannot_train_are_one_line(capsys, tmp_path, options, expected):
     out = tmp_path / "m.safetensors"
