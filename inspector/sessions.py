@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
@@ -40,6 +41,9 @@ from inspector.engine.records import State, StepRecord
 from inspector.loading import ModelSource
 from inspector.provenance import model_sha256, source_block
 from models.atomic import atomic_write
+from models.errors import first_line
+
+log = logging.getLogger("rnn_inspect")
 
 FORMAT = "rnn-inspect-session/1"
 ENCODING = "base64 float32 little-endian, row-major [steps, size]"
@@ -373,16 +377,17 @@ def _require(path: Path, data: dict, name: str, kind: type, prefix: str = "") ->
                                f"{'an object' if kind is dict else 'a ' + kind.__name__}")
 
 
-def restore(saved: SavedSession, checkpoint, *, model=None, ignore_hash: bool = False
+def restore(saved: SavedSession, checkpoint, *, model=None, ignore_hash: bool = False,
+            hint: str = "pass --ignore-hash to replay it anyway"
             ) -> JournaledSession | JournaledSeq2Seq:
     """Replay the saved journal on `checkpoint`'s model (or `model`, its inspectable view, when
-    the caller has one already). Refuses other weights (ModelMismatch) unless `ignore_hash`."""
+    the caller has one already). Refuses other weights (ModelMismatch, ending with `hint`)
+    unless `ignore_hash`."""
     actual = model_sha256(checkpoint)
     if actual != saved.sha256 and not ignore_hash:
         raise ModelMismatch(
             f"{saved.path}: saved with model sha256 {saved.sha256[:12]}…, but "
-            f"{checkpoint.name} has {actual[:12]}…: these are other weights (pass --ignore-hash "
-            "to replay it anyway)")
+            f"{checkpoint.name} has {actual[:12]}…: these are other weights ({hint})")
     if model is None:
         from inspector.engine import inspectable
 
@@ -402,6 +407,10 @@ def restore(saved: SavedSession, checkpoint, *, model=None, ignore_hash: bool = 
     except ValueError as exc:  # a verb that does not apply to this model (unit out of range…)
         raise SessionFileError(f"{saved.path}: cannot replay it on {checkpoint.name} "
                                f"({exc})") from None
+    except Exception as exc:  # the model's own forward raised: say so in one line
+        log.exception("replaying %s on %s failed", saved.path, checkpoint.name)
+        raise SessionFileError(f"{saved.path}: cannot replay it on {checkpoint.name}: its "
+                               f"forward failed ({first_line(exc)})") from None
 
 
 # ---- checking -------------------------------------------------------------------------------
@@ -567,7 +576,8 @@ class Opened:
 
 def open_session(path: str | Path, source: ModelSource | None = None, *,
                  ignore_hash: bool = False, trust_pickle: bool = False,
-                 verify: bool = True, atol: float = 0.0) -> Opened:
+                 verify: bool = True, atol: float = 0.0,
+                 hint: str = "pass --ignore-hash to replay it anyway") -> Opened:
     """Read a session file, open its model (or `source`), replay it and (`verify`) check its
     numbers. Raises SessionFileError (ModelMismatch for other weights) or CheckpointError,
     one line."""
@@ -576,6 +586,6 @@ def open_session(path: str | Path, source: ModelSource | None = None, *,
     saved = read_session(path)
     source = source if source is not None else saved.model_source(trust_pickle=trust_pickle)
     checkpoint = open_model(source)
-    session = restore(saved, checkpoint, ignore_hash=ignore_hash)
+    session = restore(saved, checkpoint, ignore_hash=ignore_hash, hint=hint)
     mismatch = check(saved, session, atol) if verify else None
     return Opened(saved, checkpoint, source, session, mismatch)

@@ -202,19 +202,20 @@ class JournaledSeq2Seq(_Journal, Seq2SeqSession):
         _Journal.__init__(self)
         Seq2SeqSession.__init__(self, model)
         self.decoded: tuple[StepRecord, ...] | None = None  # None: not handed over
+        self.stepping = False  # the decode on view was taken a step at a time
 
     def feed_source(self, text: str) -> list[StepRecord]:
         records = self._call({"op": "source", "keys": [text]}, super().feed_source, text)
-        self.decoded = None  # a new source: the decode on view no longer applies
+        self.decoded, self.stepping = None, False  # a new source: the decode no longer applies
         return records
 
     def back(self, n: int = 1) -> None:
         self._call({"op": "back", "n": n}, super().back, n)
-        self.decoded = None
+        self.decoded, self.stepping = None, False
 
     def reset(self) -> None:
         self._call({"op": "reset"}, super().reset)
-        self.decoded = None
+        self.decoded, self.stepping = None, False
 
     def edit_handoff(self, edit: HandoffEdit) -> Handoff:
         return self._call({"op": "edit", **edit_json(edit)}, super().edit_handoff, edit)
@@ -225,13 +226,13 @@ class JournaledSeq2Seq(_Journal, Seq2SeqSession):
     def decode(self, max_len: int = DEFAULT_MAX_LEN, teacher: str | None = None) -> Decode:
         result = self._call({"op": "decode", "max_len": max_len, "teacher": teacher},
                             super().decode, max_len, teacher)
-        self.decoded = result.records
+        self.decoded, self.stepping = result.records, False
         return result
 
     def decode_step(self, max_len: int = DEFAULT_MAX_LEN) -> StepRecord | None:
         record = self._call({"op": "decode_step", "max_len": max_len}, super().decode_step,
                             max_len)
-        self.decoded = self.stepped
+        self.decoded, self.stepping = self.stepped, True
         return record
 
     def restart_decode(self) -> None:

@@ -26,6 +26,8 @@ from inspector.tui.screens.path_prompt import (
     PathPrompt,
     checkpoint_validators,
     export_validators,
+    session_file_validators,
+    session_validators,
     split_vocab,
 )
 from inspector.tui.screens.seq2seq import Seq2SeqScreen
@@ -34,9 +36,14 @@ from inspector.tui.workers import (
     ExportFinished,
     LoadFailed,
     ModelLoaded,
+    SaveJob,
     Seq2SeqLoaded,
+    SessionSaved,
     export_trace,
     load,
+    open_saved,
+    save_job,
+    save_session,
     source_label,
 )
 from models.errors import first_line
@@ -205,6 +212,74 @@ class InspectorApp(App[int]):
             self.notify(message.error, title="Export failed", severity="error")
         else:
             self.notify(f"trace written to {Path(message.path).resolve()}", title="Exported")
+
+    # ---- session files ---------------------------------------------------------------------
+
+    def action_save_session(self) -> None:
+        """F10: the session on screen, to a file that replays it exactly (inspector.sessions)."""
+        screen = self.seq2seq if self.seq2seq is not None else self.main
+        loaded = getattr(screen, "loaded", None)
+        if loaded is None or loaded.checkpoint is None:
+            self.notify("nothing to save yet: no model is loaded", severity="warning")
+            return
+        if self.seq2seq is None and not self.main.ready:
+            self.notify("the model is busy: save once the paste is in", severity="warning")
+            return
+        if self.seq2seq is not None:
+            job = save_job(loaded, screen.session, screen.view_t, 0, 0)
+        else:
+            job = save_job(loaded, screen.session, screen.view_t, screen.selected_layer,
+                           screen.selected_unit)
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self.save_session_worker(job, Path(value).expanduser())
+
+        self.push_screen(PathPrompt("Save the session to (.json)", f"{job.label}-session.json",
+                                    session_validators()), chosen)
+
+    @work(thread=True, exclusive=True, group="save")
+    def save_session_worker(self, job: SaveJob, path: Path) -> None:
+        try:
+            self.post_message(SessionSaved(save_session(job, path)))
+        except Exception as exc:  # reported, never fatal: the session on screen is untouched
+            self.log.error(f"saving the session to {path} failed: {exc!r}")
+            self.post_message(SessionSaved(None, f"{path}: {first_line(exc)}"))
+
+    def on_session_saved(self, message: SessionSaved) -> None:
+        if message.error:
+            self.notify(message.error, title="Could not save the session", severity="error")
+            return
+        self.notify(f"session saved to {message.path}", title="Saved")
+        if self.is_web:  # in a browser: the file goes to the visitor too
+            self.deliver_text(message.path, save_filename=message.path.name)
+
+    def action_open_session(self, ignore_hash: bool = False) -> None:
+        """ctrl+l: a saved session, replayed on the model it names (refused on other weights
+        unless `ignore_hash`, the palette's "even if its model's weights differ")."""
+        def chosen(value: str | None) -> None:
+            if value:
+                self.main.loading(f"opening {value}…")
+                self.open_session_worker(Path(value).expanduser(), ignore_hash)
+
+        title = ("Open a session on other weights (path)" if ignore_hash
+                 else "Open a saved session (path)")
+        self.push_screen(PathPrompt(title, "", session_file_validators()), chosen)
+
+    @work(thread=True, exclusive=True, group="load")
+    def open_session_worker(self, path: Path, ignore_hash: bool) -> None:
+        from inspector.loading import CheckpointError
+        from inspector.sessions import SessionFileError
+
+        try:
+            message = ModelLoaded(open_saved(path, ignore_hash))
+        except (SessionFileError, CheckpointError) as exc:
+            message = LoadFailed(str(path), str(exc))
+        except Exception as exc:  # a model the engine cannot run must not take the app down
+            self.log.error(f"opening the session {path} failed: {exc!r}")
+            message = LoadFailed(str(path), f"{path}: cannot open it ({first_line(exc)})")
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
 
     def action_screenshot(self) -> None:
         path = self.save_screenshot(path=str(Path.cwd()))

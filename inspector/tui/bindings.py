@@ -19,6 +19,10 @@ APP_BINDINGS = [
             tooltip="Export the trace of the typed text as JSON or npz"),
     Binding("ctrl+s", "screenshot", "Screenshot", id="screenshot", show=False,
             tooltip="Save an SVG screenshot"),
+    Binding("f10", "save_session", "Save session", id="save-session", show=False,
+            tooltip="Save the session (every step, branch and edit) to a file"),
+    Binding("ctrl+l", "open_session", "Load session", id="open-session", show=False,
+            tooltip="Open a saved session: replayed exactly, on the model it names"),
     QUIT,
 ]
 

@@ -30,6 +30,8 @@ class InspectorCommands(Provider):
                     continue
                 yield (binding.tooltip or binding.description, app.get_key_display(binding),
                        partial(screen.run_action, binding.action))
+        yield ("Open a saved session even if its model's weights differ", "",
+               partial(app.run_action, "open_session(True)"))
         for name in zoo_names():
             yield (f"Switch model: {name}", "zoo", partial(app.open_model, name))
 

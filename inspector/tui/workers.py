@@ -20,6 +20,7 @@ from inspector.tui.view import StepSummary, summarise
 if TYPE_CHECKING:
     from inspector.engine import InspectableModel, Seq2SeqModel, Seq2SeqSession, Session
     from inspector.loading import ModelSource
+    from inspector.sessions import View
     from models.checkpoint import Checkpoint
 
 
@@ -33,6 +34,9 @@ class Loaded:
     task: str | None
     steps: list[StepSummary]
     notes: list[str] = field(default_factory=list)
+    checkpoint: Checkpoint | None = None  # its weights' hash goes into a saved session
+    source: ModelSource | str | None = None  # how it was named, for a session file
+    view: View | None = None  # a saved session's step on view and selection
 
 
 @dataclass
@@ -44,6 +48,9 @@ class Seq2SeqLoaded:
     session: Seq2SeqSession
     task: str | None
     notes: list[str] = field(default_factory=list)
+    checkpoint: Checkpoint | None = None
+    source: ModelSource | str | None = None
+    view: View | None = None
 
 
 class ModelLoaded(Message):
@@ -77,6 +84,13 @@ class BulkProgress(Message):
         self.total = total
 
 
+class SessionSaved(Message):
+    def __init__(self, path: Path | None, error: str | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.error = error
+
+
 class ExportFinished(Message):
     def __init__(self, path: Path | None, error: str | None = None) -> None:
         super().__init__()
@@ -98,7 +112,8 @@ def load(source: ModelSource | str, replay: str, opened: Checkpoint | None = Non
     import torch
 
     torch.set_num_threads(1)  # one thread: a 2x512 LSTM step takes ~3.6 ms instead of ~12 ms
-    from inspector.engine import Seq2SeqSession, Session, inspectable
+    from inspector.engine import inspectable
+    from inspector.engine.journal import JournaledSeq2Seq, JournaledSession
     from inspector.loading import open_model
     from models.errors import printable
 
@@ -111,13 +126,74 @@ def load(source: ModelSource | str, replay: str, opened: Checkpoint | None = Non
         if encoder_from is not None:
             model = model.with_encoder_of(inspectable(encoder_from))
             notes.append(printable(model.handoff_note))
-        return Seq2SeqLoaded(checkpoint.name, model, Seq2SeqSession(model), task, notes)
-    session = Session(model)
+        return Seq2SeqLoaded(checkpoint.name, model, JournaledSeq2Seq(model), task, notes,
+                             checkpoint, source)
+    session = JournaledSession(model)  # journaled, so F10 can save it
     usable = "".join(ch for ch in replay if ch in model.vocab or model.vocab.unk_id is not None)
     if usable != replay:
         notes.append(f"{checkpoint.name}: dropped characters its vocabulary cannot encode")
     steps = feed_in_chunks(session, usable)
-    return Loaded(checkpoint.name, model, session, task, steps, notes)
+    return Loaded(checkpoint.name, model, session, task, steps, notes, checkpoint, source)
+
+
+@dataclass(frozen=True)
+class SaveJob:
+    """What F10 saves: the journal of the session on screen (a copy) and what was on view. The
+    worker replays the journal on a session of its own (bit for bit the one on screen), so the
+    session on screen is never touched off the event loop."""
+
+    model: InspectableModel | Seq2SeqModel
+    checkpoint: Checkpoint
+    source: ModelSource | str
+    journal: tuple[dict, ...]
+    keyframe_every: int
+    view: View
+    label: str
+
+
+def save_job(loaded: Loaded | Seq2SeqLoaded, session, t: int | None, layer: int,
+             unit: int) -> SaveJob:
+    import copy
+
+    from inspector.sessions import View
+
+    return SaveJob(loaded.model, loaded.checkpoint, loaded.source,
+                   tuple(copy.deepcopy(session.journal)),
+                   getattr(session, "keyframe_every", 256), View(t, layer, unit), loaded.label)
+
+
+def save_session(job: SaveJob, path: Path) -> Path:
+    from inspector import sessions
+    from inspector.engine.journal import replay
+
+    session = replay(job.model, job.journal, job.keyframe_every)
+    return sessions.save_session(path, session, job.checkpoint, job.source, job.view)
+
+
+def open_saved(path: Path, ignore_hash: bool = False) -> Loaded | Seq2SeqLoaded:
+    """A session file replayed on the model it names, ready for the screen with its step on
+    view; raises SessionFileError or CheckpointError (one line). A number the replay did not
+    reproduce is a warning note (another CPU's rounding, or a changed file)."""
+    import torch
+
+    torch.set_num_threads(1)
+    from inspector import sessions
+
+    opened = sessions.open_session(
+        path, ignore_hash=ignore_hash,
+        hint="ctrl+p › “Open a saved session even if its model's weights differ” opens it anyway")
+    checkpoint, session, view = opened.checkpoint, opened.session, opened.saved.view
+    task = checkpoint.meta.get("task")
+    notes = list(checkpoint.warnings)
+    if opened.mismatch is not None:
+        notes.append(f"{path}: {opened.mismatch.describe()} (the replay differs from the file)")
+    if checkpoint.kind == "seq2seq":
+        return Seq2SeqLoaded(checkpoint.name, session.model, session, task, notes, checkpoint,
+                             opened.source, view)
+    steps = [summarise(r) for start in range(0, session.cursor, 1024)
+             for r in session.records(start, min(start + 1024, session.cursor))]
+    return Loaded(checkpoint.name, session.model, session, task, steps, notes, checkpoint,
+                  opened.source, view)
 
 
 def export_trace(model: InspectableModel | Seq2SeqModel, text: str, path: Path) -> Path:

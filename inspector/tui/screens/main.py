@@ -54,6 +54,7 @@ class MainScreen(TimelineActions, Screen):
         self.label = ""
         self.model: InspectableModel | None = None
         self.session: Session | None = None
+        self.loaded: Loaded | None = None
         self.task_name: str | None = None
         self.cache = StepCache()
         self.pending = ""
@@ -90,11 +91,19 @@ class MainScreen(TimelineActions, Screen):
 
     async def attach(self, loaded: Loaded) -> None:
         """Show a freshly loaded model; its session already holds the text carried over."""
+        self.loaded = loaded  # what F10 saves the session with (the model's file, its hash)
         self.label, self.model = loaded.label, loaded.model
         self.session, self.task_name = loaded.session, loaded.task
         self.cache.clear()
         self.cache.add(loaded.steps)
         self.view_t = None
+        view = loaded.view  # a saved session's: the step on view and the selection
+        if view is not None:
+            if len(loaded.session.branches()) > 1:
+                self.forked = loaded.session  # its branches are listed on the status line
+            self.selected_layer, self.selected_unit = max(view.layer, 0), max(view.unit, 0)
+            if view.t is not None and 0 <= view.t < len(loaded.steps) - 1:
+                self.view_t = view.t
         self.selected_layer = min(self.selected_layer, loaded.model.n_layers - 1)
         self.selected_unit = min(self.selected_unit, loaded.model.hidden - 1)
         self.status_note = ""

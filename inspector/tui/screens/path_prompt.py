@@ -88,6 +88,40 @@ class ExportPath(Validator):
         return self.success()
 
 
+class SessionPath(Validator):
+    """Where F10 saves a session: a `.json` name in an existing folder, never a folder."""
+
+    def validate(self, value: str) -> ValidationResult:
+        path = Path(value).expanduser()
+        if path.suffix != ".json":
+            return self.failure("the file name must end in .json")
+        if path.is_dir():
+            return self.failure(f"{value} is a folder")
+        if not path.parent.is_dir():
+            return self.failure(f"{path.parent} is not a folder")
+        return self.success()
+
+
+class SessionFile(Validator):
+    """A saved session to open: an existing file (whether it is one shows on opening)."""
+
+    def validate(self, value: str) -> ValidationResult:
+        path = Path(value).expanduser()
+        if path.is_file():
+            return self.success()
+        if path.is_dir():
+            return self.failure(f"{value} is a folder, not a session file")
+        return self.failure(f"{value or 'nothing'}: no such file")
+
+
+def session_validators() -> list[Validator]:
+    return [SessionPath()]
+
+
+def session_file_validators() -> list[Validator]:
+    return [SessionFile()]
+
+
 def checkpoint_validators() -> list[Validator]:
     return [CheckpointPath()]
 

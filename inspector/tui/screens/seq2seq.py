@@ -67,10 +67,14 @@ class Seq2SeqScreen(Screen):
         self.label = loaded.label
         self.model = loaded.model
         self.session: Seq2SeqSession = loaded.session
+        self.loaded = loaded  # what F10 saves the session with
         self.task_name = loaded.task
-        self.decoded: tuple[StepRecord, ...] | None = None  # None: not handed over yet
-        self.stepping = False  # decoding one step per F6 rather than to </s>
-        self.view_t: int | None = None  # the decoder step on view (None: the newest)
+        # a saved session brings its decode and the step on view
+        self.decoded: tuple[StepRecord, ...] | None = getattr(self.session, "decoded", None)
+        self.stepping = bool(getattr(self.session, "stepping", False))  # one step per F6
+        view, newest = loaded.view, len(self.decoded or ()) - 1
+        self.view_t: int | None = (view.t if view is not None and view.t is not None
+                                   and 0 <= view.t < newest else None)  # None: the newest
         encoder = self.model.encoder
         self.specs = [spec for spec in map_specs(encoder) if spec.title in ("h", "c")]
         self.status = LinesWidget(id="status")
