@@ -235,3 +235,14 @@ async def test_the_open_dialog_lists_the_zoo_and_takes_a_vocabulary(tmp_path):
         for _ in range(3):
             await settle(pilot)
         assert "gru 1×64" in status(app)
+
+
+def test_seq2seq_output_is_green_only_where_it_is_the_answer():
+    from inspector.tui.screens.seq2seq import RIGHT, WRONG, output_segments
+
+    segments = output_segments("olleg", ["o", "l", "l", "e", "h", "</s>"])
+    assert [s.style for s in segments] == [RIGHT] * 4 + [WRONG]
+    short = output_segments("ol", ["o", "l", "l", "e", "h", "</s>"])
+    assert short[-1].text == "···" and short[-1].style == WRONG
+    (plain,) = output_segments("olleh", None)
+    assert plain.style.color is None  # no task: nothing claims the output is right

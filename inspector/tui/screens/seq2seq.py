@@ -43,9 +43,26 @@ if TYPE_CHECKING:
     from inspector.engine import Seq2SeqSession, StepRecord
     from inspector.tui.workers import Seq2SeqLoaded
 
-OUTPUT = Style(bold=True, color="green")
+OUTPUT = Style(bold=True)  # the task's answer unknown: no colour claims it is right
+RIGHT = Style(bold=True, color="green")
+WRONG = Style(bold=True, color="red")
 SOURCE = Style(bold=True)
 DIM = Style(dim=True)
+
+
+def output_segments(output: str, expected: list[str] | None,
+                    finished: bool = True) -> list[Segment]:
+    """The decoded text, each character green where it is the task's answer and red where it
+    is not (a known task, e.g. `reverse`), a finished output too short ending in red `·`s;
+    uncoloured when the answer is unknown."""
+    if expected is None:
+        return [Segment(output, OUTPUT)]
+    answer = "".join(token for token in expected if len(token) == 1)
+    segments = [Segment(ch, RIGHT if t < len(answer) and answer[t] == ch else WRONG)
+                for t, ch in enumerate(output)]
+    if finished and len(output) < len(answer):
+        segments.append(Segment("·" * (len(answer) - len(output)), WRONG))  # missing
+    return segments
 
 
 def handoff_title(model) -> str:
@@ -242,11 +259,13 @@ class Seq2SeqScreen(Screen):
             return
         finished = bool(records) and records[-1].prediction == "</s>"
         state = "" if finished else " …" if self.stepping else " (no </s>: length cap)"
-        self.output.set_lines([[Segment("output ", DIM), Segment(output_text(records), OUTPUT),
+        expected = expected_output(self.task_name, self.session.source)
+        self.output.set_lines([[Segment("output ", DIM), *output_segments(output_text(records),
+                                                                          expected, finished),
                                 Segment(f"{state}  {len(records)} steps", DIM)]])
         newest = len(records) - 1
         t = newest if self.view_t is None else min(self.view_t, newest)
-        cells = decoder_cells(records, expected_output(self.task_name, self.session.source))
+        cells = decoder_cells(records, expected)
         capacity = self.decoder_tape.capacity
         start = max(0, min(len(cells) - capacity, t - capacity // 2))
         self.decoder_tape.show(cells[start:start + capacity], start, t - start if records else None)
