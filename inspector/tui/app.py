@@ -45,6 +45,7 @@ from inspector.tui.workers import (
     save_job,
     save_session,
     source_label,
+    with_encoder_from,
 )
 from models.errors import first_line
 
@@ -105,7 +106,9 @@ class InspectorApp(App[int]):
         from inspector.loading import CheckpointError
 
         try:
-            loaded = load(source, replay, opened, encoder_from)
+            loaded = load(source, replay, opened)
+            if encoder_from is not None and isinstance(loaded, Seq2SeqLoaded):
+                loaded = with_encoder_from(loaded, encoder_from)
         except CheckpointError as exc:
             self.post_message(LoadFailed(source_label(source), str(exc)))
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,13 +102,13 @@ def source_label(source: ModelSource | str) -> str:
     return source if isinstance(source, str) else source.label()
 
 
-def load(source: ModelSource | str, replay: str, opened: Checkpoint | None = None,
-         encoder_from: Checkpoint | None = None) -> Loaded | Seq2SeqLoaded:
+def load(source: ModelSource | str, replay: str,
+         opened: Checkpoint | None = None) -> Loaded | Seq2SeqLoaded:
     """Open a checkpoint (raises CheckpointError with a one-line message) and feed it `replay`,
     the text of the session it replaces, so switching models keeps what the user typed (a seq2seq
     model starts with an empty source: it is a different kind of input). `opened`: the source
     already opened by the caller (the CLI checks the file before the app starts), so a factory's
-    code runs once. `encoder_from`: a seq2seq model whose encoder hands over to this decoder."""
+    code runs once."""
     import torch
 
     torch.set_num_threads(1)  # one thread: a 2x512 LSTM step takes ~3.6 ms instead of ~12 ms
@@ -123,9 +123,6 @@ def load(source: ModelSource | str, replay: str, opened: Checkpoint | None = Non
     task = printable(checkpoint.meta["task"]) if "task" in checkpoint.meta else None
     notes = [printable(note) for note in checkpoint.warnings]
     if checkpoint.kind == "seq2seq":
-        if encoder_from is not None:
-            model = model.with_encoder_of(inspectable(encoder_from))
-            notes.append(printable(model.handoff_note))
         return Seq2SeqLoaded(checkpoint.name, model, JournaledSeq2Seq(model), task, notes,
                              checkpoint, source)
     session = JournaledSession(model)  # journaled, so F10 can save it
@@ -194,6 +191,18 @@ def open_saved(path: Path, ignore_hash: bool = False) -> Loaded | Seq2SeqLoaded:
              for r in session.records(start, min(start + 1024, session.cursor))]
     return Loaded(checkpoint.name, session.model, session, task, steps, notes, checkpoint,
                   opened.source, view)
+
+
+def with_encoder_from(loaded: Seq2SeqLoaded, encoder_from: Checkpoint) -> Seq2SeqLoaded:
+    """The loaded pair with `encoder_from`'s encoder handing over to its decoder (`--encoder-from`),
+    and the one line that says why the decode fails."""
+    from inspector.engine import inspectable
+    from inspector.engine.journal import JournaledSeq2Seq
+    from models.errors import printable
+
+    model = loaded.model.with_encoder_of(inspectable(encoder_from))
+    return replace(loaded, model=model, session=JournaledSeq2Seq(model),
+                   notes=[*loaded.notes, printable(model.handoff_note)])
 
 
 def export_trace(model: InspectableModel | Seq2SeqModel, text: str, path: Path) -> Path:
