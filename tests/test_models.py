@@ -37,11 +37,31 @@ def test_vocab_specials_are_not_typeable():
     assert vocab.decode([1, 4, 2]) == "s"
 
 
-def test_vocab_rejects_duplicates_and_multichar_tokens():
+def test_vocab_rejects_duplicates_and_empty_tokens():
     with pytest.raises(ValueError, match="duplicate"):
         CharVocab(("a", "a"))
-    with pytest.raises(ValueError, match="neither one character"):
-        CharVocab(("ab",))
+    with pytest.raises(ValueError, match="not a non-empty string"):
+        CharVocab(("ab", ""))
+
+
+def test_words_split_on_whitespace_with_longest_match_inside_a_word():
+    vocab = CharVocab(("<unk>", "<eos>", "the", "cat", "sat", ".", "a"))
+    assert vocab.split == "words"
+    assert vocab.tokenize("the  cat sat.\n<eos> dog") == [
+        ("the", 2), ("cat", 3), ("sat", 4), (".", 5), ("<eos>", 1), ("dog", 0)]
+    assert vocab.decode(vocab.encode("the cat")) == "the cat"
+    no_unk = CharVocab(("the", "cat", "SOS"))
+    with pytest.raises(UnknownCharacterError, match="token 'dog' is not in"):
+        no_unk.encode("the dog")
+
+
+def test_characters_with_specials_of_any_spelling_take_the_longest_match():
+    vocab = CharVocab((*"abc<>", "<eos>", "SOS"))
+    assert vocab.split == "chars"
+    assert vocab.tokenize("ab<eos>c<SOS") == [("a", 0), ("b", 1), ("<eos>", 5), ("c", 2),
+                                               ("<", 3), ("SOS", 6)]
+    forced = CharVocab(("ab", "a", "b"), split="words")  # a checkpoint's "tokens": "words"
+    assert forced.tokenize("ab ba") == [("ab", 0), ("b", 2), ("a", 1)]
 
 
 def test_doubled_task_is_the_seed_sequence():

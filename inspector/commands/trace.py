@@ -20,7 +20,10 @@ from models.vocab import UnknownCharacterError
 def add_parser(sub: argparse._SubParsersAction) -> None:
     trace = sub.add_parser("trace", help="run a model over text and export every activation")
     add_model_options(trace)
-    trace.add_argument("--input", required=True, metavar="TEXT", help="the text, or - for stdin")
+    given = trace.add_mutually_exclusive_group(required=True)
+    given.add_argument("--input", metavar="TEXT", help="the text, or - for stdin")
+    given.add_argument("--input-array", metavar="FILE.npy",
+                       help="real-valued inputs [T, features] (a time series), one row a step")
     trace.add_argument("--format", choices=("json", "jsonl", "npz"), default="json",
                        help="jsonl: a header line, then one step per line, written as it goes")
     trace.add_argument("--out", metavar="FILE", help="output file (default: stdout for json)")
@@ -37,16 +40,21 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--format npz needs --out FILE")
     if args.out:
         output_target(args.out)
-    text = read_input(args.input)
+    inputs = read_array(args.input_array) if args.input_array else None
+    text = "" if inputs is not None else read_input(args.input)
     checkpoint = open_source(source_from(args))
     encoder_from = other_encoder(checkpoint, args.encoder_from) if args.encoder_from else None
     stdout = sys.stdout  # the trace's; user code running meanwhile prints to stderr
     try:
         with user_code_output():
             write_trace(checkpoint, text, fmt=args.format, out=args.out, splits=args.splits,
-                        encoder_from=encoder_from, stdout=stdout)
-    except UnknownCharacterError as exc:
+                        encoder_from=encoder_from, stdout=stdout, inputs=inputs)
+    except UnknownCharacterError as exc:  # before ValueError: it is one
         raise CommandError(f"{checkpoint.name}: {exc}; it has no <unk> token") from None
+    except ValueError as exc:  # real-valued inputs a model cannot take, or of the wrong width
+        if inputs is None:
+            raise
+        raise CommandError(f"--input-array {args.input_array}: {exc}") from None
     except BrokenPipeError:
         raise  # a closed stdout, not a file problem: main() ends quietly
     except OSError as exc:
@@ -71,3 +79,20 @@ def read_input(option: str) -> str:
     if not text:
         raise CommandError(f"{where} is empty: give at least one character to trace")
     return text
+def read_array(path: str):
+    """A `.npy` of real values [T, features] (or [T]), never unpickled."""
+    import numpy as np
+
+    try:
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such file (--input-array)") from None
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"{path}: not a readable .npy array ({exc})") from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "fiu" or array.ndim not in (
+            1, 2) or not len(array):
+        raise CommandError(f"{path}: --input-array needs a non-empty real-valued array of shape "
+                           "[T, features] or [T]")
+    if not np.all(np.isfinite(array)):
+        raise CommandError(f"{path}: --input-array holds NaN or infinite values")
+    return array.astype(np.float32)

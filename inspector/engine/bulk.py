@@ -7,13 +7,13 @@ to it within float32 rounding: tests hold both to `nn.LSTM`'s numbers.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 
 from inspector.engine.model import InspectableModel, NativeModel
-from inspector.engine.records import State, entropy_bits, softmax
+from inspector.engine.records import State, distribution, entropy_bits
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class Trace:
     arrays: dict[str, np.ndarray] = field(repr=False)
     final_state: State = field(repr=False)
     start: int = 0  # the step number of row 0: a chunk of a longer trace starts later
+    pieces: tuple[str, ...] = ()  # the typed piece of each step (a character, a word)
+    inputs: np.ndarray | None = field(default=None, repr=False)  # (T, F) real-valued inputs
 
     @property
     def length(self) -> int:
@@ -135,20 +137,32 @@ def trace_ids(model: NativeModel, token_ids: np.ndarray, state: State | None = N
     if model.head_w is not None:
         logits = x.numpy() @ model.head_w.T + (model.head_b if model.head_b is not None else 0)
         arrays["logits"] = logits.astype(np.float32, copy=False)
-        arrays["probs"] = softmax(arrays["logits"]).astype(np.float32, copy=False)
+        if model.output_kind != "raw":
+            arrays["probs"] = distribution(arrays["logits"], model.output_kind)
     return Trace(model, text, np.asarray(token_ids), arrays, tuple(final))
 
 
 def trace(model: InspectableModel, text: str, state: State | None = None,
           splits: bool = False) -> Trace:
-    """Trace typed text (unknown characters follow the vocabulary's `<unk>` policy).
+    """Trace typed text, split into tokens by the vocabulary (unknown text follows its `<unk>`
+    policy)."""
+    return trace_pieces(model, model.vocab.tokenize(text), state, splits)
 
-    Native models go through the fused forward; a model with its own forward (a user factory)
-    is stepped, since only its forward knows what it computes."""
-    ids = np.array(model.vocab.encode(text), dtype=np.int64)
+
+def trace_pieces(model: InspectableModel, pieces: list[tuple[str, int]],
+                 state: State | None = None, splits: bool = False, start: int = 0) -> Trace:
+    """Trace (typed piece, token id) pairs. Native models go through the fused forward; a model
+    with its own forward (a user factory) is stepped, since only its forward knows what it
+    computes."""
+    ids = np.array([token_id for _, token_id in pieces], dtype=np.int64)
+    typed = tuple(piece for piece, _ in pieces)
+    text = model.vocab.join(typed)
     if isinstance(model, NativeModel):
-        return trace_ids(model, ids, state, splits, text)
-    return stepped_trace(model, text, ids, state, splits)
+        part = trace_ids(model, ids, state, splits, text)
+    else:
+        steps = [lambda s, i=int(i): model.step(i, s) for i in ids]
+        part = stepped_trace(model, text, ids, steps, state, splits)
+    return replace(part, start=start, pieces=typed)
 
 
 CHUNK = 2048  # steps per chunk of a streamed trace: ~60 MB for a 2x512 LSTM with every gate
@@ -159,41 +173,56 @@ def trace_chunks(model: InspectableModel, text: str, *, chunk: int = CHUNK,
     """The trace of `text` as consecutive chunks, each starting from the last one's final state:
     the same numbers as one `trace(text)` (within float32 rounding of torch's fused kernels),
     in memory that does not grow with the length. Nothing for an empty text."""
-    ids = np.array(model.vocab.encode(text), dtype=np.int64)
-    for start in range(0, len(ids), chunk):
-        part_ids, part_text = ids[start:start + chunk], text[start:start + chunk]
-        if isinstance(model, NativeModel):
-            part = trace_ids(model, part_ids, state, splits, part_text)
-        else:
-            part = stepped_trace(model, part_text, part_ids, state, splits)
+    pieces = model.vocab.tokenize(text)
+    for start in range(0, len(pieces), chunk):
+        part = trace_pieces(model, pieces[start:start + chunk], state, splits, start)
         state = part.final_state
-        yield Trace(part.model, part.text, part.token_ids, part.arrays, part.final_state, start)
+        yield part
 
 
-def stepped_trace(model: InspectableModel, text: str, ids: np.ndarray, state: State | None,
-                  splits: bool) -> Trace:
+def trace_array(model: InspectableModel, inputs: np.ndarray, splits: bool = False) -> Trace:
+    """Trace real-valued inputs `[T, features]` (a time series), one row per step."""
+    inputs = np.asarray(inputs, dtype=np.float32)
+    if inputs.ndim == 1:
+        inputs = inputs[:, None]
+    if inputs.ndim != 2:
+        raise ValueError(f"the input array has shape {inputs.shape}; expected [T, features]")
+    steps = [lambda s, x=x: model.step_vector(x, s) for x in inputs]
+    ids = np.full(len(inputs), -1, dtype=np.int64)
+    return replace(stepped_trace(model, "", ids, steps, None, splits), inputs=inputs)
+
+
+def stepped_trace(model: InspectableModel, text: str, ids: np.ndarray, steps,
+                  state: State | None, splits: bool) -> Trace:
+    """A trace by calling `steps` (each `state -> (layers, output)`) one after another."""
     state = state or model.initial_state()
     records = []
-    for token_id in ids:
-        layers, output = model.step(int(token_id), state)
+    for step in steps:
+        layers, output = step(state)
         records.append((layers, output))
         state = tuple(type(s)(layer.h, layer.c) for s, layer in zip(state, layers))
     arrays: dict[str, np.ndarray] = {}
     for k in range(model.n_layers):
-        steps = [layers[k] for layers, _ in records]
-        arrays[f"l{k}.h"] = np.array([s.h for s in steps], dtype=np.float32)
-        arrays[f"l{k}.dh"] = np.array([s.delta_h for s in steps], dtype=np.float32)
+        layer_steps = [layers[k] for layers, _ in records]
+        arrays[f"l{k}.h"] = np.array([s.h for s in layer_steps], dtype=np.float32)
+        arrays[f"l{k}.dh"] = np.array([s.delta_h for s in layer_steps], dtype=np.float32)
         if model.has_cell:
-            arrays[f"l{k}.c"] = np.array([s.c for s in steps], dtype=np.float32)
+            arrays[f"l{k}.c"] = np.array([s.c for s in layer_steps], dtype=np.float32)
         for g in model.gate_names:
-            arrays[f"l{k}.gate.{g}"] = np.array([s.gates[g] for s in steps], dtype=np.float32)
+            arrays[f"l{k}.gate.{g}"] = np.array([s.gates[g] for s in layer_steps],
+                                                dtype=np.float32)
         if splits:
             for g in model.gate_names or ("h",):
-                arrays[f"l{k}.in.{g}"] = np.array([s.input_part[g] for s in steps], np.float32)
-                arrays[f"l{k}.mem.{g}"] = np.array([s.memory_part[g] for s in steps], np.float32)
+                arrays[f"l{k}.in.{g}"] = np.array([s.input_part[g] for s in layer_steps],
+                                                  np.float32)
+                arrays[f"l{k}.mem.{g}"] = np.array([s.memory_part[g] for s in layer_steps],
+                                                   np.float32)
     if records and records[0][1].logits.size:
         arrays["logits"] = np.array([out.logits for _, out in records], dtype=np.float32)
-        arrays["probs"] = np.array([out.probs for _, out in records], dtype=np.float32)
+        if records[0][1].probs.size:
+            arrays["probs"] = np.array([out.probs for _, out in records], dtype=np.float32)
+    if records and records[0][1].attention is not None:
+        arrays["attention"] = np.array([out.attention for _, out in records], dtype=np.float32)
     return Trace(model, text, ids, arrays, state)
 
 

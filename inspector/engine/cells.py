@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": (), "mlp": ()}
+GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": (), "mlp": (),
+         "custom": ()}
 
 
 def frozen(array: np.ndarray) -> np.ndarray:
@@ -81,6 +82,19 @@ def layer_weights(rnn: nn.RNNBase) -> tuple[LayerWeights, ...]:
             b_ih = b_hh = np.zeros(w_ih.shape[0], dtype=np.float32)
         layers.append(LayerWeights(cell, w_ih, w_hh, b_ih, b_hh, nonlinearity))
     return tuple(layers)
+
+
+def cell_weights(cell: nn.RNNCellBase) -> LayerWeights:
+    """The weights of an nn.LSTMCell / nn.GRUCell / nn.RNNCell: one layer of the same math."""
+    kind = {nn.LSTMCell: "lstm", nn.GRUCell: "gru", nn.RNNCell: "rnn"}.get(type(cell))
+    if kind is None:
+        raise ValueError(f"{type(cell).__name__} is not an nn.LSTMCell, nn.GRUCell or nn.RNNCell")
+    w_ih, w_hh = _numpy(cell.weight_ih), _numpy(cell.weight_hh)
+    if cell.bias:
+        b_ih, b_hh = _numpy(cell.bias_ih), _numpy(cell.bias_hh)
+    else:
+        b_ih = b_hh = np.zeros(w_ih.shape[0], dtype=np.float32)
+    return LayerWeights(kind, w_ih, w_hh, b_ih, b_hh, getattr(cell, "nonlinearity", "tanh"))
 
 
 def split(vector: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:

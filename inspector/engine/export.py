@@ -31,7 +31,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from inspector.engine.bulk import CHUNK, Trace, top_k, trace_chunks
+from inspector.engine.bulk import CHUNK, Trace, top_k, trace_array, trace_chunks
 from inspector.engine.model import NativeModel
 from inspector.engine.records import StepRecord, entropy_bits
 from models.atomic import atomic_path, atomic_write
@@ -43,8 +43,13 @@ FORMATS = ("json", "jsonl", "npz")
 
 
 def model_json(model: NativeModel, kind: str | None = None) -> dict[str, Any]:
-    return {"kind": kind or model.kind, "cell": model.cell, "layers": model.n_layers,
-            "hidden": model.hidden, "vocab": list(model.vocab.tokens)}
+    out = {"kind": kind or model.kind, "cell": model.cell, "layers": model.n_layers,
+           "hidden": model.hidden, "vocab": list(model.vocab.tokens)}
+    if model.labels != model.vocab.tokens:
+        out["labels"] = list(model.labels)
+    if model.output_kind != "logits":
+        out["output"] = model.output_kind
+    return out
 
 
 def trace_header(model, source: dict[str, str] | None = None) -> dict[str, Any]:
@@ -81,20 +86,27 @@ def _layer_names(model, splits: bool) -> list[tuple[str, str, str | None]]:
 def chunk_steps(part: Trace, splits: bool = False) -> Iterator[dict[str, Any]]:
     """The step dicts of one trace chunk (step numbers from `part.start`)."""
     model, arrays = part.model, part.arrays
-    tokens = model.vocab.tokens
+    tokens, labels = model.vocab.tokens, model.labels
     names = _layer_names(model, splits)
     lists = {f"l{k}.{n}": arrays[f"l{k}.{n}"].tolist()  # one tolist per chunk, not per row
              for k in range(model.n_layers) for n, _, _ in names}
     probs = arrays.get("probs")
     ent = entropy_bits(probs) if probs is not None else None
     for row, token_id in enumerate(part.token_ids):
-        typed = part.text[row] if row < len(part.text) else tokens[token_id]
-        step: dict[str, Any] = {"t": part.start + row, "input": typed}
-        if tokens[token_id] != typed:
-            step["token"] = tokens[token_id]
+        if part.inputs is not None:  # real-valued inputs: the row itself
+            step: dict[str, Any] = {"t": part.start + row, "input": part.inputs[row].tolist()}
+        else:
+            typed = part.pieces[row] if row < len(part.pieces) else tokens[token_id]
+            step = {"t": part.start + row, "input": typed}
+            if tokens[token_id] != typed:
+                step["token"] = tokens[token_id]
         if probs is not None:
-            top = top_k(probs[row], tokens)
+            top = top_k(probs[row], labels)
             step.update({"prediction": top[0][0], "top": top, "entropy": float(ent[row])})
+        elif "logits" in arrays:  # a raw head: its values, never softmaxed
+            step["output"] = arrays["logits"][row].tolist()
+        if "attention" in arrays:
+            step["attention"] = arrays["attention"][row].tolist()
         layers = []
         for k in range(model.n_layers):
             layer: dict[str, Any] = {}
@@ -137,6 +149,8 @@ def records_json(records: Iterable[StepRecord], model, splits: bool = False
         if r.probs.size:
             step.update({"prediction": r.prediction, "top": [list(p) for p in r.top],
                          "entropy": r.entropy})
+        if r.attention is not None:
+            step["attention"] = r.attention.tolist()
         layers = []
         for layer in r.layers:
             item: dict[str, Any] = {"h": layer.h.tolist()}
@@ -288,23 +302,34 @@ def npz_chunk(result: Trace, splits: bool = False, prefix: str = "") -> dict[str
     for name in per_layer_names(model, splits):
         stacked = np.stack([arrays[f"l{k}.{name}"] for k in range(model.n_layers)], axis=1)
         out[prefix + name.replace(".", "_")] = stacked.astype(np.float32, copy=False)
-    for name in ("logits", "probs"):
+    for name in ("logits", "probs", "attention"):
         if name in arrays:
             out[prefix + name] = arrays[name].astype(np.float32, copy=False)
+    if result.inputs is not None:
+        out[prefix + "inputs"] = result.inputs.astype(np.float32, copy=False)
+        return out
     out[prefix + "inputs"] = np.asarray(result.token_ids, dtype=np.int64)
-    out[prefix + "input_chars"] = np.array(list(result.text), dtype="<U1")
+    width = max(map(len, result.pieces), default=1)  # one character each for a char model
+    out[prefix + "input_chars"] = np.array(result.pieces, dtype=f"<U{width}")
+    return out
+
+
+def npz_constants(model) -> dict[str, np.ndarray]:
+    """The arrays written once: the vocabulary, and the head's labels when they differ."""
+    out = {"vocab": np.array(model.vocab.tokens, dtype=np.str_)}
+    if model.labels != model.vocab.tokens:
+        out["labels"] = np.array(model.labels, dtype=np.str_)
     return out
 
 
 def npz_arrays(result: Trace, splits: bool = False, prefix: str = "") -> dict[str, np.ndarray]:
     """Every array of an in-memory trace's npz, as `write_npz` writes them."""
     return {**npz_chunk(result, splits, prefix),
-            prefix + "vocab": np.array(result.model.vocab.tokens, dtype=np.str_)}
+            **{prefix + k: v for k, v in npz_constants(result.model).items()}}
 
 
 def save_npz(result: Trace, path: str | Path, splits: bool = False) -> None:
-    write_npz(path, [npz_chunk(result, splits)],
-              {"vocab": np.array(result.model.vocab.tokens, dtype=np.str_)})
+    write_npz(path, [npz_chunk(result, splits)], npz_constants(result.model))
 
 
 # --- seq2seq (in memory: a decode is short) ---------------------------------------------------
@@ -316,7 +341,7 @@ def seq2seq_trace(model, source: str, max_len: int = 64) -> dict[str, Any]:
     session = Seq2SeqSession(model)
     session.feed_source(source)
     decode = session.decode(max_len=max_len)
-    return {"session": session, "encoder": session.encoder_records, "handoff": session.handoff(),
+    return {"session": session, "encoder": session.source_records, "handoff": session.handoff(),
             "decode": decode}
 
 
@@ -349,6 +374,9 @@ def seq2seq_npz(model, source: str, path: str | Path, splits: bool = False,
                 arrays[f"{part}.{name.replace('.', '_')}"] = _stack(records, name)
         if part == "dec" and records:
             arrays["dec.probs"] = np.stack([r.probs for r in records]).astype(np.float32)
+            if records[0].attention is not None:
+                arrays["dec.attention"] = np.stack([r.attention for r in records]
+                                                   ).astype(np.float32)
         arrays[f"{part}.inputs"] = np.array([r.token_id for r in records], dtype=np.int64)
     handoff = run["handoff"].layers
     arrays["handoff.h"] = np.stack([s.h for s in handoff]).astype(np.float32)
@@ -379,10 +407,11 @@ def _seq2seq_lines(document: dict[str, Any]) -> tuple[dict[str, Any], Iterator[d
 
 def write_trace(checkpoint, text: str, fmt: str = "json", out: str | Path | None = None,
                 splits: bool = False, stdout: IO[str] | None = None,
-                chunk: int = CHUNK, encoder_from=None) -> None:
+                chunk: int = CHUNK, encoder_from=None, inputs: np.ndarray | None = None) -> None:
     """What `rnn-inspect trace` does: trace `text` chunk by chunk and write JSON, JSON lines
     (to `out` or stdout) or npz (to `out`), atomically, in memory that does not grow with T.
-    `encoder_from`: another seq2seq checkpoint whose encoder hands over to this decoder."""
+    `encoder_from`: another seq2seq checkpoint whose encoder hands over to this decoder.
+    `inputs` [T, features] are real-valued inputs traced instead of text (a time series)."""
     from inspector.engine import inspectable
     from inspector.provenance import source_block
 
@@ -392,16 +421,18 @@ def write_trace(checkpoint, text: str, fmt: str = "json", out: str | Path | None
     if encoder_from is not None:
         model = model.with_encoder_of(inspectable(encoder_from))
     source = source_block(checkpoint)
+    if inputs is not None and model.kind == "seq2seq":
+        raise ValueError("real-valued inputs are for one-stream models, not seq2seq")
+    parts = ([trace_array(model, inputs, splits)] if inputs is not None
+             else trace_chunks(model, text, chunk=chunk, splits=splits))
     if fmt == "npz":
         if out is None:
             raise ValueError("npz output needs a file")
         if model.kind == "seq2seq":
             seq2seq_npz(model, text, out, splits, source)
         else:
-            write_npz(out, (npz_chunk(part, splits) for part in
-                            trace_chunks(model, text, chunk=chunk, splits=splits)),
-                      {"vocab": np.array(model.vocab.tokens, dtype=np.str_),
-                       "source": source_array(source)})
+            write_npz(out, (npz_chunk(part, splits) for part in parts),
+                      {**npz_constants(model), "source": source_array(source)})
         return
     if model.kind == "seq2seq":
         document = seq2seq_to_json(model, text, splits, source)
@@ -415,8 +446,9 @@ def write_trace(checkpoint, text: str, fmt: str = "json", out: str | Path | None
             with atomic_write(out) as f:
                 f.write(dumps(document) + "\n")
         return
-    write_json_trace(trace_header(model, source), trace_steps(model, text, splits, chunk), out,
-                     lines=fmt == "jsonl", stdout=stdout)
+    steps = (step for part in parts for step in chunk_steps(part, splits))
+    write_json_trace(trace_header(model, source), steps, out, lines=fmt == "jsonl",
+                     stdout=stdout)
 
 
 def read_trace(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -31,9 +31,17 @@ class InspectableModel(ABC):
     kind: str  # char | mlp
     name: str
     vocab: CharVocab
-    cell: str  # rnn | lstm | gru | mlp
+    cell: str  # rnn | lstm | gru | mlp | custom (a hand-written cell: no gates to read)
     n_layers: int
     hidden: int
+    output_kind: str = "logits"  # logits | log_probs | probs | raw (records.OUTPUT_KINDS)
+    _labels: tuple[str, ...] | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The names of the head's outputs: the vocabulary unless the head says otherwise (a
+        tagger's labels)."""
+        return self._labels if self._labels is not None else self.vocab.tokens
 
     @property
     def gate_names(self) -> tuple[str, ...]:
@@ -71,6 +79,16 @@ class InspectableModel(ABC):
         calls this while the user is between keys). Optional: by default, nothing."""
         return None
 
+    def step_vector(self, x: np.ndarray, state: State
+                    ) -> tuple[tuple[LayerStep, ...], Output]:
+        """One step from a real-valued input vector (a time series' features) instead of a
+        token."""
+        raise ValueError(f"{self.name} takes tokens, not real-valued inputs")
+
+    def close(self) -> None:
+        """Let go of the user's module (a hooked model's hooks); nothing to do by default."""
+        return None
+
 
 class NativeModel(InspectableModel):
     """Steps a CharRNN, a seq2seq encoder/decoder or an MLPBaseline by hand from its weights.
@@ -79,8 +97,11 @@ class NativeModel(InspectableModel):
     `nn.LSTM` keeps to itself; tests hold it to `nn.LSTM`'s numbers within 1e-5.
     """
 
-    def __init__(self, module: nn.Module, vocab: CharVocab, name: str, kind: str = "char") -> None:
+    def __init__(self, module: nn.Module, vocab: CharVocab, name: str, kind: str = "char",
+                 labels: tuple[str, ...] | None = None, output_kind: str = "logits") -> None:
         self.module = module
+        self._labels = labels
+        self.output_kind = output_kind
         self.vocab = vocab
         self.name = name
         self.kind = kind
@@ -140,7 +161,15 @@ class NativeModel(InspectableModel):
         ahead = self._ahead  # read once: a worker thread may be stepping meanwhile
         memory = ahead[1] if ahead is not None and ahead[0] is state else None
         steps = step_stack(self.layers, self.input_vector(token_id), state, memory)
-        return steps, make_output(self.head(steps[-1].h), self.vocab.tokens)
+        return steps, make_output(self.head(steps[-1].h), self.labels, kind=self.output_kind)
+
+    def step_vector(self, x: np.ndarray, state: State
+                    ) -> tuple[tuple[LayerStep, ...], Output]:
+        if x.shape != (self.input_size,):
+            raise ValueError(f"{self.name} takes {self.input_size} input features per step, "
+                             f"not {x.shape[-1] if x.ndim else 1}")
+        steps = step_stack(self.layers, np.asarray(x, dtype=np.float32), state)
+        return steps, make_output(self.head(steps[-1].h), self.labels, kind=self.output_kind)
 
 
     @torch.no_grad()

@@ -47,9 +47,15 @@ class Intervention:
         return f"{self.kind} {where} = {self.value:g}"
 
 
+OUTPUT_KINDS = ("logits", "log_probs", "probs", "raw")
+
+
 @dataclass(frozen=True)
 class Output:
-    """The head's output for one step: logits, probabilities, top-k and entropy (bits)."""
+    """The head's output for one step: its values as returned (`logits`), the distribution over
+    the labels, top-k and entropy (bits). A raw head (regression, `--output raw`) has no
+    distribution: `probs` is empty and `prediction` its first value. `attention` holds an
+    attention decoder's weights over the source for this step."""
 
     logits: np.ndarray
     probs: np.ndarray
@@ -57,6 +63,7 @@ class Output:
     prediction: str
     confidence: float
     entropy: float
+    attention: np.ndarray | None = None
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -70,18 +77,56 @@ def entropy_bits(probs: np.ndarray) -> np.ndarray:
     return -(probs * np.log2(safe)).sum(axis=-1)
 
 
-def make_output(logits: np.ndarray | None, tokens: tuple[str, ...], k: int = TOP_K) -> Output:
+def distribution(values: np.ndarray, kind: str = "logits") -> np.ndarray:
+    """Probabilities from a head's values of the given kind: softmax of logits, exp of
+    log-probabilities, probabilities as they are (never a second softmax)."""
+    values = values.astype(np.float32, copy=False)
+    if kind == "log_probs":
+        return np.exp(values)
+    if kind == "probs":
+        return values
+    return softmax(values)
+
+
+def make_output(logits: np.ndarray | None, tokens: tuple[str, ...], k: int = TOP_K,
+                kind: str = "logits", attention: np.ndarray | None = None) -> Output:
+    """`tokens` name the head's outputs (the vocabulary, or the labels of a tagger's head)."""
+    attention = frozen(attention) if attention is not None else None
     if logits is None:  # a seq2seq encoder has no head
         empty = frozen(np.zeros(0))
-        return Output(empty, empty, (), "", math.nan, math.nan)
-    probs = softmax(logits.astype(np.float32))
+        return Output(empty, empty, (), "", math.nan, math.nan, attention)
+    if kind == "raw":
+        shown = ", ".join(f"{v:.4g}" for v in logits[:4]) + (", …" if logits.size > 4 else "")
+        return Output(frozen(logits), frozen(np.zeros(0)), (), shown, math.nan, math.nan,
+                      attention)
+    probs = distribution(logits, kind)
     if not np.all(np.isfinite(probs)):
         probs = np.full_like(probs, np.nan)
-        return Output(frozen(logits), frozen(probs), (), "?", math.nan, math.nan)
+        return Output(frozen(logits), frozen(probs), (), "?", math.nan, math.nan, attention)
     order = np.argsort(-probs, kind="stable")[:k]
     top = tuple((tokens[i], float(probs[i])) for i in order)
     return Output(frozen(logits), frozen(probs), top, top[0][0], top[0][1],
-                  float(entropy_bits(probs)))
+                  float(entropy_bits(probs)), attention)
+
+
+def output_kind(values: np.ndarray) -> str:
+    """What a head's values are, read from one step: probabilities (all >= 0, summing to 1),
+    log-probabilities (all <= 0, their exps summing to 1), raw values (one wide), else logits."""
+    values = values.astype(np.float64)
+    if values.size == 1:
+        return "raw"
+    if not np.all(np.isfinite(values)):
+        return "logits"
+    if np.all(values >= 0) and abs(values.sum() - 1.0) < 1e-4:
+        return "probs"
+    if np.all(values <= 0) and abs(np.exp(values).sum() - 1.0) < 1e-4:
+        return "log_probs"
+    return "logits"
+
+
+def numbered_labels(size: int) -> tuple[str, ...]:
+    """Names for a head's outputs when nobody gave them: `0` … `K-1`."""
+    return tuple(str(i) for i in range(size))
 
 
 @dataclass(frozen=True)
@@ -122,6 +167,10 @@ class StepRecord:
     @property
     def entropy(self) -> float:
         return self.output.entropy
+
+    @property
+    def attention(self) -> np.ndarray | None:
+        return self.output.attention
 
     def activation(self, name: str) -> np.ndarray:
         """An activation by its stable name: `l0.h`, `l0.c`, `l0.dh`, `l0.gate.f`,

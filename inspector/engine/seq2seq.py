@@ -15,7 +15,7 @@ from inspector.engine.model import InspectableModel, NativeModel, state_after
 from inspector.engine.records import Intervention, LayerState, State, StepRecord, nonfinite_names
 from inspector.engine.session import Session, apply_intervention
 from models.checkpoint import Checkpoint
-from models.vocab import BOS, EOS, CharVocab
+from models.vocab import CharVocab
 
 DEFAULT_MAX_LEN = 64
 EDITS = ("zero", "scale", "set", "swap")
@@ -56,6 +56,12 @@ class Seq2SeqModel:
     target_vocab: CharVocab
     kind: str = "seq2seq"
     encoder_from: str | None = None  # set when the encoder is another model's (with_encoder_of)
+    source_eos: bool = False  # the source gets its end token appended before the handoff
+
+    @property
+    def attends(self) -> bool:
+        """The decoder takes the encoder's outputs (an attention decoder)."""
+        return bool(getattr(self.decoder, "attends", False))
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint) -> Seq2SeqModel:
@@ -93,7 +99,27 @@ class Seq2SeqModel:
         for token_id in self.source_vocab.encode(source):
             layers, _ = self.encoder.step(token_id, state)
             state = state_after(layers)
-        return self.bridge(state)
+        return self.bridge(self.finish_source(state)[0])
+
+    def finish_source(self, state: State) -> tuple[State, StepRecord | None]:
+        """The encoder state after the typed source, with the end token fed when `source_eos`
+        (and that step's record)."""
+        if not self.source_eos:
+            return state, None
+        eos = self.source_vocab.eos
+        if eos not in self.source_vocab:
+            raise ValueError(f"--source-eos: the source vocabulary has no {eos!r}")
+        token_id = self.source_vocab.id(eos)
+        layers, output = self.encoder.step(token_id, state)
+        record = StepRecord(-1, eos, eos, token_id, layers, output, (),
+                            nonfinite_names(layers, output))
+        return state_after(layers), record
+
+
+def encoder_output(record: StepRecord) -> np.ndarray:
+    """What an attention decoder attends to for one source step: the encoder forward's own
+    output when it has one (a hooked encoder), else the top layer's h."""
+    return record.output.logits if record.output.logits.size else record.layers[-1].h
 
 
 @dataclass(frozen=True)
@@ -158,6 +184,25 @@ class Seq2SeqSession:
     def encoder_records(self) -> list[StepRecord]:
         return self.encoder.records(0, self.encoder.cursor)
 
+    @property
+    def source_records(self) -> list[StepRecord]:
+        """The encoder's steps over the source as the decoder sees it: the typed source, then
+        the end token's step when the model appends one (`--source-eos`)."""
+        records = self.encoder_records
+        _, extra = self.model.finish_source(self.encoder.state)
+        if extra is None:
+            return records
+        return [*records, replace(extra, t=len(records))]
+
+    def memory(self) -> np.ndarray | None:
+        """The encoder outputs (T_src, H) an attention decoder is given; None otherwise."""
+        if not self.model.attends:
+            return None
+        records = self.source_records
+        if not records:
+            raise ValueError("an attention decoder needs a source of at least one token")
+        return np.stack([encoder_output(r) for r in records])
+
     def feed_source(self, text: str) -> list[StepRecord]:
         self._stepping = None
         return self.encoder.feed(text)
@@ -204,14 +249,15 @@ class Seq2SeqSession:
         return state
 
     def handoff(self) -> Handoff:
-        state = self.model.bridge(self.encoder.state)
+        state = self.model.bridge(self.model.finish_source(self.encoder.state)[0])
         for edit in self.edits:
             state = self._apply(state, edit)
         return Handoff(state, norms(state), tuple(self.edits))
 
-    def _decoder_step(self, t: int, token_id: int, typed: str, state: State
-                      ) -> tuple[StepRecord, State]:
-        layers, output = self.model.decoder.step(token_id, state)
+    def _decoder_step(self, t: int, token_id: int, typed: str, state: State,
+                      memory: np.ndarray | None = None) -> tuple[StepRecord, State]:
+        extra = {"memory": memory} if memory is not None else {}
+        layers, output = self.model.decoder.step(token_id, state, **extra)
         token = self.model.target_vocab.tokens[token_id]
         record = StepRecord(t, typed, token, token_id, layers, output, (),
                             nonfinite_names(layers, output))
@@ -221,40 +267,40 @@ class Seq2SeqSession:
         """Greedy decode from the handoff until `</s>` or `max_len` steps; with `teacher`, feed
         `<s>` + teacher instead of the model's own predictions (records show what it predicted)."""
         vocab = self.model.target_vocab
-        state = self.handoff().layers
-        token_id, typed = vocab.id(BOS), BOS
-        forced = vocab.encode(teacher) + [vocab.id(EOS)] if teacher is not None else None
+        state, memory = self.handoff().layers, self.memory()
+        token_id, typed = vocab.id(vocab.bos), vocab.bos
+        forced = vocab.encode(teacher) + [vocab.id(vocab.eos)] if teacher is not None else None
         records, out = [], []
         finished = False
         steps = len(forced) if forced is not None else max_len
         for t in range(steps):
-            record, state = self._decoder_step(t, token_id, typed, state)
+            record, state = self._decoder_step(t, token_id, typed, state, memory)
             records.append(record)
             if forced is not None:
                 token_id = forced[t]
                 typed = vocab.tokens[token_id]
                 out.append(record.prediction)
                 continue
-            if record.prediction == EOS:
+            if record.prediction == vocab.eos:
                 finished = True
                 break
             out.append(record.prediction)
             token_id, typed = vocab.id(record.prediction), record.prediction
-        output = "".join(p for p in out if p not in (EOS, BOS))
+        output = vocab.join(p for p in out if p not in (vocab.eos, vocab.bos))
         return Decode(tuple(records), output, finished or forced is not None)
 
     def decode_step(self, max_len: int = DEFAULT_MAX_LEN) -> StepRecord | None:
         """One greedy decoder step at a time; None once `</s>` was predicted or at the cap."""
         vocab = self.model.target_vocab
         if self._stepping is None:
-            self._stepping = (self.handoff().layers, [], vocab.id(BOS), False)
+            self._stepping = (self.handoff().layers, [], vocab.id(vocab.bos), False)
         state, records, token_id, done = self._stepping
         if done or len(records) >= max_len:
             return None
         typed = vocab.tokens[token_id]
-        record, state = self._decoder_step(len(records), token_id, typed, state)
+        record, state = self._decoder_step(len(records), token_id, typed, state, self.memory())
         records = [*records, record]
-        done = record.prediction == EOS
+        done = record.prediction == vocab.eos
         next_id = vocab.id(record.prediction) if not done else token_id
         self._stepping = (state, records, next_id, done)
         return record

@@ -155,9 +155,9 @@ class Session:
 
     @property
     def text(self) -> str:
-        """The characters typed up to the cursor."""
+        """The text typed up to the cursor (words with a space between them)."""
         b = self._branch
-        return "".join(e.typed for e in b.events[:b.cursor] if isinstance(e, Feed))
+        return self.model.vocab.join(e.typed for e in b.events[:b.cursor] if isinstance(e, Feed))
 
     @property
     def events(self) -> tuple[Event, ...]:
@@ -172,12 +172,10 @@ class Session:
         return self.model.vocab.encode(text)
 
     def feed(self, text: str) -> list[StepRecord]:
-        """Feed characters one step each; returns their records."""
-        ids = self.encode(text)
-        records = []
-        for typed, token_id in zip(text, ids):
-            records.append(self._append(Feed(typed, token_id)))
-        return records
+        """Feed text one token each (a character, or a word for a word vocabulary); returns
+        their records."""
+        return [self._append(Feed(typed, token_id))
+                for typed, token_id in self.model.vocab.tokenize(text)]
 
     def generate(self, n: int, temperature: float = 0.0,
                  rng: np.random.Generator | None = None) -> list[StepRecord]:
@@ -222,27 +220,29 @@ class Session:
         """Feed a long text fast: whole keyframe intervals run through the fused torch forward
         and no records are built (they are recomputed on demand from the keyframes, within
         float32 rounding of stepping). Returns the number of steps fed."""
-        ids = self.encode(text)
+        pieces = self.model.vocab.tokenize(text)
         fused = getattr(self.model, "fused_final_state", None)
         k = self.keyframe_every
-        if fused is None or self._now.clamps or len(ids) < 2 * k:
-            return len(self.feed(text))
+        if fused is None or self._now.clamps or len(pieces) < 2 * k:
+            return len([self._append(Feed(*piece)) for piece in pieces])
         head = 1 + (-(self._now.steps + 1)) % k  # step to a keyframe boundary first
-        self.feed(text[:head])
+        for piece in pieces[:head]:
+            self._append(Feed(*piece))
         b = self._branch
         position = head
-        while len(ids) - position > k:
-            chunk = ids[position:position + k]
-            state = fused(chunk, self._now.state)
-            for offset, token_id in enumerate(chunk):
-                b.events.append(Feed(text[position + offset], token_id))
+        while len(pieces) - position > k:
+            chunk = pieces[position:position + k]
+            state = fused([token_id for _, token_id in chunk], self._now.state)
+            for typed, token_id in chunk:
+                b.events.append(Feed(typed, token_id))
                 b.step_events.append(len(b.events) - 1)
             b.cursor = len(b.events)
             self._now = Snapshot(state, (), (), self._now.steps + len(chunk))
             b.keyframes[b.cursor] = self._now
             position += k
-        self.feed(text[position:])
-        return len(ids)
+        for piece in pieces[position:]:
+            self._append(Feed(*piece))
+        return len(pieces)
 
     def intervene(self, intervention: Intervention) -> None:
         """Edit the current state; the edit is an event, so `back` undoes it."""

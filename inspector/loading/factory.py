@@ -77,7 +77,7 @@ def from_factory(source: ModelSource) -> Checkpoint:
 
 def hooked_checkpoint(name: str, module: nn.Module, vocab: CharVocab, target: CharVocab | None,
                       origin: str) -> Checkpoint:
-    from inspector.engine.adapters import HookedModel
+    from inspector.engine.hooked import HookedModel
 
     try:
         model = HookedModel(module, vocab, name)
@@ -87,7 +87,7 @@ def hooked_checkpoint(name: str, module: nn.Module, vocab: CharVocab, target: Ch
     meta = {"kind": "char", "arch": {"cell": model.cell, "layers": model.n_layers,
                                      "hidden": model.hidden},
             "vocab": vocab.to_json(), "name": name,
-            "detected": {"format": origin, "recurrent": recurrent_summary(model)}}
+            "detected": {"format": origin, **model.describe()}}
     if model.dtypes:
         meta["detected"]["dtype"] = f"{', '.join(model.dtypes)} (computed in float32)"
     checkpoint = Checkpoint("char", module, vocab, meta, None, target, inspectable=model)
@@ -97,17 +97,16 @@ def hooked_checkpoint(name: str, module: nn.Module, vocab: CharVocab, target: Ch
 
 def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab: CharVocab,
                        target: CharVocab | None, origin: str) -> Checkpoint:
-    from inspector.engine.adapters import HookedModel
+    from inspector.engine.hooked import hooked_pair
     from inspector.engine.seq2seq import Bridge, Seq2SeqModel
 
     target_vocab = target or vocab
-    for token in ("<s>", "</s>"):
+    for token in (target_vocab.bos, target_vocab.eos):
         if token not in target_vocab:
             raise CheckpointError(f"{origin}: the decoder's vocabulary has no {token!r}; decoding "
-                                  "starts at <s> and stops at </s>")
+                                  f"starts at {target_vocab.bos} and stops at {target_vocab.eos}")
     try:
-        halves = (HookedModel(encoder, vocab, f"{name}.encoder", head=False),
-                  HookedModel(decoder, target_vocab, f"{name}.decoder"))
+        halves = hooked_pair(encoder, decoder, vocab, target_vocab, name)
     except ValueError as exc:
         raise CheckpointError(f"{origin}: {exc}") from None
     handoff = probe(halves[0], f"{origin} (encoder)")
@@ -120,8 +119,9 @@ def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab:
                                         "layers": model.encoder.n_layers,
                                         "hidden": model.encoder.hidden},
             "vocab": vocab.to_json(), "name": name,
-            "detected": {"format": origin, "encoder": recurrent_summary(halves[0]),
-                         "decoder": recurrent_summary(halves[1]),
+            "detected": {"format": origin,
+                         **{f"encoder {k}": v for k, v in halves[0].describe().items()},
+                         **{f"decoder {k}": v for k, v in halves[1].describe().items()},
                          "bridge": "identity (encoder's final hidden)"}}
     dtypes = sorted(set(halves[0].dtypes) | set(halves[1].dtypes))
     if dtypes:
@@ -134,22 +134,18 @@ def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab:
     return checkpoint
 
 
-def recurrent_summary(model) -> str:
-    """What `info` says about a hooked model's recurrent layer."""
-    return (f"{model.cell.upper()} {model.rnn_name or '(root)'}, {model.n_layers} layer(s), "
-            f"hidden {model.hidden}")
-
-
 def probe(model, origin: str, state=None):
     """Two steps through the user's forward now, so a forward that does not follow the protocol
     is a one-line error at load time rather than a traceback mid-session. Returns the state."""
     from inspector.engine.model import state_after
 
     state = model.initial_state() if state is None else state
+    memory = {"memory": np.zeros((2, state[-1].h.shape[0]), np.float32)} if getattr(
+        model, "attends", False) else {}
     try:
         with np.errstate(all="ignore"):  # NaN weights are a warning of their own, not numpy's
             for _ in range(2):
-                steps, _ = model.step(0, state)
+                steps, _ = model.step(0, state, **memory)
                 state = state_after(steps)
     except Exception as exc:  # the user's code: report it, never a traceback
         raise CheckpointError(f"{origin}: stepping its forward failed ({type(exc).__name__}: "
