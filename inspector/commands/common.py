@@ -43,6 +43,10 @@ def add_model_options(parser: argparse.ArgumentParser, *, model_required: bool =
                          help="the token a seq2seq decoder starts from (default <s>)")
     foreign.add_argument("--eos", metavar="TOKEN",
                          help="the token a seq2seq decoder stops at (default </s>)")
+    foreign.add_argument("--source-eos", action="store_true",
+                         help="append the end token to a seq2seq source before the handoff")
+    foreign.add_argument("--output", choices=("raw",),
+                         help="raw: show the head's values as they are (regression), no softmax")
     foreign.add_argument("--nonlinearity", choices=("tanh", "relu"),
                          help="nonlinearity of a plain nn.RNN (a state_dict cannot show it)")
     foreign.add_argument("--trust-pickle", action="store_true",
@@ -58,7 +62,8 @@ def source_from(args: argparse.Namespace) -> ModelSource:
     return ModelSource(model=args.model, vocab=args.vocab, target_vocab=args.target_vocab,
                        nonlinearity=args.nonlinearity, trust_pickle=args.trust_pickle,
                        factory=args.factory, labels=args.labels, decoder=args.decoder,
-                       bos=args.bos, eos=args.eos)
+                       bos=args.bos, eos=args.eos, output=args.output,
+                       source_eos=args.source_eos)
 
 
 def output_target(path: str | Path, option: str = "--out") -> Path:

@@ -25,5 +25,7 @@ def inspectable(checkpoint: Checkpoint):
         return checkpoint.inspectable
     if checkpoint.kind == "seq2seq":
         return Seq2SeqModel.from_checkpoint(checkpoint)
-    return NativeModel(checkpoint.module, checkpoint.vocab, checkpoint.name, checkpoint.kind)
+    labels = checkpoint.meta.get("labels")
+    return NativeModel(checkpoint.module, checkpoint.vocab, checkpoint.name, checkpoint.kind,
+                       tuple(labels) if labels else None, checkpoint.meta.get("output", "logits"))
 

@@ -321,6 +321,7 @@ class HookedModel(InspectableModel):
         `memory` an example of encoder outputs for an attention decoder's first try."""
         self.module, self.dtypes, self.notes = readable(module)
         self.vocab = vocab if vocab is not None else Vocab(())
+        self.example_memory = memory
         self.name = name
         self.has_head = head  # a seq2seq encoder's `out` is its outputs, not a distribution
         self.attends = takes_memory(self.module)

@@ -70,7 +70,7 @@ class Seq2SeqModel:
         encoder = NativeModel(module.encoder, checkpoint.vocab, f"{checkpoint.name}.encoder")
         decoder = NativeModel(module.decoder, target, f"{checkpoint.name}.decoder")
         return cls(checkpoint.name, encoder, decoder, Bridge(module.bridge), checkpoint.vocab,
-                   target)
+                   target, source_eos=bool(checkpoint.meta.get("source_eos")))
 
     def with_encoder_of(self, other: Seq2SeqModel) -> Seq2SeqModel:
         """This decoder fed `other`'s handoff (its encoder and bridge): is a handoff a code only

@@ -35,6 +35,8 @@ class ModelSource:
     decoder: str | None = None  # a seq2seq decoder saved in its own file
     bos: str | None = None  # the token decoding starts from (default <s>)
     eos: str | None = None  # the token decoding stops at (default </s>)
+    output: str | None = None  # "raw": the head's values are not a distribution
+    source_eos: bool = False  # a seq2seq source gets the end token appended, as it was trained
 
     def label(self) -> str:
         return self.model or self.factory or "model"
@@ -48,8 +50,13 @@ def open_model(source: ModelSource | str) -> Checkpoint:
     if source.target_vocab is not None and checkpoint.kind != "seq2seq":
         raise CheckpointError(f"--target-vocab {source.target_vocab}: {checkpoint.name} is not a "
                               "seq2seq model, so there is no decoder to give it to")
-    if source.labels is not None:
-        attach_labels(checkpoint, source.labels)
+    if checkpoint.inspectable is None:  # the factory route applies these itself
+        if source.labels is not None:
+            if checkpoint.kind == "seq2seq":
+                raise CheckpointError(f"--labels {source.labels}: a seq2seq decoder's outputs are "
+                                      "its vocabulary; give them with --target-vocab FILE")
+            attach_labels(checkpoint, source.labels)
+        head_options(checkpoint, source)
     return checkpoint
 
 
@@ -64,6 +71,20 @@ def attach_labels(checkpoint: Checkpoint, path: str) -> None:
         raise CheckpointError(f"{path}: --labels names {len(labels)} outputs, the head of "
                               f"{checkpoint.name} has {outputs}")
     checkpoint.meta["labels"] = labels
+
+
+def head_options(checkpoint: Checkpoint, source: ModelSource) -> None:
+    """--output and --source-eos for a model the engine steps from its weights: kept in the
+    checkpoint's description, which the engine reads."""
+    if source.source_eos:
+        if checkpoint.kind != "seq2seq":
+            raise CheckpointError(f"--source-eos: {checkpoint.name} is not a seq2seq model")
+        if checkpoint.vocab.eos not in checkpoint.vocab:
+            raise CheckpointError(f"--source-eos: the source vocabulary has no "
+                                  f"{checkpoint.vocab.eos!r}")
+        checkpoint.meta["source_eos"] = True
+    if source.output:
+        checkpoint.meta["output"] = source.output
 
 
 def load(source: ModelSource) -> Checkpoint:

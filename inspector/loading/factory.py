@@ -8,6 +8,7 @@ is a one-line error now rather than a traceback mid-session.
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,21 +16,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from inspector.loading.files import importable_cwd, read_vocab
+from inspector.loading.files import importable_cwd, read_labels, read_vocab
 from inspector.loading.torch import torchscript_error
 from models.checkpoint import Checkpoint, CheckpointError, first_line, nonfinite_warning
-from models.vocab import CharVocab
+from models.vocab import BOS, EOS, CharVocab
 
 if TYPE_CHECKING:
     from inspector.loading import ModelSource
 
 
-def vocabularies(source: ModelSource, label: str) -> tuple[CharVocab, CharVocab | None]:
-    if source.vocab is None:
-        raise CheckpointError(f"{label}: pass --vocab FILE, a JSON list of the model's tokens in "
-                              "index order")
-    vocab = read_vocab(source.vocab)
-    target = read_vocab(source.target_vocab, "--target-vocab") if source.target_vocab else None
+def vocabularies(source: ModelSource) -> tuple[CharVocab | None, CharVocab | None]:
+    """--vocab and --target-vocab with the start/end tokens of --bos/--eos; no --vocab means a
+    model of real-valued inputs (a time series)."""
+    tokens = {"bos": source.bos or BOS, "eos": source.eos or EOS}
+    vocab = replace(read_vocab(source.vocab), **tokens) if source.vocab else None
+    target = (replace(read_vocab(source.target_vocab, "--target-vocab"), **tokens)
+              if source.target_vocab else None)
     return vocab, target
 
 
@@ -38,8 +40,8 @@ def from_module(path: Path, module: nn.Module, source: ModelSource) -> Checkpoin
     forward, like a factory's."""
     if isinstance(module, torch.jit.ScriptModule):  # torch.load hands these to torch.jit.load
         raise torchscript_error(path)
-    vocab, target = vocabularies(source, str(path))
-    return hooked_checkpoint(path.stem, module, vocab, target, f"pickled module {path}")
+    vocab, target = vocabularies(source)
+    return hooked_checkpoint(path.stem, module, vocab, target, f"pickled module {path}", source)
 
 
 def from_factory(source: ModelSource) -> Checkpoint:
@@ -48,7 +50,7 @@ def from_factory(source: ModelSource) -> Checkpoint:
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise CheckpointError(f"--factory {spec}: expected module:callable, e.g. mymodels:build")
-    vocab, target = vocabularies(source, f"--factory {spec}")
+    vocab, target = vocabularies(source)
     importable_cwd()
     try:
         user_module = importlib.import_module(module_name)
@@ -68,35 +70,42 @@ def from_factory(source: ModelSource) -> Checkpoint:
     name = attr if attr != "build" else module_name
     if isinstance(built, tuple) and len(built) == 2 and all(isinstance(m, nn.Module)
                                                             for m in built):
-        return seq2seq_checkpoint(name, built[0], built[1], vocab, target, f"factory {spec}")
+        if vocab is None:
+            raise CheckpointError(f"--factory {spec}: a seq2seq pair needs --vocab FILE, a JSON "
+                                  "list of the source's tokens in index order")
+        return seq2seq_checkpoint(name, built[0], built[1], vocab, target, f"factory {spec}",
+                                  source)
     if not isinstance(built, nn.Module):
         raise CheckpointError(f"--factory {spec}: returned {type(built).__name__}; expected an "
                               "nn.Module or an (encoder, decoder) pair")
-    return hooked_checkpoint(name, built, vocab, target, f"factory {spec}")
+    return hooked_checkpoint(name, built, vocab, target, f"factory {spec}", source)
 
 
-def hooked_checkpoint(name: str, module: nn.Module, vocab: CharVocab, target: CharVocab | None,
-                      origin: str) -> Checkpoint:
+def hooked_checkpoint(name: str, module: nn.Module, vocab: CharVocab | None,
+                      target: CharVocab | None, origin: str, source: ModelSource) -> Checkpoint:
     from inspector.engine.hooked import HookedModel
 
+    labels = tuple(read_labels(source.labels)) if source.labels else None
     try:
-        model = HookedModel(module, vocab, name)
+        model = HookedModel(module, vocab, name, labels=labels, output=source.output)
     except ValueError as exc:
         raise CheckpointError(f"{origin}: {exc}") from None
     probe(model, origin)
     meta = {"kind": "char", "arch": {"cell": model.cell, "layers": model.n_layers,
                                      "hidden": model.hidden},
-            "vocab": vocab.to_json(), "name": name,
+            "vocab": model.vocab.to_json(), "name": name,
             "detected": {"format": origin, **model.describe()}}
+    if model.labels != model.vocab.tokens:
+        meta["labels"] = list(model.labels)
     if model.dtypes:
         meta["detected"]["dtype"] = f"{', '.join(model.dtypes)} (computed in float32)"
-    checkpoint = Checkpoint("char", module, vocab, meta, None, target, inspectable=model)
+    checkpoint = Checkpoint("char", module, model.vocab, meta, None, target, inspectable=model)
     checkpoint.warnings += nonfinite_warning(origin, module.state_dict())
     return checkpoint
 
 
 def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab: CharVocab,
-                       target: CharVocab | None, origin: str) -> Checkpoint:
+                       target: CharVocab | None, origin: str, source: ModelSource) -> Checkpoint:
     from inspector.engine.hooked import hooked_pair
     from inspector.engine.seq2seq import Bridge, Seq2SeqModel
 
@@ -105,14 +114,20 @@ def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab:
         if token not in target_vocab:
             raise CheckpointError(f"{origin}: the decoder's vocabulary has no {token!r}; decoding "
                                   f"starts at {target_vocab.bos} and stops at {target_vocab.eos}")
+    if source.labels:
+        raise CheckpointError(f"--labels {source.labels}: a seq2seq decoder's outputs are its "
+                              "vocabulary; give them with --target-vocab FILE")
+    if source.source_eos and vocab.eos not in vocab:
+        raise CheckpointError(f"--source-eos: the source vocabulary has no {vocab.eos!r}")
     try:
-        halves = hooked_pair(encoder, decoder, vocab, target_vocab, name)
+        halves = hooked_pair(encoder, decoder, vocab, target_vocab, name, source.output)
     except ValueError as exc:
         raise CheckpointError(f"{origin}: {exc}") from None
     handoff = probe(halves[0], f"{origin} (encoder)")
     probe(halves[1], f"{origin} (decoder)", handoff)
     try:
-        model = Seq2SeqModel(name, *halves, Bridge(), vocab, target_vocab)
+        model = Seq2SeqModel(name, *halves, Bridge(), vocab, target_vocab,
+                             source_eos=source.source_eos)
     except ValueError as exc:
         raise CheckpointError(f"{origin}: {exc}") from None
     meta = {"kind": "seq2seq", "arch": {"cell": model.encoder.cell,
@@ -140,12 +155,13 @@ def probe(model, origin: str, state=None):
     from inspector.engine.model import state_after
 
     state = model.initial_state() if state is None else state
-    memory = {"memory": np.zeros((2, state[-1].h.shape[0]), np.float32)} if getattr(
-        model, "attends", False) else {}
+    memory = {"memory": model.example_memory} if getattr(model, "attends", False) else {}
+    vector = getattr(model, "input_form", None) == "vector"
     try:
         with np.errstate(all="ignore"):  # NaN weights are a warning of their own, not numpy's
             for _ in range(2):
-                steps, _ = model.step(0, state, **memory)
+                steps, _ = (model.step_vector(np.zeros(model.features, np.float32), state)
+                            if vector else model.step(0, state, **memory))
                 state = state_after(steps)
     except Exception as exc:  # the user's code: report it, never a traceback
         raise CheckpointError(f"{origin}: stepping its forward failed ({type(exc).__name__}: "

@@ -13,7 +13,7 @@ import zlib
 from pathlib import Path
 
 from models.errors import CheckpointError, first_line
-from models.vocab import SPECIALS, CharVocab
+from models.vocab import CharVocab
 from models.zoo import ZOO_DIR
 
 
@@ -142,7 +142,8 @@ def zip_kind(path: Path) -> str:
 
 
 def read_vocab(path: str | Path, what: str = "--vocab") -> CharVocab:
-    """A JSON list of tokens in index order (so "\\n" and " " are expressible)."""
+    """A JSON list of tokens in index order (so "\\n" and " " are expressible), of any spelling:
+    characters, words, specials such as `<eos>` or `SOS`."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -154,11 +155,6 @@ def read_vocab(path: str | Path, what: str = "--vocab") -> CharVocab:
         raise CheckpointError(f"{path}: {what} is not valid JSON ({exc})") from None
     if not isinstance(data, list) or not all(isinstance(t, str) for t in data):
         raise CheckpointError(f"{path}: {what} must be a JSON list of strings, one token each")
-    long = [t for t in data if len(t) != 1 and t not in SPECIALS]
-    if long:
-        raise CheckpointError(f"{path}: {what} token {long[0]!r} is neither one character nor "
-                              f"one of {', '.join(SPECIALS)}; write a special such as <pad> or "
-                              "<eos> as one of those or as a character the text never uses")
     duplicate = first_duplicate(data)
     if duplicate is not None:
         raise CheckpointError(f"{path}: {what} has duplicate tokens: {duplicate!r}")

@@ -10,6 +10,7 @@ is the stack that shares its module path with the head. Anything else is refused
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -169,8 +170,5 @@ def vocabularies(path: Path, options: ModelSource, stored: list[str] | None, sou
             raise CheckpointError(f"{path}: the decoder's vocabulary has no {token!r}; decoding "
                                   f"starts and stops at tokens of its vocabulary: name them with "
                                   f"--bos/--eos ({flag} {token!r} is not among them)")
-    if (options.bos or BOS, options.eos or EOS) != (BOS, EOS):
-        raise CheckpointError(f"{path}: --bos/--eos: this version's decoder starts at {BOS} and "
-                              f"stops at {EOS}; spell the start and end tokens so in the "
-                              "decoder's vocabulary file")
-    return vocab, target, origin
+    tokens = {"bos": options.bos or BOS, "eos": options.eos or EOS}
+    return replace(vocab, **tokens), replace(target, **tokens), origin
