@@ -163,7 +163,7 @@ def test_stacked_lstm_cells_show_every_gate_exactly(tmp_path):
     hidden = None
     with torch.no_grad():
         for step, x in zip(steps, wave):
-            x = torch.tensor([x])
+            x = torch.from_numpy(x[None].copy())
             before = hidden or ((torch.zeros(1, 9, dtype=torch.float64),) * 2,) * 2
             out, hidden = model(x, hidden)
             expected = [lstm_cell_reference(model.lstm1, x, *before[0]),
@@ -275,3 +275,23 @@ def test_an_attention_trace_holds_the_weights_per_decoder_step(tmp_path):
     for step, weights in zip(data["decoder"]["steps"][:len(attention)], attention, strict=True):
         assert close(step["attention"], weights) <= TOL
 
+
+
+def test_a_state_dict_says_once_what_it_assumes_on_every_command(tmp_path, letters, capsys):
+    """A ReLU on the embeddings (the tutorial decoder's) or a relu RNN leave no trace in the
+    state_dict: the assumption is one stderr line naming --factory, on trace too."""
+    torch.manual_seed(28)
+    rnn = torch.nn.RNN(8, 6, batch_first=True)
+    state = {f"rnn.{k}": v for k, v in rnn.state_dict().items()}
+    state |= {"emb.weight": torch.randn(8, 8), "out.weight": torch.randn(8, 6),
+              "out.bias": torch.zeros(8)}
+    path = tmp_path / "plain.pt"
+    torch.save(state, path)
+    for command in (["trace", str(path), "--input", "ab"], ["info", str(path)]):
+        assert main([*command, "--vocab", letters]) == 0
+        lines = [line for line in capsys.readouterr().err.splitlines() if "assumes" in line]
+        assert len(lines) == 1
+        assert "tanh in the plain RNN" in lines[0] and "--factory module:callable" in lines[0]
+    assert main(["info", str(path), "--vocab", letters, "--nonlinearity", "relu"]) == 0
+    line = next(x for x in capsys.readouterr().err.splitlines() if "assumes" in x)
+    assert "tanh" not in line and "nothing between" in line

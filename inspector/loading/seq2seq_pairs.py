@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from inspector.loading.files import read_vocab
-from inspector.loading.torch import Stack, choose_vocab, find_head, load_state
+from inspector.loading.torch import Stack, assumption, choose_vocab, find_head, load_state
 from models.checkpoint import (
     FORMAT_VERSION,
     Checkpoint,
@@ -122,6 +122,8 @@ def detect_pair(path: Path, tensors: dict[str, torch.Tensor], stacks: list[Stack
         meta["target_vocab"] = target.to_json()
     checkpoint = Checkpoint("seq2seq", module, vocab, meta, path,
                             target if target != vocab else None)
+    if "state_dict" in source:  # a PyTorch state_dict: only weights, none of the forward
+        checkpoint.warnings.append(assumption(path, inputs[0], first.cell, False))
     checkpoint.warnings += nonfinite_warning(str(path), tensors)
     return checkpoint
 

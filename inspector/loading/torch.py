@@ -531,8 +531,22 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: ModelSource, s
     meta = {"format_version": FORMAT_VERSION, "kind": "char", "arch": config.arch(),
             "vocab": vocab.to_json(), "detected": detected}
     checkpoint = Checkpoint("char", module, vocab, meta, path)
+    if "state_dict" in source:  # a PyTorch state_dict: only weights, none of the forward
+        checkpoint.warnings.append(assumption(path, detected["input"], cell, cell == "rnn" and
+                                              not options.nonlinearity and not stated))
     checkpoint.warnings += nonfinite_warning(str(path), tensors)
     return checkpoint
+
+
+def assumption(path: Path, inputs: str, cell: str, tanh_assumed: bool) -> str:
+    """The one line (for stderr, on every command) saying what a state_dict cannot show about
+    its forward, and the exact route."""
+    line = (f"{path}: assumes its forward is {inputs} -> {cell.upper()} -> Linear head with "
+            "nothing between (a state_dict cannot show parameter-free steps such as a ReLU or "
+            "a scaling)")
+    if tanh_assumed:
+        line += " and tanh in the plain RNN (else --nonlinearity relu)"
+    return line + "; for the model's exact forward use --factory module:callable"
 
 
 def load_state(path: Path, module: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:

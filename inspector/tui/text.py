@@ -19,6 +19,14 @@ def glyph(token: str) -> str:
     return "·"
 
 
+def token_label(token: str, width: int = 12) -> str:
+    """A token as the tape writes it: one cell for a character or a special, a word as itself
+    (cut at `width` cells), so a word model's tape shows its words."""
+    if len(token) == 1 or token in SPECIAL_GLYPHS or not token.isprintable():
+        return glyph(token)
+    return token if cell_len(token) <= width else token[:width - 1] + "…"
+
+
 def token_repr(token: str) -> str:
     """A token as the step log writes it: characters quoted like Python, longer tokens bare but
     escaped (a vocabulary from a file may hold control or bidi characters)."""

@@ -30,6 +30,7 @@ from inspector.tui.widgets.lines import LinesWidget
 from inspector.tui.widgets.model_view import BlankContainer, ModelView
 from inspector.tui.widgets.tape import Tape
 from inspector.tui.workers import BulkFed, BulkProgress, Loaded, feed_in_chunks
+from models.vocab import UnknownCharacterError
 
 if TYPE_CHECKING:
     from inspector.engine import InspectableModel, Session
@@ -58,6 +59,7 @@ class MainScreen(TimelineActions, Screen):
         self.task_name: str | None = None
         self.cache = StepCache()
         self.pending = ""
+        self.word = ""  # a word model's word being typed (fed on space or Enter)
         self.backs_queued = 0  # Backspaces pressed while a paste was being fed (see flush)
         self.view_t: int | None = None
         self.selected_layer = 0
@@ -137,6 +139,9 @@ class MainScreen(TimelineActions, Screen):
             self.notify("the terminal is too small: keys are not fed until it is at least "
                         f"{MIN_WIDTH}x{MIN_HEIGHT}", severity="warning", timeout=3)
             return
+        if self.model is not None and self.model.vocab.split == "words":
+            self.type_word(event)
+            return
         if event.key == "enter":
             if self.model is not None and "\n" not in self.model.vocab:
                 return
@@ -148,6 +153,20 @@ class MainScreen(TimelineActions, Screen):
         event.stop()
         event.prevent_default()
         self.queue_text(text)
+
+    def type_word(self, event: events.Key) -> None:
+        """A word model reads whole words: letters gather until a space or Enter feeds them."""
+        if event.key in ("enter", "space") or (event.character or "x").isspace():
+            word, self.word = self.word, ""
+            if word:
+                self.queue_text(word + " ")
+        elif event.is_printable and event.character:
+            self.word += event.character
+        else:
+            return
+        event.stop()
+        event.prevent_default()
+        self.update_status()
 
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
@@ -188,12 +207,27 @@ class MainScreen(TimelineActions, Screen):
         vocab = self.model.vocab
         if vocab.unk_id is not None:
             return text
+        if vocab.split == "words":
+            return self.usable_words(text)
         kept = "".join(ch for ch in text if ch in vocab)
         if len(kept) != len(text):
             dropped = sorted({ch for ch in text if ch not in vocab})
             self.notify(f"{self.label} cannot read {', '.join(map(repr, dropped))}: not in its "
                         "vocabulary, which has no <unk>", severity="warning")
         return kept
+
+    def usable_words(self, text: str) -> str:
+        kept, dropped = [], []
+        for word in text.split():
+            try:
+                self.model.vocab.tokenize(word)
+                kept.append(word)
+            except UnknownCharacterError:
+                dropped.append(word)
+        if dropped:
+            self.notify(f"{self.label} cannot read {', '.join(map(repr, dropped[:5]))}: not in "
+                        "its vocabulary, which has no <unk>", severity="warning")
+        return " ".join(kept) + " " if kept else ""
 
     @work(thread=True, exclusive=True, group="feed")
     def feed_bulk(self, text: str) -> None:
@@ -228,6 +262,10 @@ class MainScreen(TimelineActions, Screen):
     # ---- actions ---------------------------------------------------------------------------
 
     def action_step_back(self) -> None:
+        if self.word:
+            self.word = self.word[:-1]
+            self.update_status()
+            return
         if self.pending:
             self.pending = self.pending[:-1]
         elif self.ready:
@@ -384,6 +422,8 @@ class MainScreen(TimelineActions, Screen):
                          else f"feeding… {self.fed[0]:,} of {self.fed[1]:,}")
         if self.status_note:
             parts.append(self.status_note)
+        if self.word:
+            parts.append(f"typing {self.word!r}: space feeds it")
         if (self.pending or self.backs_queued) and not self.ready:
             parts.append(f"{len(self.pending) + self.backs_queued} keys queued")
         self.status.set_lines([[Segment(" │ ".join(parts))]])

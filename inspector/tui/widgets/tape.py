@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from inspector.tui.text import glyph
+from inspector.tui.text import token_label
 from inspector.tui.widgets.cached_style import CachedStyle
 
 LABELS = ("x ", "y ", "  ")
@@ -35,6 +36,16 @@ class TapeCell:
     miss: bool = False
     intervened: bool = False
     by_model: bool = False  # the model wrote it: its own prediction fed back
+
+    @property
+    def width(self) -> int:
+        """Cells the step takes on every line: one for characters, a word's own width."""
+        return max(cell_len(token_label(self.typed)),
+                   cell_len(token_label(self.predicted)) if self.predicted else 1)
+
+    @property
+    def narrow(self) -> bool:
+        return len(self.typed) <= 1 and (self.predicted is None or len(self.predicted) <= 1)
 
 
 class Tape(CachedStyle):
@@ -77,22 +88,28 @@ class Tape(CachedStyle):
         for index, cell in enumerate(self.cells):
             style = self._style(y, index, cell)
             char = self._char(y, cell)
+            if not cell.narrow:  # a word: every line of the cell as wide as its longest
+                char = char.ljust(cell.width)
             pieces = ((style, char), (plain, " ")) if style.reverse else ((style, char + " "),)
             for piece_style, text in pieces:
                 if runs[-1][0] is piece_style:
                     runs[-1][1] += text
                 else:
                     runs.append([piece_style, text])
-        used = sum(len(text) for _, text in runs)  # glyphs are one cell each
+        used = sum(cell_len(text) for _, text in runs)
         strip = Strip([Segment(text, base + style) for style, text in runs], used)
+        if used > width and not all(cell.narrow for cell in self.cells):
+            # words are wider than the window planned for: keep the label and the newest ones
+            label = len(LABELS[y])
+            return Strip.join([strip.crop(0, label), strip.crop(used - width + label, used)])
         return strip if used == width else strip.crop_extend(0, width, base)
 
     @staticmethod
     def _char(y: int, cell: TapeCell) -> str:
         if y == 0:
-            return glyph(cell.typed)
+            return token_label(cell.typed)
         if y == 1:
-            return "…" if cell.predicted is None else glyph(cell.predicted)
+            return "…" if cell.predicted is None else token_label(cell.predicted)
         return "◆" if cell.intervened else "✎" if cell.by_model else "✗" if cell.miss else " "
 
     def _style(self, y: int, index: int, cell: TapeCell) -> Style:
