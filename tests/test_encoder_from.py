@@ -120,7 +120,8 @@ async def test_the_seq2seq_screen_decodes_a_mixed_pair_and_says_why():
         session = Seq2SeqSession(mixed)
         session.feed_source("hello")
         expected = session.decode().output
-        assert expected != "olleh" and output.startswith(f"output {expected} ")
+        assert expected != "olleh" and output.startswith(f"output {expected}")
+        assert f"{len(expected) + 1} steps" in output  # its tokens and </s>, nothing else
 
 
 def test_the_app_command_refuses_an_encoder_that_cannot_hand_over(capsys):
