@@ -18,13 +18,19 @@ from models.checkpoint import save_checkpoint
 from models.vocab import CharVocab
 
 
-async def answer(pilot, value: str) -> None:
-    """Type a path into the dialog on screen and press Enter."""
+async def answer(pilot, value: str, seq2seq: bool = False) -> None:
+    """Type a path into the dialog on screen and press Enter, then wait for the work it starts
+    (the main screen's status says when it is idle; the seq2seq screen's workers do)."""
     app = pilot.app
     assert isinstance(app.screen, PathPrompt)
     app.screen.query_one(Input).value = value
     await pilot.press("enter")
-    await settle(pilot)
+    if seq2seq:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+    else:
+        await settle(pilot)
 
 
 async def test_f10_saves_and_ctrl_l_opens_the_session_exactly(tmp_path):
@@ -89,18 +95,19 @@ async def test_a_seq2seq_session_comes_back_with_its_edits_and_decode(tmp_path):
     path = tmp_path / "s2s.json"
     app = InspectorApp("reverse-seq2seq")
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         await pilot.press(*"hello")
         await pilot.press("f6", "f6", "f6")  # three decoder steps, one per key
         await pilot.pause()
         shown = [app.seq2seq.query_one(f"#{name}", LinesWidget).text()
                  for name in ("output", "source", "decoder-log")]
         await pilot.press("f10")
-        await answer(pilot, str(path))
+        await answer(pilot, str(path), seq2seq=True)
         await pilot.press("ctrl+r", *"abc", "enter")
         await pilot.pause()
         await pilot.press("ctrl+l")
-        await answer(pilot, str(path))
+        await answer(pilot, str(path), seq2seq=True)
         assert [app.seq2seq.query_one(f"#{name}", LinesWidget).text()
                 for name in ("output", "source", "decoder-log")] == shown
         assert shown[0].startswith("output oll") and shown[1].startswith("source hello")
