@@ -76,6 +76,27 @@ def flipflop_target(text: str) -> str:
     return "".join(str(b) for b in flipflop_bits(text))
 
 
+def stream_targets(task: str | None, text: str) -> list[str | None] | None:
+    """What a character task wants the model to output at each position of a typed stream
+    (None at a position the task says nothing about); None for tasks without a per-character
+    target (a language model's target is simply the next character).
+
+    `shift`: the next letter. `doubled`: the letters of pair j (`pair_positions`) map to
+    letters 2j and 2j+1, as `doubled_target` does."""
+    if task not in ("shift", "doubled"):
+        return None
+    positions = pair_positions(text).tolist() if task == "doubled" else None
+    out: list[str | None] = []
+    for t, ch in enumerate(text):
+        if ch not in LETTERS:
+            out.append(None)
+        elif task == "shift":
+            out.append(shift_target(ch))
+        else:
+            out.append(doubled_target(LETTERS.index(ch), 1)[positions[t]])
+    return out
+
+
 @dataclass(frozen=True)
 class CharBatch:
     inputs: np.ndarray  # (B, T) int64

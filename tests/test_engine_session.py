@@ -175,8 +175,11 @@ def test_paste_equals_feeding_within_rounding(model):
     pasted.feed("ab")
     pasted.intervene(Intervention("zero", "l0.h"))
     fed.intervene(Intervention("zero", "l0.h"))
-    assert pasted.paste(text) == len(text)
-    fed.feed(text)
+    predictions = pasted.paste(text)
+    fed_records = fed.feed(text)
+    assert len(predictions) == len(text)
+    agreeing = sum(p == r.prediction for p, r in zip(predictions, fed_records, strict=True))
+    assert agreeing >= len(text) - 2  # the fused head's argmax: equal but for float32 near-ties
     assert pasted.text == fed.text and pasted.cursor == fed.cursor
     for a, b in zip(pasted.state, fed.state):
         assert np.abs(a.h - b.h).max() <= 1e-5 and np.abs(a.c - b.c).max() <= 1e-5

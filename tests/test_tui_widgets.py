@@ -225,15 +225,21 @@ def summaries(typed: str, predicted: str) -> list[StepSummary]:
 
 
 def test_misses_follow_the_task_or_next_character_prediction():
-    assert [task_target("doubled", ch, t) for t, ch in enumerate("aabbcc")] == list("abcdef")
-    assert task_target("shift", "z", 0) == "a" and task_target("doubled", "?", 0) is None
+    steps = summaries("aabbcc", "??????")
+    assert [task_target("doubled", steps, t) for t in range(6)] == list("abcdef")
+    assert task_target("shift", summaries("z", "?"), 0) == "a"
+    assert task_target("doubled", summaries("?", "?"), 0) is None
     good = summaries("aabbcc", "abcdef")
     assert not any(is_miss("doubled", good, t) for t in range(6))
     mlp = summaries("aabbcc", "aaccee")
     assert [is_miss("doubled", mlp, t) for t in range(6)] == [False, True, False, True, False,
                                                                 True]
-    lm = summaries("abc", "bxd")  # predicted b after a (hit), then x (c was typed: miss)
-    assert [is_miss("text", lm, t) for t in range(3)] == [False, False, True]
+    # the task's own pairs, not t % 2: here the first pair starts at t=1
+    shifted = summaries("zaabb", "yabcd")
+    assert [is_miss("doubled", shifted, t) for t in range(5)] == [False] * 5
+    # a language model's output at t guesses x[t+1]: the wrong guess itself is marked
+    lm = summaries("abcd", "bxdz")  # after a: b (hit); after b: x (c was typed: miss)
+    assert [is_miss("text", lm, t) for t in range(4)] == [False, True, False, False]
 
 
 def test_tape_window_shows_the_newest_steps_and_pending_keys():

@@ -31,6 +31,44 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="also export each gate's input and memory parts")
     trace.add_argument("--encoder-from", metavar="OTHER",
                        help="seq2seq: OTHER's encoder hands over to MODEL's decoder")
+    trace.add_argument("--intervene", action="append", default=[], metavar="EDIT",
+                       help='e.g. "t=3 set l0.h[7]=5": edit the state step 3 starts from, as '
+                            "F5 does while viewing step 2 (repeatable; also zero, scale, clamp, "
+                            "release)")
+
+
+def parse_intervene(value: str):
+    """`t=3 set l0.h[7]=5` -> (3, the Intervention), in the TUI's dialog grammar."""
+    from inspector.tui.edits import EditError, parse_intervention
+
+    when, _, line = value.strip().partition(" ")
+    if not (when.startswith("t=") and when[2:].isdigit()):
+        raise CommandError(f"--intervene {value!r}: start with the step, e.g. "
+                           "\"t=3 set l0.h[7]=5\"")
+    try:
+        return int(when[2:]), parse_intervention(line)
+    except EditError as exc:
+        raise CommandError(f"--intervene {value!r}: {exc}") from None
+
+
+def intervened_session(model, text: str, edits):
+    """`text` fed with each (t, intervention) made before step t: the session the TUI holds
+    after the same keys and F5 edits, so its trace is the one ctrl+e writes."""
+    from inspector.engine import Session
+
+    session = Session(model)
+    fed = 0
+    for t, iv in sorted(edits, key=lambda edit: edit[0]):
+        if t > len(text):
+            raise CommandError(f"--intervene t={t}: the input has only {len(text)} steps")
+        session.feed(text[fed:t])
+        fed = t
+        try:
+            session.intervene(iv)
+        except ValueError as exc:
+            raise CommandError(f"--intervene t={t} {iv.describe()}: {exc}") from None
+    session.feed(text[fed:])
+    return session
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,15 +78,23 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--format npz needs --out FILE")
     if args.out:
         output_target(args.out)
+    edits = [parse_intervene(value) for value in args.intervene]
     inputs = read_array(args.input_array) if args.input_array else None
+    if edits and inputs is not None:
+        raise CommandError("--intervene edits a token model's state; it cannot be combined "
+                           "with --input-array yet")
     text = "" if inputs is not None else read_input(args.input)
     checkpoint = open_source(source_from(args))
     encoder_from = other_encoder(checkpoint, args.encoder_from) if args.encoder_from else None
     stdout = sys.stdout  # the trace's; user code running meanwhile prints to stderr
     try:
         with user_code_output():
-            write_trace(checkpoint, text, fmt=args.format, out=args.out, splits=args.splits,
-                        encoder_from=encoder_from, stdout=stdout, inputs=inputs)
+            if edits:
+                write_intervened(checkpoint, text, edits, args, stdout)
+            else:
+                write_trace(checkpoint, text, fmt=args.format, out=args.out,
+                            splits=args.splits, encoder_from=encoder_from, stdout=stdout,
+                            inputs=inputs)
     except UnknownCharacterError as exc:  # before ValueError: it is one
         raise CommandError(f"{checkpoint.name}: {exc}; it has no <unk> token") from None
     except ValueError as exc:  # real-valued inputs a model cannot take, or of the wrong width
@@ -79,6 +125,8 @@ def read_input(option: str) -> str:
     if not text:
         raise CommandError(f"{where} is empty: give at least one character to trace")
     return text
+
+
 def read_array(path: str):
     """A `.npy` of real values [T, features] (or [T]), never unpickled."""
     import numpy as np
@@ -96,3 +144,16 @@ def read_array(path: str):
     if not np.all(np.isfinite(array)):
         raise CommandError(f"{path}: --input-array holds NaN or infinite values")
     return array.astype(np.float32)
+def write_intervened(checkpoint, text: str, edits, args: argparse.Namespace, stdout) -> None:
+    from inspector.engine import inspectable
+    from inspector.engine.export import write_session_trace
+    from inspector.provenance import source_block
+
+    model = inspectable(checkpoint)
+    if model.kind == "seq2seq":
+        raise CommandError(f"{checkpoint.name}: --intervene edits a character model's state; "
+                           "a seq2seq model's handoff is edited in the TUI (F5)")
+    if args.splits:
+        raise CommandError("--intervene and --splits cannot be combined yet")
+    write_session_trace(intervened_session(model, text, edits), args.format, args.out,
+                        source=source_block(checkpoint), stdout=stdout)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from inspector.engine.model import InspectableModel, NativeModel
-from inspector.engine.records import State, distribution, entropy_bits
+from inspector.engine.records import State, distribution
 
 
 @dataclass(frozen=True)
@@ -32,35 +32,6 @@ class Trace:
     @property
     def length(self) -> int:
         return len(self.token_ids)
-
-
-def _single_layer(weights, cell: str, input_size: int) -> torch.nn.RNNBase:
-    cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell]
-    kwargs = {"nonlinearity": weights.nonlinearity} if cell == "rnn" else {}
-    layer = cls(input_size, weights.hidden, 1, batch_first=True, **kwargs)
-    with torch.no_grad():
-        layer.weight_ih_l0.copy_(torch.from_numpy(weights.w_ih))
-        layer.weight_hh_l0.copy_(torch.from_numpy(weights.w_hh))
-        layer.bias_ih_l0.copy_(torch.from_numpy(weights.b_ih))
-        layer.bias_hh_l0.copy_(torch.from_numpy(weights.b_hh))
-    return layer
-
-
-def _layer_modules(model: NativeModel) -> list[torch.nn.RNNBase]:
-    cached = getattr(model, "_fused_layers", None)
-    if cached is None:
-        sizes = [model.input_size] + [model.hidden] * (model.n_layers - 1)
-        cached = [_single_layer(w, model.cell, size) for w, size in zip(model.layers, sizes)]
-        model._fused_layers = cached
-    return cached
-
-
-def inputs_matrix(model: NativeModel, token_ids: np.ndarray) -> np.ndarray:
-    if model.embedding is not None:
-        return model.embedding[token_ids]
-    x = np.zeros((len(token_ids), model.input_size), dtype=np.float32)
-    x[np.arange(len(token_ids)), token_ids] = 1.0
-    return x
 
 
 def _recurrent_gates(model: NativeModel, weights, x: torch.Tensor, prev: torch.Tensor,
@@ -93,7 +64,7 @@ def trace_ids(model: NativeModel, token_ids: np.ndarray, state: State | None = N
               splits: bool = False, text: str = "") -> Trace:
     """Trace token ids from `state` (zeros by default)."""
     state = state or model.initial_state()
-    x = torch.from_numpy(inputs_matrix(model, np.asarray(token_ids, dtype=np.int64)))  # (T, I)
+    x = torch.from_numpy(model.inputs_matrix(np.asarray(token_ids, dtype=np.int64)))  # (T, I)
     arrays: dict[str, np.ndarray] = {}
     final = []
     for k, weights in enumerate(model.layers):
@@ -109,7 +80,7 @@ def trace_ids(model: NativeModel, token_ids: np.ndarray, state: State | None = N
             hx = h0[None, None]
             if model.cell == "lstm":
                 hx = (hx, torch.tensor(state[k].c)[None, None])
-            h = _layer_modules(model)[k](x.contiguous()[None], hx)[0][0]  # (T, H): torch's own
+            h = model.fused_layers()[k](x.contiguous()[None], hx)[0][0]  # (T, H): torch's own
         prev = torch.cat([h0[None], h[:-1]])  # (T, H): the state each step started from
         arrays[f"l{k}.h"] = h.numpy()
         arrays[f"l{k}.dh"] = (h - prev).numpy()
@@ -229,7 +200,3 @@ def stepped_trace(model: InspectableModel, text: str, ids: np.ndarray, steps,
 def top_k(probs: np.ndarray, tokens: tuple[str, ...], k: int = 5) -> list[list]:
     order = np.argsort(-probs, kind="stable")[:k]
     return [[tokens[i], float(probs[i])] for i in order]
-
-
-def entropies(probs: np.ndarray) -> np.ndarray:
-    return entropy_bits(probs)

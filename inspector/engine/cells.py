@@ -115,12 +115,16 @@ def memory_parts(layers: tuple[LayerWeights, ...], state) -> tuple[np.ndarray | 
 
 
 def step_stack(layers: tuple[LayerWeights, ...], x: np.ndarray, state,
-               memory: tuple[np.ndarray | None, ...] | None = None) -> tuple[LayerStep, ...]:
+               memory: tuple[np.ndarray | None, ...] | None = None,
+               hold=None) -> tuple[LayerStep, ...]:
     """One step through every layer: each layer's new h is the next layer's input. `memory`,
-    if given, is `memory_parts(layers, state)` computed ahead."""
+    if given, is `memory_parts(layers, state)` computed ahead; `hold(k, step)`, if given,
+    edits layer k's new state before the next layer reads it (clamps)."""
     steps = []
     for k, (weights, layer) in enumerate(zip(layers, state)):
         out = step_layer(weights, x, layer.h, layer.c, None if memory is None else memory[k])
+        if hold is not None:
+            out = hold(k, out)
         steps.append(out)
         x = out.h
     return tuple(steps)

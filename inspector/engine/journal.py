@@ -153,8 +153,16 @@ class JournaledSession(_Journal, Session):
 
         return self._call({"op": "type", "keys": [text]}, super().feed, text, applied=applied)
 
-    def paste(self, text: str) -> int:
-        return self._call({"op": "paste", "text": text}, super().paste, text)
+    def paste(self, text: str, progress=None, cancelled=None) -> list[str]:
+        """A paste is journaled as the text it fed (all of it, unless it was cancelled)."""
+        self._depth += 1
+        try:
+            predictions = super().paste(text, progress, cancelled)
+        finally:
+            self._depth -= 1
+        if self._depth == 0 and predictions:
+            self._log({"op": "paste", "text": text[:len(predictions)]})
+        return predictions
 
     def generate(self, n: int, temperature: float = 0.0, rng=None) -> list[StepRecord]:
         """Journaled with every token drawn (sampling at temperature > 0): a replay draws
@@ -171,9 +179,20 @@ class JournaledSession(_Journal, Session):
     def delete_branch(self, name: str) -> None:
         self._call({"op": "delete_branch", "name": name}, super().delete_branch, name)
 
-    def intervene(self, intervention: Intervention) -> None:
-        self._call({"op": "intervene", **intervention_json(intervention)}, super().intervene,
-                   intervention)
+    def intervene(self, intervention: Intervention, at: int | None = None) -> None:
+        entry = {"op": "intervene", **intervention_json(intervention)}
+        if at is not None:
+            entry["at"] = at
+        self._call(entry, super().intervene, intervention, at)
+
+    def forget_redo(self) -> None:
+        self._call({"op": "forget_redo"}, super().forget_redo)
+
+    def clone(self) -> JournaledSession:
+        twin = super().clone()
+        twin.journal = [dict(entry) for entry in self.journal]
+        twin._depth = 0
+        return twin
 
     def back(self, n: int = 1) -> None:
         self._call({"op": "back", "n": n}, super().back, n)
@@ -187,8 +206,11 @@ class JournaledSession(_Journal, Session):
     def goto(self, t: int) -> None:
         self._call({"op": "goto", "t": t}, super().goto, t)
 
-    def fork(self, name: str) -> None:
-        self._call({"op": "fork", "name": name}, super().fork, name)
+    def fork(self, name: str, at: int | None = None) -> None:
+        entry = {"op": "fork", "name": name}
+        if at is not None:
+            entry["at"] = at
+        self._call(entry, super().fork, name, at)
 
     def switch(self, name: str) -> None:
         self._call({"op": "switch", "name": name}, super().switch, name)
@@ -277,14 +299,18 @@ def _apply_char(session: JournaledSession, entry: Entry) -> None:
     elif op == "paste":
         session.paste(_field(entry, "text", str))
     elif op == "intervene":
-        session.intervene(intervention_from(entry))
+        session.intervene(intervention_from(entry), _optional_int(entry, "at"))
+    elif op == "forget_redo":
+        session.forget_redo()
     elif op in ("back", "forward"):
         getattr(session, op)(_field(entry, "n", int))
     elif op == "goto":
         session.goto(_field(entry, "t", int))
     elif op == "reset":
         session.reset()
-    elif op in ("fork", "switch", "delete_branch"):
+    elif op == "fork":
+        session.fork(_field(entry, "name", str), _optional_int(entry, "at"))
+    elif op in ("switch", "delete_branch"):
         getattr(session, op)(_field(entry, "name", str))
     elif op == "rename_branch":
         session.rename_branch(_field(entry, "old", str), _field(entry, "new", str))

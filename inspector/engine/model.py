@@ -6,7 +6,10 @@ adapter) plugs in beside the native one, which steps by hand from the module's w
 
 from __future__ import annotations
 
+import threading
+import weakref
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -26,6 +29,21 @@ from models.char_rnn import RecurrentCore
 from models.mlp import MLPBaseline
 from models.vocab import CharVocab
 
+Hold = Callable[[int, LayerStep], LayerStep]  # layer k's step -> the step with clamps put in
+
+_LOCKS: weakref.WeakKeyDictionary[object, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def model_lock(model: object) -> threading.Lock:
+    """The one lock every step of `model` runs under: a user's forward (hooks, captured inputs)
+    is not safe to run from two threads at once, and an export may replay while keys step."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(model)
+        if lock is None:
+            lock = _LOCKS[model] = threading.Lock()
+        return lock
+
 
 class InspectableModel(ABC):
     kind: str  # char | mlp
@@ -36,6 +54,7 @@ class InspectableModel(ABC):
     hidden: int
     output_kind: str = "logits"  # logits | log_probs | probs | raw (records.OUTPUT_KINDS)
     _labels: tuple[str, ...] | None = None
+    can_hold = False  # whether `step(..., hold=)` puts clamps in before the head reads the state
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -71,8 +90,11 @@ class InspectableModel(ABC):
                      for _ in range(self.n_layers))
 
     @abstractmethod
-    def step(self, token_id: int, state: State) -> tuple[tuple[LayerStep, ...], Output]:
-        """One step from `state`: every layer's record and the head's output."""
+    def step(self, token_id: int, state: State, hold: Hold | None = None
+             ) -> tuple[tuple[LayerStep, ...], Output]:
+        """One step from `state`: every layer's record and the head's output. `hold` (only
+        where `can_hold`) edits each layer's new state before the next layer and the head
+        read it: that is how a clamp reaches the prediction."""
 
     def prepare(self, state: State) -> None:
         """Work out now whatever a step from `state` needs before its input is known (the app
@@ -96,6 +118,8 @@ class NativeModel(InspectableModel):
     A hand-written numpy step has none of `nn.LSTM`'s per-call overhead, and exposes the gates
     `nn.LSTM` keeps to itself; tests hold it to `nn.LSTM`'s numbers within 1e-5.
     """
+
+    can_hold = True
 
     def __init__(self, module: nn.Module, vocab: CharVocab, name: str, kind: str = "char",
                  labels: tuple[str, ...] | None = None, output_kind: str = "logits") -> None:
@@ -126,6 +150,7 @@ class NativeModel(InspectableModel):
         self.head_b = (head.bias.detach().numpy().copy() if head is not None and head.bias
                        is not None else None)
         self._ahead: tuple[State, tuple[np.ndarray | None, ...]] | None = None  # see prepare
+        self._fused: list[nn.RNNBase] | None = None  # see fused_layers
 
     @property
     def nonlinearity(self) -> str | None:
@@ -157,52 +182,83 @@ class NativeModel(InspectableModel):
         if self.cell != "mlp" and (ahead is None or ahead[0] is not state):
             self._ahead = (state, memory_parts(self.layers, state))
 
-    def step(self, token_id: int, state: State) -> tuple[tuple[LayerStep, ...], Output]:
+    def step(self, token_id: int, state: State, hold: Hold | None = None
+             ) -> tuple[tuple[LayerStep, ...], Output]:
         ahead = self._ahead  # read once: a worker thread may be stepping meanwhile
         memory = ahead[1] if ahead is not None and ahead[0] is state else None
-        steps = step_stack(self.layers, self.input_vector(token_id), state, memory)
+        steps = step_stack(self.layers, self.input_vector(token_id), state, memory, hold)
         return steps, make_output(self.head(steps[-1].h), self.labels, kind=self.output_kind)
 
-    def step_vector(self, x: np.ndarray, state: State
+    def step_vector(self, x: np.ndarray, state: State, hold: Hold | None = None
                     ) -> tuple[tuple[LayerStep, ...], Output]:
         if x.shape != (self.input_size,):
             raise ValueError(f"{self.name} takes {self.input_size} input features per step, "
                              f"not {x.shape[-1] if x.ndim else 1}")
-        steps = step_stack(self.layers, np.asarray(x, dtype=np.float32), state)
+        steps = step_stack(self.layers, np.asarray(x, dtype=np.float32), state, hold=hold)
         return steps, make_output(self.head(steps[-1].h), self.labels, kind=self.output_kind)
 
+    def inputs_matrix(self, token_ids: np.ndarray) -> np.ndarray:
+        """(T, I): every step's input vector (embedding rows, or one-hot)."""
+        if self.embedding is not None:
+            return self.embedding[token_ids]
+        x = np.zeros((len(token_ids), self.input_size), dtype=np.float32)
+        x[np.arange(len(token_ids)), token_ids] = 1.0
+        return x
+
+    def fused_layers(self) -> list[nn.RNNBase]:
+        """One single-layer torch module per layer, holding this model's weights: torch's fused
+        forward, layer by layer (bulk traces need every layer's outputs). Built once."""
+        if self._fused is None:
+            sizes = [self.input_size] + [self.hidden] * (self.n_layers - 1)
+            self._fused = [_single_layer(w, self.cell, size)
+                           for w, size in zip(self.layers, sizes, strict=True)]
+        return self._fused
 
     @torch.no_grad()
-    def fused_final_state(self, token_ids: list[int], state: State) -> State:
-        """The state after `token_ids` from `state`, by torch's fused forward (for pastes)."""
-        from inspector.engine.bulk import _layer_modules, inputs_matrix
-
+    def fused_run(self, token_ids: list[int], state: State) -> tuple[State, np.ndarray]:
+        """The state after `token_ids` from `state` by torch's fused forward, and the top-1
+        token id the head gives at every step (-1 where the output is not finite): a paste."""
         if self.cell == "mlp":
-            layers, _ = self.step(token_ids[-1], state)
-            return state_after(layers)
-        x = torch.from_numpy(inputs_matrix(self, np.asarray(token_ids, dtype=np.int64)))[None]
-        out = []
-        for layer, module in zip(state, _layer_modules(self)):
-            hx = torch.tensor(layer.h)[None, None]
-            if self.has_cell:
-                hx = (hx, torch.tensor(layer.c)[None, None])
-            x, final = module(x, hx)
-            if self.has_cell:
-                out.append(LayerState(frozen(final[0][0, 0].numpy()),
-                                      frozen(final[1][0, 0].numpy())))
-            else:
-                out.append(LayerState(frozen(final[0, 0].numpy())))
-        return tuple(out)
+            x = torch.from_numpy(self.inputs_matrix(np.asarray(token_ids, dtype=np.int64)))
+            weights = self.layers[0]
+            top_h = torch.tanh(torch.addmm(torch.from_numpy(weights.b_ih), x,
+                                           torch.from_numpy(weights.w_ih).T))
+            final = (LayerState(frozen(top_h[-1].numpy())),)
+        else:
+            x = torch.from_numpy(self.inputs_matrix(np.asarray(token_ids, dtype=np.int64)))[None]
+            out = []
+            for layer, module in zip(state, self.fused_layers(), strict=True):
+                hx = torch.tensor(layer.h)[None, None]
+                if self.has_cell:
+                    hx = (hx, torch.tensor(layer.c)[None, None])
+                x, last = module(x, hx)
+                if self.has_cell:
+                    out.append(LayerState(frozen(last[0][0, 0].numpy()),
+                                          frozen(last[1][0, 0].numpy())))
+                else:
+                    out.append(LayerState(frozen(last[0, 0].numpy())))
+            final, top_h = tuple(out), x[0]
+        if self.head_w is None:
+            return final, np.full(len(token_ids), -1, dtype=np.int64)
+        logits = top_h @ torch.from_numpy(self.head_w).T
+        if self.head_b is not None:
+            logits += torch.from_numpy(self.head_b)
+        top = logits.argmax(dim=1).numpy()
+        finite = torch.isfinite(logits).all(dim=1).numpy()
+        return final, np.where(finite, top, -1)
+
+
+def _single_layer(weights: LayerWeights, cell: str, input_size: int) -> nn.RNNBase:
+    cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
+    kwargs = {"nonlinearity": weights.nonlinearity} if cell == "rnn" else {}
+    layer = cls(input_size, weights.hidden, 1, batch_first=True, **kwargs)
+    with torch.no_grad():
+        layer.weight_ih_l0.copy_(torch.from_numpy(weights.w_ih))
+        layer.weight_hh_l0.copy_(torch.from_numpy(weights.w_hh))
+        layer.bias_ih_l0.copy_(torch.from_numpy(weights.b_ih))
+        layer.bias_hh_l0.copy_(torch.from_numpy(weights.b_hh))
+    return layer
 
 
 def state_after(steps: tuple[LayerStep, ...]) -> State:
     return tuple(LayerState(s.h, s.c) for s in steps)
-
-
-def torch_state(model: NativeModel, state: State):
-    """A State as the (h, c) / h tensors torch's recurrent modules take: (layers, 1, H)."""
-    h = torch.from_numpy(np.stack([s.h for s in state]))[:, None, :].contiguous()
-    if model.has_cell:
-        c = torch.from_numpy(np.stack([s.c for s in state]))[:, None, :].contiguous()
-        return h, c
-    return h

@@ -11,6 +11,7 @@ import numpy as np
 from inspector.engine.cells import LayerStep, frozen
 
 TOP_K = 5
+NO_PREDICTION = "<NaN>"  # the prediction of a non-finite output: no vocabulary's own token
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,8 @@ def make_output(logits: np.ndarray | None, tokens: tuple[str, ...], k: int = TOP
     probs = distribution(logits, kind)
     if not np.all(np.isfinite(probs)):
         probs = np.full_like(probs, np.nan)
-        return Output(frozen(logits), frozen(probs), (), "?", math.nan, math.nan, attention)
+        return Output(frozen(logits), frozen(probs), (), NO_PREDICTION, math.nan, math.nan,
+                      attention)
     order = np.argsort(-probs, kind="stable")[:k]
     top = tuple((tokens[i], float(probs[i])) for i in order)
     return Output(frozen(logits), frozen(probs), top, top[0][0], top[0][1],

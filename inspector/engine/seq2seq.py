@@ -11,8 +11,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from inspector.engine.cells import frozen
-from inspector.engine.model import InspectableModel, NativeModel, state_after
-from inspector.engine.records import Intervention, LayerState, State, StepRecord, nonfinite_names
+from inspector.engine.model import InspectableModel, NativeModel, model_lock, state_after
+from inspector.engine.records import (
+    NO_PREDICTION,
+    Intervention,
+    LayerState,
+    State,
+    StepRecord,
+    nonfinite_names,
+)
 from inspector.engine.session import Session, apply_intervention
 from models.checkpoint import Checkpoint
 from models.vocab import CharVocab
@@ -97,7 +104,8 @@ class Seq2SeqModel:
         """The bridged final encoder state for a source string."""
         state = self.encoder.initial_state()
         for token_id in self.source_vocab.encode(source):
-            layers, _ = self.encoder.step(token_id, state)
+            with model_lock(self.encoder):
+                layers, _ = self.encoder.step(token_id, state)
             state = state_after(layers)
         return self.bridge(self.finish_source(state)[0])
 
@@ -257,7 +265,8 @@ class Seq2SeqSession:
     def _decoder_step(self, t: int, token_id: int, typed: str, state: State,
                       memory: np.ndarray | None = None) -> tuple[StepRecord, State]:
         extra = {"memory": memory} if memory is not None else {}
-        layers, output = self.model.decoder.step(token_id, state, **extra)
+        with model_lock(self.model.decoder):
+            layers, output = self.model.decoder.step(token_id, state, **extra)
         token = self.model.target_vocab.tokens[token_id]
         record = StepRecord(t, typed, token, token_id, layers, output, (),
                             nonfinite_names(layers, output))
@@ -284,6 +293,8 @@ class Seq2SeqSession:
             if record.prediction == vocab.eos:
                 finished = True
                 break
+            if record.prediction == NO_PREDICTION:  # nothing to feed back: the decode stops
+                break
             out.append(record.prediction)
             token_id, typed = vocab.id(record.prediction), record.prediction
         output = vocab.join(p for p in out if p not in (vocab.eos, vocab.bos))
@@ -300,7 +311,7 @@ class Seq2SeqSession:
         typed = vocab.tokens[token_id]
         record, state = self._decoder_step(len(records), token_id, typed, state, self.memory())
         records = [*records, record]
-        done = record.prediction == vocab.eos
+        done = record.prediction in (vocab.eos, NO_PREDICTION)
         next_id = vocab.id(record.prediction) if not done else token_id
         self._stepping = (state, records, next_id, done)
         return record
@@ -318,9 +329,3 @@ class Seq2SeqSession:
 def _shape(state: State) -> str:
     cell = "h and c" if state and state[0].c is not None else "h"
     return f"{len(state)} layer(s) of {cell} sized {', '.join(str(s.h.size) for s in state)}"
-
-
-def replace_layer(state: State, layer: int, **vectors) -> State:
-    out = list(state)
-    out[layer] = replace(state[layer], **vectors)
-    return tuple(out)

@@ -10,15 +10,18 @@ bounded cache of recent records are kept; any other step is recomputed from its 
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 
-from inspector.engine.cells import frozen
-from inspector.engine.model import InspectableModel, state_after
+from inspector.engine.cells import LayerStep, frozen
+from inspector.engine.model import InspectableModel, model_lock, state_after
 from inspector.engine.records import (
+    NO_PREDICTION,
     Intervention,
     State,
     StepRecord,
@@ -28,6 +31,7 @@ from inspector.engine.records import (
 ONE_TIME = ("set", "zero", "scale", "replace")
 KINDS = (*ONE_TIME, "clamp", "release")
 RECORD_CACHE = 2048
+PROGRESS_STEPS = 16  # a stepped paste reports its progress (and can stop) this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,20 @@ def apply_intervention(state: State, iv: Intervention) -> State:
     edited = list(state)
     edited[layer] = replace(state[layer], **{what: new})
     return tuple(edited)
+
+
+def _hold(clamps: tuple[Clamp, ...], before: State, k: int, step: LayerStep) -> LayerStep:
+    """Layer k's step with the clamps on its h / c put in (Δh from the state it started at)."""
+    edited = {}
+    for clamp in clamps:
+        layer, what = parse_target(clamp.target, len(before))
+        if layer == k:
+            vector = edited.get(what, getattr(step, what))
+            edited[what] = _edit(vector, clamp.unit, lambda v, value=clamp.value: np.float32(value))
+    if not edited:
+        return step
+    h = edited.get("h", step.h)
+    return replace(step, **edited, delta_h=frozen(h - before[k].h))
 
 
 def parse_target(target: str, n_layers: int) -> tuple[int, str]:
@@ -216,38 +234,86 @@ class Session:
         (`InspectableModel.prepare`); the next `feed` uses it if the state is still this one."""
         self.model.prepare(self._now.state)
 
-    def paste(self, text: str) -> int:
+    def paste(self, text: str, progress: Callable[[int], None] | None = None,
+              cancelled: Callable[[], bool] | None = None) -> list[str]:
         """Feed a long text fast: whole keyframe intervals run through the fused torch forward
-        and no records are built (they are recomputed on demand from the keyframes, within
-        float32 rounding of stepping). Returns the number of steps fed."""
+        (and its head, for the predictions), and no records are built for them (they are
+        recomputed on demand from the keyframes, within float32 rounding of stepping).
+
+        `progress` hears how many tokens are in after each interval; `cancelled` is asked
+        before each one, and a cancelled paste keeps what was fed. Returns the prediction of
+        every step fed (`NO_PREDICTION` where the output is not finite)."""
         pieces = self.model.vocab.tokenize(text)
-        fused = getattr(self.model, "fused_final_state", None)
+        fused = getattr(self.model, "fused_run", None)
         k = self.keyframe_every
+        predictions: list[str] = []
+        position = 0
+
+        def stepped(stop: int) -> None:
+            nonlocal position
+            while position < stop:
+                if cancelled is not None and cancelled():
+                    return
+                end = min(stop, position + PROGRESS_STEPS)
+                predictions.extend(self._append(Feed(*piece)).prediction
+                                   for piece in pieces[position:end])
+                position = end
+                if progress is not None:
+                    progress(position)
+
         if fused is None or self._now.clamps or len(pieces) < 2 * k:
-            return len([self._append(Feed(*piece)) for piece in pieces])
-        head = 1 + (-(self._now.steps + 1)) % k  # step to a keyframe boundary first
-        for piece in pieces[:head]:
-            self._append(Feed(*piece))
+            stepped(len(pieces))
+            return predictions
+        stepped(1 + (-(self._now.steps + 1)) % k)  # step to a keyframe boundary first
         b = self._branch
-        position = head
-        while len(pieces) - position > k:
+        tokens = self.model.labels  # the head's outputs: the vocabulary, or a tagger's labels
+        while len(pieces) - position > k and not (cancelled is not None and cancelled()):
             chunk = pieces[position:position + k]
-            state = fused([token_id for _, token_id in chunk], self._now.state)
+            with model_lock(self.model):
+                state, top = fused([token_id for _, token_id in chunk], self._now.state)
+            if b.cursor < len(b.events):
+                self._drop_redo()
             for typed, token_id in chunk:
                 b.events.append(Feed(typed, token_id))
                 b.step_events.append(len(b.events) - 1)
             b.cursor = len(b.events)
             self._now = Snapshot(state, (), (), self._now.steps + len(chunk))
             b.keyframes[b.cursor] = self._now
+            predictions.extend(tokens[i] if i >= 0 else NO_PREDICTION for i in top.tolist())
             position += k
-        for piece in pieces[position:]:
-            self._append(Feed(*piece))
-        return len(pieces)
+            if progress is not None:
+                progress(position)
+        stepped(len(pieces))
+        return predictions
 
-    def intervene(self, intervention: Intervention) -> None:
-        """Edit the current state; the edit is an event, so `back` undoes it."""
-        apply_intervention(self._now.state, intervention)  # validate before recording
+    def intervene(self, intervention: Intervention, at: int | None = None) -> None:
+        """Edit the state step `at` starts from (default: the next step's, the cursor's).
+
+        `set` / `zero` / `scale` / `replace` edit that state once; `clamp` holds the unit in the
+        state every later step produces, before the output head reads it, so the prediction
+        shown is the clamped state's; `release` ends a clamp. The edit is an event of the
+        timeline: `back` undoes it, and an edit of an earlier step recomputes the steps after
+        it (the keys typed are kept)."""
+        if intervention.kind == "clamp" and not getattr(self.model, "can_hold", False):
+            raise ValueError(f"{self.model.name} runs its own forward, so a clamp cannot reach "
+                             "its output head; use set to edit the state once")
+        if at is None or at >= self.cursor:
+            apply_intervention(self._now.state, intervention)  # validate before recording
+            self._append(Intervene(intervention))
+            return
+        b = self._branch
+        index = b.step_events[max(at, 0)]
+        tail = b.events[index:b.cursor]
+        self._seek(index)
+        apply_intervention(self._now.state, intervention)
         self._append(Intervene(intervention))
+        for event in tail:
+            self._append(event)
+
+    def forget_redo(self) -> None:
+        """Drop the undone events after the cursor: what is undone can no longer come back."""
+        if self.can_forward:
+            self._drop_redo()
 
     def back(self, n: int = 1) -> None:
         """Undo the last n events (keystrokes or interventions)."""
@@ -307,10 +373,6 @@ class Session:
         return np.array([r.activation(name)[unit] for r in self.records(start, stop)],
                         dtype=np.float32)
 
-    def interventions_at(self, t: int) -> tuple[Intervention, ...]:
-        records = self.records(t, t + 1)
-        return records[0].interventions if records else self._now.pending
-
     @property
     def pending(self) -> tuple[Intervention, ...]:
         """Interventions made since the last step (they shape the next one)."""
@@ -325,13 +387,17 @@ class Session:
     def branch(self) -> str:
         return self._branch_name
 
-    def fork(self, name: str) -> None:
-        """A new branch holding this branch's timeline up to the cursor; switches to it."""
+    def fork(self, name: str, at: int | None = None) -> None:
+        """A new branch holding this branch's timeline up to step `at` (default: the cursor),
+        edits made before step `at` included; switches to it. This branch is left exactly as
+        it is: its cursor, and nothing undone comes back."""
         if name in self._branches:
             raise ValueError(f"a branch named {name!r} exists already")
         b = self._branch
-        keyframes = {i: k for i, k in b.keyframes.items() if i <= b.cursor}
-        self._new_branch(name, list(b.events[: b.cursor]), self.cursor, keyframes)
+        end = b.cursor if at is None or at >= self.cursor else b.step_events[max(at, 0)]
+        keyframes = {i: k for i, k in b.keyframes.items() if i <= end}
+        self._new_branch(name, list(b.events[:end]), sum(1 for i in b.step_events if i < end),
+                         keyframes)
         self._switch_to(name)
 
     def switch(self, name: str) -> None:
@@ -382,10 +448,27 @@ class Session:
         shorter = mine if len(mine) < len(theirs_events) else theirs_events
         return sum(1 for e in shorter if isinstance(e, Feed))
 
+    def clone(self) -> Session:
+        """An independent copy (cheap: records and states are frozen, so they are shared): a
+        worker can feed it while the original stays as it was, to be kept if the work fails."""
+        twin = copy.copy(self)
+        twin._branches = {name: Branch(list(b.events), b.cursor, dict(b.keyframes),
+                                       list(b.step_events), b.fork_t)
+                          for name, b in self._branches.items()}
+        twin._branch_name = self._branch_name
+        twin._records = OrderedDict(self._records)
+        twin._now = self._now
+        return twin
+
     @classmethod
     def replay(cls, model: InspectableModel, events: Iterable[Event],
-               keyframe_every: int = 256) -> Session:
+               keyframe_every: int = 256, branch: str = "main") -> Session:
+        """A new session fed `events`, on one branch named `branch` (an export of a branch
+        replays just that branch's events under its name)."""
         session = cls(model, keyframe_every)
+        if branch != "main":
+            session._branches = {branch: session._branches.pop("main")}
+            session._branch_name = branch
         for event in events:
             session._append(event)
         return session
@@ -420,30 +503,31 @@ class Session:
                 if iv.kind == "clamp":
                     clamps = (*clamps, Clamp(iv.target, iv.unit, float(iv.value)))
             return Snapshot(state, clamps, (*now.pending, iv), now.steps), None
-        layers, output = self.model.step(event.token_id, now.state)
+        with model_lock(self.model):
+            if now.clamps:  # held in each layer's new state before the next layer or the head
+                layers, output = self.model.step(event.token_id, now.state,
+                                                 hold=partial(_hold, now.clamps, now.state))
+            else:
+                layers, output = self.model.step(event.token_id, now.state)
         state = state_after(layers)
-        for clamp in now.clamps:
-            state = apply_intervention(state, Intervention("set", clamp.target, clamp.unit,
-                                                           clamp.value) if clamp.unit is not None
-                                       else Intervention("replace", clamp.target, None,
-                                                         (clamp.value,) * self.model.hidden))
-        if now.clamps:  # the record shows the state the next step really starts from
-            layers = tuple(replace(step, h=s.h, c=s.c, delta_h=frozen(s.h - prev.h))
-                           for step, s, prev in zip(layers, state, now.state))
         token = self.model.vocab.tokens[event.token_id]
         held = tuple(Intervention("clamp", c.target, c.unit, c.value) for c in now.clamps)
         record = StepRecord(now.steps, event.typed, token, event.token_id, layers, output,
                             now.pending, nonfinite_names(layers, output), held, event.by_model)
         return Snapshot(state, now.clamps, (), now.steps + 1), record
 
+    def _drop_redo(self) -> None:
+        b = self._branch
+        del b.events[b.cursor:]
+        b.step_events = [i for i in b.step_events if i < b.cursor]
+        b.keyframes = {i: k for i, k in b.keyframes.items() if i <= b.cursor}
+        for t in [t for t in self._records if t >= self._now.steps]:
+            del self._records[t]
+
     def _append(self, event: Event) -> StepRecord | None:
         b = self._branch
         if b.cursor < len(b.events):  # typing after stepping back drops the redo tail
-            del b.events[b.cursor:]
-            b.step_events = [i for i in b.step_events if i < b.cursor]
-            b.keyframes = {i: k for i, k in b.keyframes.items() if i <= b.cursor}
-            for t in [t for t in self._records if t >= self._now.steps]:
-                del self._records[t]
+            self._drop_redo()
         b.events.append(event)
         if isinstance(event, Feed):
             b.step_events.append(len(b.events) - 1)

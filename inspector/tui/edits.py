@@ -8,14 +8,19 @@ inside the functions: it pulls in torch, which the first screen must not wait fo
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 if TYPE_CHECKING:
     from inspector.engine import HandoffEdit, Intervention
 
 TARGET = re.compile(r"^(l\d+\.[hc])(?:\[(\d+)\])?$")
-INTERVENTION_HELP = ("zero · set VALUE · clamp VALUE · release · scale VALUE\n"
+INTERVENTION_HELP = ("zero · set VALUE · scale VALUE: edit the state the next step starts from\n"
+                     "clamp VALUE: hold it in every later step's state, before the output head "
+                     "reads it · release\n"
                      "another unit or state: add it, e.g. clamp l1.c[5] 0.5")
 HANDOFF_HELP = ("zero · scale VALUE · swap SOURCE  (whole, or add l0.h / l1.c[5])\n"
                 "set l0.h[5] VALUE · clear (drop every edit)")
@@ -39,22 +44,29 @@ def _value(kind: str, words: list[str]) -> float:
     if len(words) != 1:
         raise EditError(f"{kind} needs one number, e.g. `{kind} 0.5`")
     try:
-        return float(words[0])
+        value = float(words[0])
     except ValueError:
         raise EditError(f"{words[0]!r} is not a number") from None
+    if not math.isfinite(value) or not math.isfinite(float(np.float32(value))):
+        raise EditError(f"{words[0]!r} is not a finite float32 number: a state holding it "
+                        "would make every later step NaN or Inf")
+    return value
 
 
-def parse_intervention(line: str, target: str, unit: int) -> Intervention:
+def parse_intervention(line: str, target: str | None = None,
+                       unit: int | None = None) -> Intervention:
     """`zero`, `set 0.5`, `clamp -1`, `release`, `scale 2` on the selected unit (`target`[`unit`])
-    unless the line names another target."""
+    unless the line names another target (`set l0.h[7] 5`; `set l0.h[7]=5` reads the same)."""
     from inspector.engine import Intervention
 
-    kind, *words = line.split() or [""]
+    kind, *words = line.replace("=", " ").split() or [""]
     if kind not in ("zero", "set", "clamp", "release", "scale"):
         raise EditError(f"start with zero, set, clamp, release or scale (not {kind!r})")
     named, words = _split(words)
     if named is not None:
         target, unit = named
+    if target is None:
+        raise EditError(f"{kind} needs a target such as l0.h[7]")
     if kind in ("zero", "release"):
         if words:
             raise EditError(f"{kind} takes no value")

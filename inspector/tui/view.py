@@ -16,6 +16,7 @@ import numpy as np
 from inspector.tui.palette import SIGNED, UNIT, Scale, adaptive_signed
 from inspector.tui.text import log_line
 from inspector.tui.widgets.tape import TapeCell
+from models.tasks import stream_targets
 
 if TYPE_CHECKING:
     from inspector.engine import InspectableModel, Session, StepRecord
@@ -118,28 +119,30 @@ class StepCache:
         self.steps.clear()
 
 
-def task_target(task: str | None, typed: str, t: int) -> str | None:
-    """The output a transduction task wants at step t, or None where the task says nothing."""
-    if typed not in LETTERS or task not in ("shift", "doubled"):
+def task_target(task: str | None, steps: Sequence[StepSummary], t: int) -> str | None:
+    """The output a transduction task wants at step t (None where it says nothing), from the
+    task's own target function: only the run of equal letters ending at t matters."""
+    if task not in ("shift", "doubled"):
         return None
-    letter = LETTERS.index(typed)
-    if task == "shift":
-        return LETTERS[(letter + 1) % 26]
-    return LETTERS[(2 * letter + t % 2) % 26]
+    start = t
+    while start > 0 and steps[start - 1].typed == steps[t].typed:
+        start -= 1
+    targets = stream_targets(task, "".join(step.typed for step in steps[start:t + 1]))
+    return targets[-1]
 
 
 def is_miss(task: str | None, steps: Sequence[StepSummary], t: int) -> bool:
-    """A miss, marked under step t.
+    """Whether the prediction shown under step t was wrong.
 
     For the transduction tasks (`shift`, `doubled`) the output at t is compared with the task's
-    target; for language models (and unknown tasks) the prediction made at t-1 is compared with the
-    character typed at t.
+    target for x[t]. A language model's output at t is its guess at x[t+1]: it is a miss when
+    the next key typed differs (the newest step's guess is not judged yet).
     """
     step = steps[t]
     if task in ("shift", "doubled"):
-        target = task_target(task, step.typed, t)
+        target = task_target(task, steps, t)
         return target is not None and step.prediction != target
-    return t > 0 and steps[t - 1].prediction != step.typed
+    return t + 1 < len(steps) and step.prediction != steps[t + 1].typed
 
 
 def tape_window(steps: Sequence[StepSummary], pending: str, capacity: int,

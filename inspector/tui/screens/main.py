@@ -277,9 +277,11 @@ class MainScreen(TimelineActions, Screen):
         self.refresh_view()
 
     def step_back(self, n: int) -> None:
-        """Undo the last n keystrokes or interventions."""
+        """Undo the last n keystrokes or interventions, for good: a fork or a branch switch
+        never brings them back."""
         if self.session.cursor or self.session.pending:
             self.session.back(n)
+            self.session.forget_redo()
             self.cache.sync(self.session)
             self.view_t = None
 

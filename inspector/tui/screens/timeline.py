@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from inspector.engine import Intervention, Session
     from inspector.tui.view import StepCache
 
-ENDLESS = 1 << 62  # "redo everything" for Session.forward
 
 
 class TimelineActions:
@@ -62,20 +61,15 @@ class TimelineActions:
         self.refresh_view()
 
     def action_fork(self) -> None:
-        """A new branch at the step on view; the branch left keeps all its steps."""
+        """A new branch at the step on view; the branch left keeps exactly its steps (nothing
+        undone comes back: no goto/forward dance on the parent)."""
         if not self.ready:
             return
         session = self.session
         name = f"b{len(session.branches())}"
         parent = session.branch
-        if self.view_t is not None:
-            session.goto(self.view_t + 1)
-        session.fork(name)
+        session.fork(name, None if self.view_t is None else self.view_t + 1)
         self.forked = session
-        if self.view_t is not None:  # give the parent back the steps after the fork point
-            session.switch(parent)
-            session.forward(ENDLESS)
-            session.switch(name)
         self.show_branch()
         self.notify(f"forked {name} from {parent} at t={session.cursor}", title="Branch")
 
