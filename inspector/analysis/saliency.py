@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from inspector.engine.bulk import _layer_modules, inputs_matrix
 from inspector.engine.model import NativeModel
 
 
@@ -40,14 +39,14 @@ def saliency(model: NativeModel, text: str, at: int | None = None) -> Saliency:
     if not 0 <= at < len(text):
         raise ValueError(f"--at {at} is outside the input (steps 0 … {len(text) - 1})")
     ids = np.array(model.vocab.encode(text[:at + 1]), dtype=np.int64)
-    x = torch.from_numpy(inputs_matrix(model, ids)).requires_grad_(True)  # (T, I)
+    x = torch.from_numpy(model.inputs_matrix(ids)).requires_grad_(True)  # (T, I)
     with torch.enable_grad():
         h = x
         if model.cell == "mlp":
             w = model.layers[0]
             h = torch.tanh(h @ torch.from_numpy(w.w_ih).T + torch.from_numpy(w.b_ih))
         else:
-            for module in _layer_modules(model):
+            for module in model.fused_layers():
                 h = module.eval()(h[None])[0][0]  # from the zero state, as a trace starts
         logits = torch.from_numpy(model.head_w) @ h[-1]
         if model.head_b is not None:
