@@ -49,7 +49,7 @@ class PairsData:
         """Specials, then every token of the file (both sides: one vocabulary, like the zoo's)."""
         specials = (UNK, BOS, EOS) if seq2seq else (UNK,)
         seen = sorted({t for p in self.pairs for t in (*p.source, *p.target)})
-        return CharVocab((*specials, *seen))
+        return CharVocab((*specials, *seen), split=self.tokens)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspector.engine import Intervention, NativeModel, Session
+from inspector.engine import Intervention, NativeModel, Session, inspectable
 from inspector.engine.session import Feed, Intervene
+from inspector.loading.native import load_checkpoint
 from models.char_rnn import CharRNN, CharRNNConfig
 from models.vocab import CharVocab
 
@@ -217,3 +218,18 @@ def test_trace_intervene_is_the_tui_edit_made_before_step_t(tmp_path, capsys):
                               record.layers[0].h)
     assert main(["trace", "doubled-lstm", "--input", "ab", "--intervene", "t=1 frob"]) == 2
     assert "frob" in capsys.readouterr().err
+
+
+def test_a_fork_after_a_deleted_branch_gets_a_free_name():
+    # fork, delete, fork: a count of branches would name the second fork after a living one
+    session = Session(inspectable(load_checkpoint("doubled-rnn")))
+    session.feed("aab")
+    first = session.new_branch_name()
+    session.fork(first)
+    session.fork(session.new_branch_name())
+    session.switch("main")
+    session.delete_branch(first)
+    name = session.new_branch_name()
+    session.fork(name)
+    assert session.branch == name
+    assert sorted(b.name for b in session.branches()) == sorted(["main", "b2", name])

@@ -295,3 +295,19 @@ def test_engine_numbers_of_a_pairs_model_are_its_own(doubled_cells):
     for t, record in enumerate(records):
         assert abs(record.probs - probs[t]).max() <= 1e-5
     assert "".join(r.prediction for r in records) == "efgh"
+
+
+def test_words_train_a_word_model_that_reads_words(tmp_path):
+    data = tmp_path / "words.tsv"
+    data.write_text("red cat\tcat red\nblue dog cat\tdog blue cat\ngreen red\tred green\n")
+    out = tmp_path / "words.safetensors"
+    status, _, err = run_cli(["train", "pairs", "--data", str(data), "--tokens", "words",
+                              "--cell", "gru", "--hidden", "8", "--steps", "5", "--quiet",
+                              "--holdout", "0.34", "--out", str(out)])
+    assert status == 0, err
+    checkpoint = load_checkpoint(out)
+    assert checkpoint.meta["tokens"] == "words"
+    assert set(checkpoint.vocab.tokens) >= {"red", "cat", "blue", "dog", "green"}
+    status, trace, err = run_cli(["trace", str(out), "--input", "red cat dog"])
+    assert status == 0, err
+    assert [step["input"] for step in json.loads(trace)["steps"]] == ["red", "cat", "dog"]

@@ -114,7 +114,7 @@ def play(session: JournaledSession, steps) -> None:
         elif op in ("back", "forward", "goto"):
             getattr(session, op)(arg)
         elif op == "fork":
-            session.fork(f"b{len(session.branches())}")
+            session.fork(session.new_branch_name())
         elif op == "switch":
             names = [b.name for b in session.branches()]
             session.switch(names[arg % len(names)])

@@ -387,6 +387,13 @@ class Session:
     def branch(self) -> str:
         return self._branch_name
 
+    def new_branch_name(self) -> str:
+        """The first free `bN` (a count of branches would collide after one is deleted)."""
+        n = len(self._branches)
+        while f"b{n}" in self._branches:
+            n += 1
+        return f"b{n}"
+
     def fork(self, name: str, at: int | None = None) -> None:
         """A new branch holding this branch's timeline up to step `at` (default: the cursor),
         edits made before step `at` included; switches to it. This branch is left exactly as

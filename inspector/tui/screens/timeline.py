@@ -66,7 +66,7 @@ class TimelineActions:
         if not self.ready:
             return
         session = self.session
-        name = f"b{len(session.branches())}"
+        name = session.new_branch_name()
         parent = session.branch
         session.fork(name, None if self.view_t is None else self.view_t + 1)
         self.forked = session
