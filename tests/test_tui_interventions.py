@@ -182,3 +182,49 @@ def test_records_name_the_clamps_holding_their_state(one_layer):
     session.intervene(Intervention("release", "l0.h", 2))
     assert session.feed("d")[0].clamps == ()
     assert session.records(0, 1)[0].clamps == ()
+
+
+async def test_export_writes_the_timeline_on_view_with_its_interventions(one_layer, tmp_path,
+                                                                         monkeypatch):
+    """ctrl+e writes what the screen shows: the intervention made at t=2 is in the file, and the
+    steps equal a headless Session given the same events; a clean trace differs from t=2 on."""
+    import json
+
+    import numpy as np
+    from textual.widgets import Input
+
+    from inspector.engine import Intervention, Session, inspectable
+    from inspector.loading.native import load_checkpoint
+    from inspector.tui.screens.path_prompt import PathPrompt
+
+    monkeypatch.chdir(tmp_path)
+    app = InspectorApp(str(one_layer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"ab")
+        await settle(pilot)
+        await intervene(pilot, "set l0.h[3] 2.5")
+        await pilot.press(*"cd")
+        await settle(pilot)
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        assert isinstance(app.screen, PathPrompt)
+        app.screen.query_one(Input).value = str(tmp_path / "run.json")
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+    exported = json.loads((tmp_path / "run.json").read_text())
+    assert [iv["kind"] for iv in exported["interventions"]] == ["set"]
+    assert exported["interventions"][0]["t"] == 2 and exported["interventions"][0]["unit"] == 3
+    model = inspectable(load_checkpoint(one_layer))
+    headless = Session(model)
+    headless.feed("ab")
+    headless.intervene(Intervention("set", "l0.h", 3, 2.5))
+    records = headless.feed("cd")
+    steps = exported["steps"]
+    assert [s["input"] for s in steps] == list("abcd")
+    for step, record in zip(steps[2:], records):
+        assert np.array_equal(np.float32(step["layers"][0]["h"]), record.activation("l0.h"))
+    clean = Session(model).feed("abcd")
+    assert np.allclose(steps[1]["layers"][0]["h"], clean[1].activation("l0.h"), atol=1e-5)
+    assert not np.allclose(steps[2]["layers"][0]["h"], clean[2].activation("l0.h"), atol=1e-3)

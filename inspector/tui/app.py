@@ -50,7 +50,6 @@ from inspector.tui.workers import (
 from models.errors import first_line
 
 if TYPE_CHECKING:
-    from inspector.engine import InspectableModel, Seq2SeqModel
     from inspector.loading import ModelSource
     from models.checkpoint import Checkpoint
 
@@ -186,29 +185,33 @@ class InspectorApp(App[int]):
                                     checkpoint_validators(), zoo=True), opened)
 
     def action_export_trace(self) -> None:
-        if self.main.model is None and self.seq2seq is None:
+        """ctrl+e: the timeline on view, as the screen shows it: typed text, every intervention
+        and clamp, the branch, and for seq2seq the handoff edits (the session's own journal,
+        replayed on a session of the worker's, so the file's numbers are the screen's)."""
+        screen = self.seq2seq if self.seq2seq is not None else self.main
+        loaded = getattr(screen, "loaded", None)
+        if loaded is None or loaded.checkpoint is None:
             self.notify("nothing to export yet: no model is loaded", severity="warning")
             return
-        # what is on screen: the seq2seq model and its source, or the character model's text
-        if self.seq2seq is not None:
-            label, model, text = self.seq2seq.label, self.seq2seq.model, self.seq2seq.session.source
-        else:
-            label, model, text = self.main.label, self.main.model, self.main.session.text
+        if self.seq2seq is None and not self.main.ready:
+            self.notify("the model is busy: export once the paste is in", severity="warning")
+            return
+        job = save_job(loaded, screen.session, screen.view_t, 0, 0)
 
         def chosen(value: str | None) -> None:
             if value:
-                self.export_worker(model, text, Path(value).expanduser())
+                self.export_worker(job, Path(value).expanduser())
 
-        self.push_screen(PathPrompt("Export the trace to (.json or .npz)", f"{label}-trace.json",
-                                    export_validators()), chosen)
+        self.push_screen(PathPrompt("Export the trace to (.json, .jsonl or .npz)",
+                                    f"{job.label}-trace.json", export_validators()), chosen)
 
     @work(thread=True, exclusive=True, group="export")
-    def export_worker(self, model: InspectableModel | Seq2SeqModel, text: str, path: Path) -> None:
+    def export_worker(self, job: SaveJob, path: Path) -> None:
         try:
-            self.post_message(ExportFinished(export_trace(model, text, path)))
+            self.post_message(ExportFinished(export_trace(job, path)))
         except Exception as exc:  # reported, never fatal: the session on screen is untouched
-            reason = first_line(exc)
-            self.post_message(ExportFinished(None, f"{path}: {reason}"))
+            self.log.error(f"exporting to {path} failed: {exc!r}")
+            self.post_message(ExportFinished(None, f"{path}: {first_line(exc)}"))
 
     def on_export_finished(self, message: ExportFinished) -> None:
         if message.error:
@@ -285,7 +288,20 @@ class InspectorApp(App[int]):
             self.post_message(message)
 
     def action_screenshot(self) -> None:
-        path = self.save_screenshot(path=str(Path.cwd()))
+        """ctrl+s: an SVG of the screen in the current folder, written through the one atomic
+        writer (never over a device, FIFO or folder; never half a file)."""
+        from datetime import datetime
+
+        from models.atomic import OutputPathError, atomic_write
+
+        path = Path.cwd() / f"rnn-inspect-{datetime.now():%Y%m%d-%H%M%S-%f}.svg"
+        try:
+            with atomic_write(path) as f:
+                f.write(self.export_screenshot())
+        except (OSError, OutputPathError) as exc:
+            self.notify(f"{path}: cannot save the screenshot ({first_line(exc)})",
+                        title="Screenshot", severity="error")
+            return
         self.notify(f"screenshot saved to {path}", title="Screenshot")
 
 

@@ -7,7 +7,6 @@ worker, so the first screen is up before torch has finished loading.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -205,23 +204,19 @@ def with_encoder_from(loaded: Seq2SeqLoaded, encoder_from: Checkpoint) -> Seq2Se
                    notes=[*loaded.notes, printable(model.handoff_note)])
 
 
-def export_trace(model: InspectableModel | Seq2SeqModel, text: str, path: Path) -> Path:
-    """The bulk trace of `text` (for a seq2seq model: the source, its greedy decode), as npz for
-    a `.npz` path and JSON otherwise, in the format `rnn-inspect trace` writes."""
-    from inspector.engine import save_npz, trace, trace_to_json
-    from inspector.engine.export import seq2seq_npz, seq2seq_to_json
+def export_trace(job: SaveJob, path: Path) -> Path:
+    """The timeline on screen (the journal in `job`, replayed bit for bit) as the trace
+    `rnn-inspect replay --format` writes: npz for `.npz`, JSON lines for `.jsonl`, else JSON;
+    interventions, branch and source in its header; written atomically."""
+    from inspector.engine.export import write_session_trace
+    from inspector.engine.journal import replay
+    from inspector.provenance import source_block
 
-    if model.kind == "seq2seq":
-        if path.suffix == ".npz":
-            seq2seq_npz(model, text, path)
-        else:
-            path.write_text(json.dumps(seq2seq_to_json(model, text)), encoding="utf-8")
-        return path
-    result = trace(model, text)
-    if path.suffix == ".npz":
-        save_npz(result, path)
-    else:
-        path.write_text(json.dumps(trace_to_json(result)), encoding="utf-8")
+    fmt = {".npz": "npz", ".jsonl": "jsonl"}.get(path.suffix, "json")
+    session = replay(job.model, job.journal, job.keyframe_every)
+    if getattr(session, "decoded", ()) is None:  # a source not handed over yet: decode it here,
+        session.decode()  # on the worker's copy, as Enter would (greedy, to </s>)
+    write_session_trace(session, fmt, path, source=source_block(job.checkpoint))
     return path
 
 
