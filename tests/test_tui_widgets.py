@@ -287,6 +287,16 @@ async def test_top_k_bars_and_entropy():
     assert bar(0.5, 4) == "██  " and bar(1.0, 2) == "██"
 
 
+async def test_top_k_escapes_a_hostile_token_from_a_vocabulary_file():
+    top = TopK()
+    async with One(top).run_test(size=(40, 8)) as pilot:
+        top.show((("\x1b[2Jok", 0.75), ("\u202eevil", 0.25)), 0.81)
+        await pilot.pause()
+        text = top.text()
+        assert "\\x1b[2Jok" in text and "\\u202eevil" in text
+        assert "\x1b" not in text and "\u202e" not in text
+
+
 def test_sparkline_marks_nonfinite_values():
     assert "".join(s.text for s in sparkline(np.array([0.0, 1.0, np.nan]))) == "▁█!"
     assert "".join(s.text for s in sparkline(np.array([2.0, 2.0]))) == "▅▅"

@@ -9,6 +9,7 @@ from rich.style import Style
 
 from inspector.tui.text import glyph
 from inspector.tui.widgets.lines import LinesWidget
+from models.errors import printable
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 LABEL = Style(bold=True)
@@ -40,7 +41,9 @@ class TopK(LinesWidget):
         if not self.top:
             self.set_lines([[Segment("no step yet: type a character", DIM)]])
             return
-        labels = [token if len(token) > 1 else glyph(token) for token, _ in self.top]
+        # a word or special as itself, escaped (a vocabulary from a file may hold control or
+        # bidi characters); a character as its one-cell glyph
+        labels = [printable(token) if len(token) > 1 else glyph(token) for token, _ in self.top]
         pad = max(map(len, labels))
         width = max(4, self.size.width - pad - 8)
         lines = [[Segment(f"{label:<{pad}} ", LABEL), Segment(bar(prob, width), BAR),
