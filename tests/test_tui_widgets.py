@@ -330,3 +330,20 @@ async def test_a_zoomed_heatmap_draws_each_unit_over_several_cells_and_clicks_ma
         line = heatmap.render_line(2)
         assert line.text == "▀▀◆▀▀▀"  # the selected unit fills its cells: ◆
         assert heatmap.hover_text(4) == "l0.h[4] = +1.00"
+
+
+def test_the_export_dialog_refuses_what_is_not_a_regular_file(tmp_path):
+    import os
+
+    from inspector.tui.screens.path_prompt import ExportPath
+
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    refused = ExportPath().validate(str(fifo))
+    assert not refused.is_valid and "a FIFO, not a regular file" in refused.failure_descriptions[0]
+    folder = tmp_path / "dir.json"
+    folder.mkdir()
+    assert not ExportPath().validate(str(folder)).is_valid
+    missing = ExportPath().validate(str(tmp_path / "nowhere" / "t.json"))
+    assert "does not exist" in missing.failure_descriptions[0]
+    assert ExportPath().validate(str(tmp_path / "t.jsonl")).is_valid

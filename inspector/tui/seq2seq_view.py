@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from inspector.tui.text import token_repr, vector_summary
 from inspector.tui.widgets.tape import TapeCell
+from models.errors import printable
 
 if TYPE_CHECKING:
     from inspector.engine import StepRecord
@@ -36,10 +37,11 @@ def decoder_cells(records: Sequence[StepRecord], expected: list[str] | None) -> 
 
 
 def output_text(records: Sequence[StepRecord]) -> str:
-    """The decoded string, without `</s>`: the predictions up to the first end token."""
+    """The decoded string, without `</s>`: the predictions up to the first end token, escaped
+    (a target vocabulary from a file may hold control or bidi characters)."""
     out = []
     for record in records:
         if record.prediction == EOS:
             break
         out.append(record.prediction)
-    return "".join(out)
+    return printable("".join(out))

@@ -13,9 +13,10 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
 from inspector.tui.screens.prompt import LinePrompt
+from models.atomic import OutputPathError, check_output
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth")
-EXPORT_SUFFIXES = (".json", ".npz")
+EXPORT_SUFFIXES = (".json", ".jsonl", ".npz")
 
 
 def zoo_names() -> list[str]:
@@ -79,9 +80,15 @@ class ExportPath(Validator):
     def validate(self, value: str) -> ValidationResult:
         path = Path(value).expanduser()
         if path.suffix not in EXPORT_SUFFIXES:
-            return self.failure("the file name must end in .json or .npz")
+            return self.failure("the file name must end in .json, .jsonl or .npz")
+        if not path.parent.exists():
+            return self.failure(f"folder {path.parent} does not exist")
         if not path.parent.is_dir():
             return self.failure(f"{path.parent} is not a folder")
+        try:
+            check_output(path)  # never a device, FIFO, socket or folder: refused before any work
+        except OutputPathError as exc:
+            return self.failure(str(exc))
         if path.exists() and self.confirmed != value:
             self.confirmed = value
             return self.failure(f"{path.resolve()} exists: Enter again replaces it")
