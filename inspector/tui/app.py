@@ -184,19 +184,29 @@ class InspectorApp(App[int]):
         self.push_screen(PathPrompt("Open a checkpoint (path or zoo name)", "",
                                     checkpoint_validators(), zoo=True), opened)
 
+    def job_on_screen(self, verb: str) -> SaveJob | None:
+        """A copy of the journal on screen with its view, for ctrl+e and F10 (None, said on
+        screen, when there is nothing to `verb` yet or a paste is still being fed)."""
+        screen = self.seq2seq if self.seq2seq is not None else self.main
+        loaded = getattr(screen, "loaded", None)
+        if loaded is None or loaded.checkpoint is None:
+            self.notify(f"nothing to {verb} yet: no model is loaded", severity="warning")
+            return None
+        if self.seq2seq is None and not self.main.ready:
+            self.notify(f"the model is busy: {verb} once the paste is in", severity="warning")
+            return None
+        if self.seq2seq is not None:
+            return save_job(loaded, screen.session, screen.view_t, 0, 0)
+        return save_job(loaded, screen.session, screen.view_t, screen.selected_layer,
+                        screen.selected_unit)
+
     def action_export_trace(self) -> None:
         """ctrl+e: the timeline on view, as the screen shows it: typed text, every intervention
         and clamp, the branch, and for seq2seq the handoff edits (the session's own journal,
         replayed on a session of the worker's, so the file's numbers are the screen's)."""
-        screen = self.seq2seq if self.seq2seq is not None else self.main
-        loaded = getattr(screen, "loaded", None)
-        if loaded is None or loaded.checkpoint is None:
-            self.notify("nothing to export yet: no model is loaded", severity="warning")
+        job = self.job_on_screen("export")
+        if job is None:
             return
-        if self.seq2seq is None and not self.main.ready:
-            self.notify("the model is busy: export once the paste is in", severity="warning")
-            return
-        job = save_job(loaded, screen.session, screen.view_t, 0, 0)
 
         def chosen(value: str | None) -> None:
             if value:
@@ -223,19 +233,9 @@ class InspectorApp(App[int]):
 
     def action_save_session(self) -> None:
         """F10: the session on screen, to a file that replays it exactly (inspector.sessions)."""
-        screen = self.seq2seq if self.seq2seq is not None else self.main
-        loaded = getattr(screen, "loaded", None)
-        if loaded is None or loaded.checkpoint is None:
-            self.notify("nothing to save yet: no model is loaded", severity="warning")
+        job = self.job_on_screen("save")
+        if job is None:
             return
-        if self.seq2seq is None and not self.main.ready:
-            self.notify("the model is busy: save once the paste is in", severity="warning")
-            return
-        if self.seq2seq is not None:
-            job = save_job(loaded, screen.session, screen.view_t, 0, 0)
-        else:
-            job = save_job(loaded, screen.session, screen.view_t, screen.selected_layer,
-                           screen.selected_unit)
 
         def chosen(value: str | None) -> None:
             if value:
