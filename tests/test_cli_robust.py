@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -486,9 +487,12 @@ def test_any_trace_options_are_one_line_or_success(tmp_path, model, text, fmt, o
 def test_a_trace_of_nan_weights_has_no_bare_nan_in_its_json(capsys, tmp_path):
     vocab = tmp_path / "vocab.json"
     vocab.write_text(json.dumps(list("abcdefgh")))
-    status, out, err = run(capsys, "trace", "--factory", "userland.tutorial_models:build_nan",
-                           "--vocab", str(vocab), "--input", "abc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # numpy's noise would reach stderr
+        status, out, err = run(capsys, "trace", "--factory", "userland.tutorial_models:build_nan",
+                               "--vocab", str(vocab), "--input", "abc")
     assert status == 0, err
+    assert err.count("\n") == 1 and "NaN/Inf values in head.bias" in err  # one warning line
 
     def bare(constant):
         raise AssertionError(f"bare {constant} in the trace JSON")

@@ -68,14 +68,18 @@ class Output:
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - np.max(logits, axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
+    """Non-finite logits give NaN probabilities (reported as `nonfinite`), without numpy's
+    RuntimeWarning on stderr."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        shifted = logits - np.max(logits, axis=-1, keepdims=True)
+        exp = np.exp(shifted)
+        return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def entropy_bits(probs: np.ndarray) -> np.ndarray:
     safe = np.where(probs > 0, probs, 1.0)
-    return -(probs * np.log2(safe)).sum(axis=-1)
+    with np.errstate(invalid="ignore"):
+        return -(probs * np.log2(safe)).sum(axis=-1)
 
 
 def distribution(values: np.ndarray, kind: str = "logits") -> np.ndarray:
