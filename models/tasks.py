@@ -97,6 +97,14 @@ def stream_targets(task: str | None, text: str) -> list[str | None] | None:
     return out
 
 
+def expected_output(task: str | None, source: str) -> list[str] | None:
+    """What a seq2seq decoder should predict step by step (ending in `</s>`), where the task's
+    answer is known."""
+    if task == "reverse":
+        return [*source[::-1], EOS]
+    return None
+
+
 @dataclass(frozen=True)
 class CharBatch:
     inputs: np.ndarray  # (B, T) int64

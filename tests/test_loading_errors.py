@@ -262,7 +262,7 @@ def test_malicious_pickle_is_refused_by_every_command(evil_file, command, python
 
 
 def test_malicious_pickle_is_refused_by_the_tui_loader(evil_file):
-    from inspector.tui.workers import load  # what the app's open-checkpoint command runs
+    from inspector.tui.jobs import load  # what the app's open-checkpoint command runs
 
     path, marker = evil_file
     with pytest.raises(CheckpointError, match="refused"):

@@ -80,7 +80,7 @@ def test_metadata_text_is_printed_escaped(tmp_path, capsys):
 
 
 def test_the_tui_loader_escapes_the_task_too(tmp_path):
-    from inspector.tui.workers import load
+    from inspector.tui.jobs import load
 
     path = tmp_path / "m.safetensors"
     native(path, good_meta(task="\x1b[2Jdoubled"))

@@ -8,6 +8,7 @@ import re
 import threading
 import time
 
+import numpy as np
 import pytest
 from rich.console import Console
 from textual.widgets import Input, Static
@@ -23,7 +24,22 @@ from inspector.tui.widgets.top_k import TopK
 from inspector.tui.widgets.unit_detail import UnitDetail
 from models.vocab import CharVocab
 
-LOG_LINE = re.compile(r"^t=(\d+)  x=(\S+)  → y=(\S+) \((\d\.\d\d)\)  h=\[")
+LOG_LINE = re.compile(r"^t=(\d+)  x=(\S+)  → y=(\S+) \((\d\.\d\d)\)  (l\d\.(?:h|act))\[0:8\]=\[")
+
+
+def headless(path, text: str):
+    """The session a script gets for `text`: what the screen must agree with."""
+    from inspector.engine import Session, inspectable
+    from inspector.loading import open_model
+
+    session = Session(inspectable(open_model(str(path))))
+    session.feed(text)
+    return session
+
+
+def same_state(a, b) -> bool:
+    return all(np.array_equal(x.h, y.h) and (x.c is None or np.array_equal(x.c, y.c))
+               for x, y in zip(a, b, strict=True))
 
 
 @pytest.fixture
@@ -44,7 +60,17 @@ async def test_default_model_types_aabbcc_into_abcdef():
         assert len(lines) == 6
         for t, (line, x, y) in enumerate(zip(lines, "aabbcc", "abcdef", strict=True)):
             assert LOG_LINE.match(line).groups()[:3] == (str(t), repr(x), repr(y))
-        assert "h=[0.00 0.00 0.00" in lines[0]  # h starts at zero
+        # every line shows the state *after* its step, of the selected layer (l0)
+        from inspector.engine import Session, inspectable
+        from inspector.loading import open_model
+        from inspector.tui.text import vector_summary
+
+        session = Session(inspectable(open_model("doubled-lstm")))
+        for line, record in zip(lines, session.feed("aabbcc"), strict=True):
+            assert line.endswith(f"l0.h[0:8]={vector_summary(record.layers[0].h)}")
+        await pilot.press("tab")  # the log follows the selected layer
+        assert log_lines(app)[-1].endswith(
+            f"l1.h[0:8]={vector_summary(session.last.layers[1].h)}")
 
 
 @pytest.mark.parametrize(("size", "shown"), [((120, 40), 6), ((80, 24), 3)])
@@ -324,16 +350,16 @@ async def test_ten_thousand_characters_stay_responsive(lstm):
 
 
 async def test_backspace_while_a_paste_is_fed_undoes_in_the_order_typed(lstm, monkeypatch):
-    from inspector.tui.screens import main as main_module
+    from inspector.engine.session import Session
 
     gate = threading.Event()
-    real_feed = main_module.feed_in_chunks
+    real_paste = Session.paste
 
-    def slow_feed(session, text, progress=None):
+    def slow_paste(session, text, progress=None, cancelled=None):
         gate.wait(10)
-        return real_feed(session, text, progress=progress)
+        return real_paste(session, text, progress, cancelled)
 
-    monkeypatch.setattr(main_module, "feed_in_chunks", slow_feed)
+    monkeypatch.setattr(Session, "paste", slow_paste)
     app = InspectorApp(str(lstm))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -349,20 +375,21 @@ async def test_backspace_while_a_paste_is_fed_undoes_in_the_order_typed(lstm, mo
 
 
 async def test_a_long_paste_shows_how_far_it_has_got(lstm, monkeypatch):
+    from inspector.engine.session import Session
     from inspector.tui.screens import main as main_module
 
     reached, gate = threading.Event(), threading.Event()
-    real_feed = main_module.feed_in_chunks
+    real_paste = Session.paste
 
-    def held_after_a_chunk(session, text, progress=None):
+    def held_after_a_chunk(session, text, progress=None, cancelled=None):
         def hold(done):
             progress(done)
             if done == 256:
                 reached.set()
                 gate.wait(10)
-        return real_feed(session, text, progress=hold)
+        return real_paste(session, text, hold, cancelled)
 
-    monkeypatch.setattr(main_module, "feed_in_chunks", held_after_a_chunk)
+    monkeypatch.setattr(Session, "paste", held_after_a_chunk)
     monkeypatch.setattr(main_module, "PROGRESS_EVERY", 0.0)
     app = InspectorApp(str(lstm))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -391,6 +418,7 @@ async def test_export_trace_and_screenshot_in_the_background(lstm, tmp_path, mon
         await settle(pilot)
         exported = json.loads((tmp_path / "tiny-lstm-trace.json").read_text())
         assert exported["format"] == "rnn-inspect-trace/2" and len(exported["steps"]) == 3
+        assert exported["branch"] == "main" and exported["interventions"] == []
         await pilot.press("ctrl+s")
         assert list(tmp_path.glob("*.svg"))
         messages = " ".join(n.message for n in app._notifications)
@@ -425,7 +453,7 @@ async def test_maps_out_of_view_wait_and_catch_up_when_scrolled_to(lstm):
         await pilot.pause()
         shown = [h for h in hidden if maps.shows(h)]
         assert shown and not any(h.stale for h in shown)
-        record = app.main.session.last  # what they draw now is the newest step's values
+        record = headless(lstm, "abc").last  # what they draw now is the newest step's values
         for heatmap in shown:
             values = record.activation(heatmap.activation)
             assert heatmap.levels.tolist() == heatmap.scale.quantise(values).tolist()
@@ -455,15 +483,16 @@ async def test_between_keys_the_model_works_ahead_on_the_state_on_screen(lstm, m
     app = InspectorApp(str(lstm))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        for key in "abc":
-            await pilot.press(key)
+        for typed in ("a", "ab", "abc"):
+            await pilot.press(typed[-1])
             await settle(pilot)
             await pilot.pause(LOOKAHEAD_DELAY + 0.05)  # once the frame is out
-            assert prepared and prepared[-1] is app.main.session.state
+            assert prepared and same_state(prepared[-1], headless(lstm, typed).state)
         await pilot.press("backspace")
         await settle(pilot)
         await pilot.pause(LOOKAHEAD_DELAY + 0.05)
-        assert prepared[-1] is app.main.session.state and tape_lines(app)[0] == "x a b"
+        assert same_state(prepared[-1], headless(lstm, "ab").state)
+        assert tape_lines(app)[0] == "x a b"
 
 
 async def test_the_cli_opens_each_model_once_and_the_app_takes_them_as_they_are(
@@ -490,7 +519,8 @@ async def test_the_cli_opens_each_model_once_and_the_app_takes_them_as_they_are(
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
-        assert tape_lines(app)[0].startswith("x a") and "other" in app.main.partner.label
+        assert tape_lines(app)[0].startswith("x a")
+        assert app.main.query_one("#partner").border_title == "other"
     assert len(opened) == 2  # a factory's code would have run once, not twice
 
 

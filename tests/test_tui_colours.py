@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from inspector.tui import palette
 from inspector.tui.colours import (
     LEVELS,
     NAN,
@@ -93,8 +92,3 @@ def test_marker_reads_on_light_and_dark_cells():
     style = marker_style("unit", LEVELS - 1)
     assert style.color.triplet == (0, 0, 0)
     assert style.bgcolor.triplet == level_rgb("unit", LEVELS - 1)
-
-
-def test_old_palette_names_still_work():
-    assert palette.cell_style("signed", 0, 1) is not None
-    assert palette.SIGNED is SIGNED

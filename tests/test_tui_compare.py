@@ -10,7 +10,8 @@ from textual.widgets import Input
 from tui_support import make_checkpoint, settle, status
 
 from inspector.tui.app import InspectorApp
-from inspector.tui.screens.compare import CompareScreen, common_prefix
+from inspector.tui.controller import common_prefix
+from inspector.tui.screens.compare import CompareScreen
 from inspector.tui.widgets.agreement import Agreement
 from inspector.tui.widgets.heatmap import Heatmap
 from inspector.tui.widgets.model_view import ModelView
@@ -153,7 +154,7 @@ async def test_the_partner_is_mounted_once_when_both_models_arrive_together():
         await compare_ready(pilot)
         await app.main.query_one("#content").remove_children()  # as a model switch does
         app.main.view = None
-        app.main.view = ModelView(app.main.model, app.main.task_name, id="primary")
+        app.main.view = ModelView(app.main.controller.layout, id="primary")
         await app.main.query_one("#content").mount(app.main.view)
         await asyncio.gather(app.main.mount_partner(), app.main.mount_partner())
         await settle(pilot)

@@ -65,7 +65,7 @@ async def test_set_marks_the_next_step_and_backspace_past_it_undoes_it(one_layer
         await settle(pilot)
         tape = tape_lines(app)
         assert tape[2].index("◆") == tape[0].index("c")  # the step that read the edited state
-        assert "◆ set l0.h[0] = 0.9  h=[0.90 " in log_lines(app)[-1]
+        assert "◆ set l0.h[0] = 0.9  l0.h[0:8]=[" in log_lines(app)[-1]
         assert "◆" not in "".join(log_lines(app)[:-1])
         await pilot.press("backspace", "backspace")  # the step, then the intervention
         await settle(pilot)
@@ -86,8 +86,9 @@ async def test_clamp_holds_the_unit_on_every_later_step_until_released(one_layer
             await pilot.press(key)
             await settle(pilot)
             assert unit_h(app).startswith("h +0.50")
-        assert "◆ clamp l0.h[0] = 0.5  h=[0.50 " in log_lines(app)[0]
-        assert all("◆ held l0.h[0] = 0.5  h=[0.50 " in line for line in log_lines(app)[1:])
+        assert "◆ clamp l0.h[0] = 0.5  l0.h[0:8]=[0.50 " in log_lines(app)[0]
+        assert all("◆ held l0.h[0] = 0.5  l0.h[0:8]=[0.50 " in line
+                   for line in log_lines(app)[1:])
         assert tape_lines(app)[2] == "  ◆ ◆ ◆"
         await intervene(pilot, "release")
         assert "clamped" not in status(app)
@@ -110,7 +111,7 @@ async def test_zero_on_another_target_and_a_bad_line_explains_itself(one_layer):
         await intervene(pilot, "zero")
         await pilot.press("c")
         await settle(pilot)
-        assert "◆ zero l0.h[0]  h=[0.00 " in log_lines(app)[-1]
+        assert "◆ zero l0.h[0]  l0.h[0:8]=[" in log_lines(app)[-1]
 
 
 async def test_fork_switch_and_see_where_branches_diverge(one_layer):

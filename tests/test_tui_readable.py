@@ -3,10 +3,9 @@
 import numpy as np
 from rich.console import Console
 from textual.widgets import Label, Static
-from tui_support import settle, status, tape_lines
+from tui_support import headless, settle, status, tape_lines
 
 from inspector.tui.app import InspectorApp
-from inspector.tui.edits import parse_intervention
 from inspector.tui.screens.compare_steps import CompareSteps
 from inspector.tui.screens.confirm import Confirm
 from inspector.tui.screens.help import HelpScreen
@@ -35,9 +34,10 @@ async def test_a_click_selects_a_unit_in_the_lower_half_of_a_cell_and_hover_name
         assert f"l0 unit {width + 3}" in status(app)
         assert heatmap.selected == width + 3
         assert "▼" in heatmap.render_line(1).text  # the marker points at the lower half
-        value = app.main.session.last.layers[0].h[width + 3]
+        last = headless("doubled-lstm", "aa").last
+        value = last.layers[0].h[width + 3]
         await pilot.hover(heatmap, offset=(3, 1))
-        assert heatmap.tooltip == f"l0.h[3] = {app.main.session.last.layers[0].h[3]:+.2f} (t=1)"
+        assert heatmap.tooltip == f"l0.h[3] = {last.layers[0].h[3]:+.2f} (t=1)"
         assert heatmap.hover_text(width + 3) == f"l0.h[{width + 3}] = {value:+.2f} (t=1)"
         await pilot.press("down")  # the map has focus: one grid row down
         assert heatmap.selected == 2 * width + 3 and f"l0 unit {2 * width + 3}" in status(app)
@@ -70,7 +70,7 @@ async def test_the_unit_detail_redoes_the_step_with_the_records_numbers():
         await pilot.press("a", "a", *["down"] * 5)
         await settle(pilot)
         text = app.main.query_one(UnitDetail).text()
-        session = app.main.session
+        session = headless("doubled-lstm", "aa")
         step = session.last.layers[0]
         c_prev = session.records(0, 1)[0].layers[0].c[5]
         i, m, f = step.input_part["f"][5], step.memory_part["f"][5], step.gates["f"][5]
@@ -92,7 +92,7 @@ async def test_f9_compares_the_two_as_of_aa_and_says_why_they_differ():
         line = str(app.screen.query_one("#compare-steps-line", Static).render())
         assert line.startswith("t=0 and t=1 both read 'a', so their input parts are equal")
         assert "'a' (0.99) vs 'b' (0.99)" in line
-        records = app.main.session.records(0, 2)
+        records = headless("doubled-lstm", "aa").records(0, 2)
         maps = list(app.screen.query(Heatmap))
         assert np.array_equal(maps[0].values, records[0].layers[0].h)
         assert np.array_equal(maps[1].values, records[1].layers[0].h)
@@ -119,8 +119,11 @@ async def test_the_model_writes_marked_steps_and_backspace_undoes_them():
         await pilot.press("a", "a", "f8")
         await settle(pilot)
         assert "t=11 of 12 steps" in status(app)
-        session = app.main.session
+        session = headless("doubled-rnn", "aa")
+        session.generate(10)
         records = session.records(0, 12)
+        assert tape_lines(app)[0].replace(" ", "").endswith(
+            "".join(r.typed for r in records[2:]))
         assert [r.by_model for r in records] == [False] * 2 + [True] * 10
         assert all(r.typed == prev.prediction for prev, r in zip(records[1:], records[2:]))
         tape = tape_lines(app)
@@ -137,7 +140,7 @@ async def test_ctrl_t_switches_between_session_wide_and_per_step_scales():
         await pilot.press(*"abcabc")
         await settle(pilot)
         c_map = next(h for h in app.main.query(Heatmap) if h.activation == "l0.c")
-        session = app.main.session
+        session = headless("doubled-lstm", "abcabc")
         top = max(float(np.abs(r.layers[0].c).max()) for r in session.records(0, 6))
         # session mode (the default): the range is the largest |c| seen so far, at every step
         assert c_map.scale.basis == "session" and c_map.scale.high == np.float32(top)
@@ -178,12 +181,14 @@ async def test_small_things_people_notice(tmp_path):
         await pilot.press("escape")
         await pilot.pause()
         assert not app.screen.query("HelpPanel")
-        # releasing a unit that is not clamped says so and records nothing
-        said = []
-        app.main.notify = lambda message, **options: said.append(message)
-        app.main.intervene(parse_intervention("release", "l0.h", 3))
-        assert said == ["l0.h[3] is not clamped: nothing to release"]
-        assert app.main.session.pending == ()
+        # releasing a unit that is not clamped says so in the dialog, which stays open
+        await pilot.press("down", "down", "down", "f5", *"release", "enter")
+        await pilot.pause()
+        assert "l0.h[3] is not clamped: nothing to release" in str(app.screen.query_one(
+            "#prompt-error", Label).render())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "next step" not in status(app) and "clamped" not in status(app)
     validator = ExportPath()
     existing = tmp_path / "trace.json"
     existing.write_text("{}")
@@ -198,7 +203,7 @@ async def test_keys_typed_while_the_terminal_is_too_small_are_not_fed():
         await settle(pilot)
         await pilot.press("a", "b")
         await settle(pilot)
-        assert app.main.session.cursor == 0
+        assert "no steps yet" in status(app)
 
 
 async def test_compare_mode_shows_both_models_top_k():

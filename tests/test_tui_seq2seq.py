@@ -7,7 +7,7 @@ import json
 
 import pytest
 from experiment_support import help_text, make_seq2seq, open_seq2seq
-from textual.widgets import Input
+from textual.widgets import Input, Label
 from tui_support import make_checkpoint, settle, status
 
 from inspector.engine import HandoffEdit, Seq2SeqSession, inspectable
@@ -55,7 +55,7 @@ async def test_reverse_seq2seq_encodes_hands_over_and_decodes_olleh():
         await pilot.pause()
         assert shown(app, "source").startswith("source hello")
         encoder = app.seq2seq.query_one("#encoder-log", StepLog).texts
-        assert encoder[-1].startswith("t=4  x='o'  h=[")
+        assert encoder[-1].startswith("t=4  x='o'  l1.h[0:8]=[")  # the state after the step
         norms = shown(app, "handoff-norms").splitlines()
         assert [line.split()[0] for line in norms] == ["l0", "l1"]
         assert "‖h‖" in norms[0] and "‖c‖" in norms[0]
@@ -111,7 +111,12 @@ async def test_handoff_edits_rerun_the_decode_live():
         await edit(pilot, "zero")
         assert "‖h‖ 0.00  ‖c‖ 0.00" in shown(app, "handoff-norms")
         assert shown(app, "output") != "output olleh  6 steps"
-        await edit(pilot, "set l0.h[999] 1")  # out of range: reported, nothing changes
+        await edit(pilot, "set l0.h[999] 1")  # out of range: said in the dialog, which stays
+        assert isinstance(app.screen, EditPrompt)
+        assert "out of range" in str(app.screen.query_one("#prompt-error", Label).render())
+        assert app.screen.query_one(Input).value == "set l0.h[999] 1"
+        await pilot.press("escape")
+        await pilot.pause()
         assert len(shown(app, "handoff-edits").splitlines()) == 3
         await pilot.press("f7")
         await pilot.pause()

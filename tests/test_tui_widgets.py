@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from textual.app import App, ComposeResult
 
-from inspector.tui.palette import (
+from inspector.tui.colours import (
     EMPTY,
     LEVELS,
     NAN,
@@ -14,14 +14,15 @@ from inspector.tui.palette import (
     SIGNED,
     UNIT,
     adaptive_signed,
-    cell_style,
+    half_block_style,
     level_rgb,
 )
-from inspector.tui.text import glyph, log_line, vector_summary
-from inspector.tui.view import StepSummary, is_miss, tape_window, task_target
+from inspector.tui.frames import TapeCell, TapeFrame, TopKFrame
+from inspector.tui.summaries import StepSummary, is_miss, tape_window, targets_after
+from inspector.tui.text import glyph, log_line, state_summary, vector_summary
 from inspector.tui.widgets.heatmap import Heatmap
 from inspector.tui.widgets.step_log import StepLog
-from inspector.tui.widgets.tape import Tape, TapeCell
+from inspector.tui.widgets.tape import Tape
 from inspector.tui.widgets.top_k import TopK, bar
 from inspector.tui.widgets.unit_detail import sparkline
 
@@ -44,9 +45,9 @@ def test_nan_and_inf_have_colours_no_value_can_take():
     assert len(set(specials)) == 3 and not finite & set(specials)
 
 
-def test_cell_styles_are_cached():
-    assert cell_style("signed", 3, 4) is cell_style("signed", 3, 4)
-    assert cell_style("signed", 3, EMPTY).bgcolor is None
+def test_half_block_styles_are_cached():
+    assert half_block_style("signed", 3, 4) is half_block_style("signed", 3, 4)
+    assert half_block_style("signed", 3, EMPTY).bgcolor is None
 
 
 class One(App):
@@ -219,53 +220,61 @@ async def test_heatmap_lines_follow_a_new_theme():
         assert after != list(before)
 
 
-def summaries(typed: str, predicted: str) -> list[StepSummary]:
-    return [StepSummary(t, x, x, y, f"t={t}") for t, (x, y) in enumerate(zip(typed, predicted,
-                                                                           strict=True))]
+def summaries(typed: str, predicted: str, task: str | None = None) -> list[StepSummary]:
+    targets = targets_after(task, (), typed) or [None] * len(typed)
+    return [StepSummary(t, x, x, y, target)
+            for t, (x, y, target) in enumerate(zip(typed, predicted, targets, strict=True))]
 
 
 def test_misses_follow_the_task_or_next_character_prediction():
-    steps = summaries("aabbcc", "??????")
-    assert [task_target("doubled", steps, t) for t in range(6)] == list("abcdef")
-    assert task_target("shift", summaries("z", "?"), 0) == "a"
-    assert task_target("doubled", summaries("?", "?"), 0) is None
-    good = summaries("aabbcc", "abcdef")
-    assert not any(is_miss("doubled", good, t) for t in range(6))
-    mlp = summaries("aabbcc", "aaccee")
-    assert [is_miss("doubled", mlp, t) for t in range(6)] == [False, True, False, True, False,
-                                                                True]
-    # the task's own pairs, not t % 2: here the first pair starts at t=1
-    shifted = summaries("zaabb", "yabcd")
-    assert [is_miss("doubled", shifted, t) for t in range(5)] == [False] * 5
-    # a language model's output at t guesses x[t+1]: the wrong guess itself is marked
-    lm = summaries("abcd", "bxdz")  # after a: b (hit); after b: x (c was typed: miss)
-    assert [is_miss("text", lm, t) for t in range(4)] == [False, True, False, False]
+    assert targets_after("doubled", (), "aabbcc") == list("abcdef")
+    assert targets_after("shift", (), "z") == ["a"] and targets_after("doubled", (), "?") == [None]
+    assert targets_after("text", (), "abc") is None  # a language model: the next key
+    good = summaries("aabbcc", "abcdef", "doubled")
+    assert not any(is_miss(good, t, True) for t in range(6))
+    mlp = summaries("aabbcc", "aaccee", "doubled")
+    assert [is_miss(mlp, t, True) for t in range(6)] == [False, True, False, True, False, True]
+    # the marks come from the task's own pairs, not t % 2: a pair that starts at t=1
+    shifted = summaries("zaabb", "?abcd", "doubled")
+    assert [s.target for s in shifted] == ["y", "a", "b", "c", "d"]
+    assert [is_miss(shifted, t, True) for t in range(5)] == [True, False, False, False, False]
+    # a run continued across keys keeps its pair position
+    assert targets_after("doubled", summaries("a", "a", "doubled"), "ab") == ["b", "c"]
+    # a language model's output at t guesses x[t+1]: the wrong guess is the one marked
+    lm = summaries("abcd", "bxdz")  # after a: b (hit); after b: x (c typed: miss); after c: d
+    assert [is_miss(lm, t, False) for t in range(4)] == [False, True, False, False]
 
 
 def test_tape_window_shows_the_newest_steps_and_pending_keys():
     steps = summaries("abcdef", "bcdefg")
-    cells, first, view = tape_window(steps, "xy", capacity=5, view_t=None, task=None)
-    assert first == 3 and [c.typed for c in cells] == list("defxy")
-    assert cells[-1].predicted is None and view == 2
-    cells, first, view = tape_window(steps, "", capacity=4, view_t=1, task=None)
-    assert first == 0 and view == 1
+    frame = tape_window(steps, "xy", capacity=5, view_t=None, task_targets=False)
+    assert frame.first_t == 3 and [c.typed for c in frame.cells] == list("defxy")
+    assert frame.cells[-1].predicted is None and frame.view_index == 2
+    frame = tape_window(steps, "", capacity=4, view_t=1, task_targets=False)
+    assert frame.first_t == 0 and frame.view_index == 1
 
 
 async def test_tape_draws_typed_predicted_and_miss_lines():
     tape = Tape()
     async with One(tape).run_test(size=(30, 3)) as pilot:
-        tape.show([TapeCell("a", "a"), TapeCell("a", "c", miss=True), TapeCell(" ", None)], 0, 1)
+        tape.show(TapeFrame((TapeCell("a", "a"), TapeCell("a", "c", miss=True),
+                             TapeCell(" ", None)), 0, 1))
         await pilot.pause()
         assert [tape.line_text(y) for y in range(3)] == ["x a a ␣", "y a c …", "    ✗"]
         assert tape.capacity == 14
 
 
 def test_log_line_is_the_seeds_wording_with_the_summary_last():
-    line = log_line(1, "a", "b", 0.987, np.array([0.0, -0.5], dtype=np.float32))
-    assert line == "t=1  x='a'  → y='b' (0.99)  h=[0.00 -0.50]"
-    assert log_line(0, "<unk>", "\n", 0.5, np.zeros(1)).startswith("t=0  x=<unk>  → y='\\n'")
+    state = state_summary("l1.h", np.array([0.0, -0.5], dtype=np.float32))
+    assert state == "l1.h[0:2]=[0.00 -0.50]"
+    line = log_line(1, "a", "b", 0.987, state)
+    assert line == "t=1  x='a'  → y='b' (0.99)  l1.h[0:2]=[0.00 -0.50]"
+    assert log_line(0, "<unk>", "\n", 0.5, "").startswith("t=0  x=<unk>  → y='\\n'")
+    assert log_line(0, "h", None, 0.0, "l0.h[0:1]=[0.10]") == "t=0  x='h'  l0.h[0:1]=[0.10]"
     assert vector_summary(np.arange(10, dtype=np.float32), 2) == "[0.00 1.00 …]"
+    assert state_summary("l0.act", np.zeros(20)).startswith("l0.act[0:8]=[0.00")
     assert glyph(" ") == "␣" and glyph("\n") == "↵" and glyph("字") == "·"
+    assert glyph("<NaN>") == "!" and glyph("?") == "?"  # a NaN output is not the token '?'
 
 
 async def test_step_log_keeps_the_newest_lines_that_fit_and_cuts_at_the_edge():
@@ -280,7 +289,7 @@ async def test_step_log_keeps_the_newest_lines_that_fit_and_cuts_at_the_edge():
 async def test_top_k_bars_and_entropy():
     top = TopK()
     async with One(top).run_test(size=(30, 8)) as pilot:
-        top.show((("b", 0.75), ("<unk>", 0.25)), 0.81)
+        top.show(TopKFrame((("b", 0.75), ("<unk>", 0.25)), 0.81))
         await pilot.pause()
         text = top.text()
         assert "0.750" in text and "<unk>" in text and "entropy 0.810 bits" in text
@@ -290,7 +299,7 @@ async def test_top_k_bars_and_entropy():
 async def test_top_k_escapes_a_hostile_token_from_a_vocabulary_file():
     top = TopK()
     async with One(top).run_test(size=(40, 8)) as pilot:
-        top.show((("\x1b[2Jok", 0.75), ("\u202eevil", 0.25)), 0.81)
+        top.show(TopKFrame((("\x1b[2Jok", 0.75), ("\u202eevil", 0.25)), 0.81))
         await pilot.pause()
         text = top.text()
         assert "\\x1b[2Jok" in text and "\\u202eevil" in text

@@ -29,10 +29,14 @@ def make_checkpoint(path: Path, *, cell: str = "lstm", layers: int = 2, hidden: 
     return save_checkpoint(path, "char", module, vocab, task=task)
 
 
+BUSY_WORDS = ("loading", "feeding…", "keys queued", "opening")
+
+
 async def settle(pilot) -> None:
-    """Wait for workers and until the queued keys are fed and the screen has redrawn."""
+    """Wait until what the screen shows says the app is idle: no worker running, nothing
+    loading or being fed, no key queued (read from the status line and the tape)."""
     app: InspectorApp = pilot.app
-    for _ in range(200):
+    for _ in range(400):
         if not app.is_running:
             return
         try:
@@ -40,10 +44,12 @@ async def settle(pilot) -> None:
         except WorkerCancelled:  # the app is exiting
             return
         await pilot.pause()
-        screen = app.main
-        fed = screen.ready and not screen.pending
-        failed = screen.status_note.startswith("no model") or not app.is_running
-        if (fed or failed) and not any(worker.is_running for worker in app.workers):
+        if not app.is_running:
+            return
+        shown = status(app)
+        idle = not any(word in shown for word in BUSY_WORDS) and not any(
+            "…" in tape.line_text(1) for tape in app.main.query(Tape))
+        if (idle or "no model" in shown) and not any(w.is_running for w in app.workers):
             break
     await pilot.pause()
     await pilot.pause()
@@ -60,3 +66,16 @@ def log_lines(app: InspectorApp) -> list[str]:
 
 def status(app: InspectorApp) -> str:
     return app.main.query_one("#status", LinesWidget).text()
+
+
+def headless(model: str, text: str = ""):
+    """A session of its own on `model` (zoo name or path), fed `text`: the numbers the app
+    must show, computed without it (tests compare the screen with this, never with the app's
+    own session)."""
+    from inspector.engine import Session, inspectable
+    from inspector.loading import open_model
+
+    session = Session(inspectable(open_model(model)))
+    if text:
+        session.feed(text)
+    return session

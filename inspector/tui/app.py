@@ -1,13 +1,14 @@
 """The rnn-inspect TUI: `InspectorApp` and `run_app`, the entry point the CLI calls.
 
-The app owns the model's life cycle (load, switch, export) and runs each of those in a thread
-worker; screens own what is drawn. The first screen is up before torch is imported: the loading
-worker imports it, and keys typed meanwhile are queued by the screen.
+The app owns the model's life cycle (load, switch, save, export) and runs each of those in a
+thread worker (bodies in `jobs.py`, results back as `messages.py`); each screen's controller owns
+the session on screen. The first screen is up before torch is imported: the loading worker imports
+it, and keys typed meanwhile are queued by the controller.
 """
 
 from __future__ import annotations
 
-import gc
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,18 @@ from textual.worker import get_current_worker
 
 from inspector.tui.bindings import APP_BINDINGS
 from inspector.tui.commands import InspectorCommands
+from inspector.tui.jobs import (
+    SaveJob,
+    Seq2SeqLoaded,
+    export_trace,
+    load,
+    open_saved,
+    save_job,
+    save_session,
+    source_label,
+    with_encoder_from,
+)
+from inspector.tui.messages import ExportFinished, LoadFailed, ModelLoaded, SessionSaved
 from inspector.tui.screens.compare import CompareScreen
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.screens.main import MainScreen
@@ -32,21 +45,6 @@ from inspector.tui.screens.path_prompt import (
 )
 from inspector.tui.screens.seq2seq import Seq2SeqScreen
 from inspector.tui.threads import limit_math_threads
-from inspector.tui.workers import (
-    ExportFinished,
-    LoadFailed,
-    ModelLoaded,
-    SaveJob,
-    Seq2SeqLoaded,
-    SessionSaved,
-    export_trace,
-    load,
-    open_saved,
-    save_job,
-    save_session,
-    source_label,
-    with_encoder_from,
-)
 from models.errors import first_line
 
 if TYPE_CHECKING:
@@ -54,6 +52,7 @@ if TYPE_CHECKING:
     from models.checkpoint import Checkpoint
 
 DEFAULT_MODEL = "doubled-lstm"
+log = logging.getLogger("rnn_inspect")
 
 
 class InspectorApp(App[int]):
@@ -81,6 +80,8 @@ class InspectorApp(App[int]):
         self.main = (MainScreen() if compare is None
                      else CompareScreen(compare, opened=compare_opened))
         self.seq2seq: Seq2SeqScreen | None = None  # over the main screen while a seq2seq is open
+        self.open_prompt: PathPrompt | None = None  # the open dialog waiting for its model
+        self.loads = 0  # serial of the newest load: an older one's result is ignored
 
     async def on_mount(self) -> None:
         await self.push_screen(self.main)
@@ -90,51 +91,58 @@ class InspectorApp(App[int]):
 
     def open_model(self, source: ModelSource | str) -> None:
         """Load `source` in a worker; the session on screen stays until the new one is ready."""
-        replay = self.main.session.text if self.main.session is not None else ""
-        if self.seq2seq is not None:
-            replay = self.seq2seq.session.source
+        replay = (self.seq2seq.controller.session.source if self.seq2seq is not None
+                  else self.main.controller.carried_text())
         self.main.loading(f"loading {source_label(source)}…")
         opened, self.opened = (self.opened if source is self.source else None), None
         encoder_from = self.encoder_from if source is self.source else None
-        self.load_worker(source, replay, opened, encoder_from)
+        self.loads += 1
+        self.load_worker(source, replay, opened, encoder_from, self.loads)
 
     @work(thread=True, exclusive=True, group="load")
     def load_worker(self, source: ModelSource | str, replay: str,
-                    opened: Checkpoint | None = None,
-                    encoder_from: Checkpoint | None = None) -> None:
+                    opened: Checkpoint | None, encoder_from: Checkpoint | None,
+                    serial: int) -> None:
         from inspector.loading import CheckpointError
 
+        label = source_label(source)
         try:
             loaded = load(source, replay, opened)
             if encoder_from is not None and isinstance(loaded, Seq2SeqLoaded):
                 loaded = with_encoder_from(loaded, encoder_from)
         except CheckpointError as exc:
-            self.post_message(LoadFailed(source_label(source), str(exc)))
-            return
+            message = LoadFailed(label, str(exc), serial)
         except Exception as exc:  # a model the engine cannot run must not take the app down
-            reason = first_line(exc)
-            self.post_message(LoadFailed(source_label(source),
-                                         f"{source_label(source)}: cannot inspect it ({reason})"))
-            return
+            log.exception("loading %s failed", label)
+            self.log.error(f"loading {label} failed: {exc!r}")
+            message = LoadFailed(label, f"{label}: cannot inspect it ({first_line(exc)})",
+                                 serial)
+        else:
+            message = ModelLoaded(loaded, serial)
         if not get_current_worker().is_cancelled:
-            self.post_message(ModelLoaded(loaded))
+            self.post_message(message)
 
     async def on_model_loaded(self, message: ModelLoaded) -> None:
+        if message.serial != self.loads:  # superseded by a newer ctrl+o
+            return
+        self.close_open_prompt()
         await self.leave_seq2seq()
         if isinstance(message.loaded, Seq2SeqLoaded):
             await self.show_seq2seq(message.loaded)
         else:
             await self.main.attach(message.loaded)
-        # torch leaves hundreds of thousands of long-lived objects; a full garbage collection
-        # walking them all stalls a key for ~150 ms. Freezing them keeps collections cheap.
-        gc.freeze()
         for note in message.loaded.notes:
             self.notify(note, severity="warning")
+
+    def close_open_prompt(self) -> None:
+        if self.open_prompt is not None and self.open_prompt.is_attached:
+            self.open_prompt.dismiss(None)
+        self.open_prompt = None
 
     async def show_seq2seq(self, loaded: Seq2SeqLoaded) -> None:
         """Seq2seq models get their own screen over the main one; printable keys queued while
         the model loaded become the start of its source."""
-        queued, self.main.pending = self.main.pending, ""
+        queued = self.main.controller.take_queued()
         self.seq2seq = Seq2SeqScreen(loaded)
         await self.push_screen(self.seq2seq)
         source = "".join(ch for ch in queued if ch.isprintable())
@@ -148,10 +156,15 @@ class InspectorApp(App[int]):
             self.seq2seq = None
 
     def on_load_failed(self, message: LoadFailed) -> None:
-        if self.main.session is None and self.seq2seq is None:  # nothing to fall back on
+        if message.serial != self.loads:  # a superseded load's failure is nobody's business
+            return
+        if self.main.controller.loaded is None and self.seq2seq is None:  # nothing to fall back on
             self.exit(None, return_code=2, message=f"rnn-inspect: {message.reason}")
             return
         self.main.load_failed()
+        if self.open_prompt is not None and self.open_prompt.is_attached:
+            self.open_prompt.show_error(message.reason)  # the dialog stays, with the path
+            return
         self.notify(message.reason, title="Could not open the checkpoint", severity="error",
                     timeout=8)
 
@@ -174,31 +187,33 @@ class InspectorApp(App[int]):
             self.push_screen(HelpScreen(seq2seq=self.seq2seq is not None))
 
     def action_open_checkpoint(self) -> None:
-        def opened(value: str | None) -> None:
-            if value:
-                from inspector.loading import ModelSource
+        def apply(value: str) -> str:
+            from inspector.loading import ModelSource
 
-                model, vocab = split_vocab(value)
-                self.open_model(model if vocab is None else ModelSource(model, vocab=vocab))
+            model, vocab = split_vocab(value)
+            self.open_model(model if vocab is None else ModelSource(model, vocab=vocab))
+            return f"opening {value}…"  # stays open until the model is in, or says why not
 
-        self.push_screen(PathPrompt("Open a checkpoint (path or zoo name)", "",
-                                    checkpoint_validators(), zoo=True), opened)
+        def closed(_: str | None) -> None:
+            self.open_prompt = None
+
+        self.open_prompt = PathPrompt("Open a checkpoint (path or zoo name)", "",
+                                      checkpoint_validators(), zoo=True, apply=apply)
+        self.push_screen(self.open_prompt, closed)
 
     def job_on_screen(self, verb: str) -> SaveJob | None:
         """A copy of the journal on screen with its view, for ctrl+e and F10 (None, said on
         screen, when there is nothing to `verb` yet or a paste is still being fed)."""
         screen = self.seq2seq if self.seq2seq is not None else self.main
-        loaded = getattr(screen, "loaded", None)
+        controller = screen.controller
+        loaded = controller.loaded
         if loaded is None or loaded.checkpoint is None:
             self.notify(f"nothing to {verb} yet: no model is loaded", severity="warning")
             return None
-        if self.seq2seq is None and not self.main.ready:
+        if self.seq2seq is None and not controller.ready:
             self.notify(f"the model is busy: {verb} once the paste is in", severity="warning")
             return None
-        if self.seq2seq is not None:
-            return save_job(loaded, screen.session, screen.view_t, 0, 0)
-        return save_job(loaded, screen.session, screen.view_t, screen.selected_layer,
-                        screen.selected_unit)
+        return save_job(loaded, controller.session, *controller.on_view())
 
     def action_export_trace(self) -> None:
         """ctrl+e: the timeline on view, as the screen shows it: typed text, every intervention
@@ -220,6 +235,7 @@ class InspectorApp(App[int]):
         try:
             self.post_message(ExportFinished(export_trace(job, path)))
         except Exception as exc:  # reported, never fatal: the session on screen is untouched
+            log.exception("exporting to %s failed", path)
             self.log.error(f"exporting to {path} failed: {exc!r}")
             self.post_message(ExportFinished(None, f"{path}: {first_line(exc)}"))
 
@@ -249,6 +265,7 @@ class InspectorApp(App[int]):
         try:
             self.post_message(SessionSaved(save_session(job, path)))
         except Exception as exc:  # reported, never fatal: the session on screen is untouched
+            log.exception("saving the session to %s failed", path)
             self.log.error(f"saving the session to {path} failed: {exc!r}")
             self.post_message(SessionSaved(None, f"{path}: {first_line(exc)}"))
 
@@ -266,24 +283,26 @@ class InspectorApp(App[int]):
         def chosen(value: str | None) -> None:
             if value:
                 self.main.loading(f"opening {value}…")
-                self.open_session_worker(Path(value).expanduser(), ignore_hash)
+                self.loads += 1
+                self.open_session_worker(Path(value).expanduser(), ignore_hash, self.loads)
 
         title = ("Open a session on other weights (path)" if ignore_hash
                  else "Open a saved session (path)")
         self.push_screen(PathPrompt(title, "", session_file_validators()), chosen)
 
     @work(thread=True, exclusive=True, group="load")
-    def open_session_worker(self, path: Path, ignore_hash: bool) -> None:
+    def open_session_worker(self, path: Path, ignore_hash: bool, serial: int) -> None:
         from inspector.loading import CheckpointError
         from inspector.sessions import SessionFileError
 
         try:
-            message = ModelLoaded(open_saved(path, ignore_hash))
+            message = ModelLoaded(open_saved(path, ignore_hash), serial)
         except (SessionFileError, CheckpointError) as exc:
-            message = LoadFailed(str(path), str(exc))
+            message = LoadFailed(str(path), str(exc), serial)
         except Exception as exc:  # a model the engine cannot run must not take the app down
+            log.exception("opening the session %s failed", path)
             self.log.error(f"opening the session {path} failed: {exc!r}")
-            message = LoadFailed(str(path), f"{path}: cannot open it ({first_line(exc)})")
+            message = LoadFailed(str(path), f"{path}: cannot open it ({first_line(exc)})", serial)
         if not get_current_worker().is_cancelled:
             self.post_message(message)
 

@@ -90,4 +90,6 @@ SEQ2SEQ_BINDINGS = [
             tooltip="Remove the last source character"),
     Binding("ctrl+r", "reset", "Reset", id="source-reset",
             tooltip="Clear the source, the edits and the decode"),
+    Binding("tab", "select_layer(1)", "Next layer", id="logs-layer-next", show=False,
+            tooltip="The encoder and decoder logs follow the next layer's state"),
 ]

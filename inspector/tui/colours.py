@@ -199,4 +199,3 @@ def marker_style(ramp: str, level: int) -> Style:
                  bold=True)
 
 
-cell_style = half_block_style  # the name `inspector.tui.palette` callers know

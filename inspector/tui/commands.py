@@ -16,8 +16,8 @@ class InspectorCommands(Provider):
 
     def commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
         from inspector.tui.screens.main import MainScreen
-        from inspector.tui.screens.path_prompt import zoo_names
         from inspector.tui.screens.seq2seq import Seq2SeqScreen
+        from models.zoo import zoo_names
 
         app = self.app
         for binding in APP_BINDINGS:

@@ -7,7 +7,10 @@ from rich.cells import cell_len
 
 from models.errors import printable
 
-SPECIAL_GLYPHS = {"<unk>": "¿", "<s>": "⟨", "</s>": "⟩", " ": "␣", "\n": "↵", "\t": "⇥"}
+NO_PREDICTION = "<NaN>"  # the engine's prediction when the output is not finite (records.py)
+SPECIAL_GLYPHS = {"<unk>": "¿", "<s>": "⟨", "</s>": "⟩", " ": "␣", "\n": "↵", "\t": "⇥",
+                  NO_PREDICTION: "!"}
+SUMMARY_UNITS = 8  # values of the state a log line shows
 
 
 def glyph(token: str) -> str:
@@ -33,17 +36,23 @@ def token_repr(token: str) -> str:
     return printable(token) if len(token) > 1 else repr(token)
 
 
-def vector_summary(values: np.ndarray, limit: int = 8) -> str:
+def vector_summary(values: np.ndarray, limit: int = SUMMARY_UNITS) -> str:
     """`[0.12 -0.53 …]`: the first few values; the log line is cut at the screen edge anyway."""
     shown = " ".join(f"{v:.2f}" for v in np.asarray(values[:limit], dtype=np.float64))
     return f"[{shown}{' …' if len(values) > limit else ''}]"
 
 
-def log_line(t: int, typed: str, prediction: str, confidence: float, h_before: np.ndarray,
+def state_summary(name: str, values: np.ndarray, limit: int = SUMMARY_UNITS) -> str:
+    """`l1.h[0:8]=[…]`: a state summary labelled with its layer and the units shown."""
+    return f"{name}[0:{min(limit, len(values))}]={vector_summary(values, limit)}"
+
+
+def log_line(t: int, typed: str, prediction: str | None, confidence: float, state: str,
              edits: tuple[str, ...] = ()) -> str:
-    """The seed's step line: `t=1  x='a'  → y='b' (0.99)  h=[…]`, h being the state read by step t
-    (zero at t=0), last so a narrow screen cuts only the summary. Interventions on that state are
-    written before it, marked `◆`."""
+    """The seed's step line: `t=1  x='a'  → y='b' (0.99)  l0.h[0:8]=[…]`, the state being the
+    one *after* step t (as every panel shows it), last so a narrow screen cuts only the summary.
+    Interventions that shaped the step are written before it, marked `◆`. A step without an
+    output (an encoder's) has no `→ y` part."""
     marks = "".join(f"◆ {edit}  " for edit in edits)
-    return (f"t={t}  x={token_repr(typed)}  → y={token_repr(prediction)} ({confidence:.2f})  "
-            f"{marks}h={vector_summary(h_before)}")
+    output = "" if prediction is None else (f"→ y={token_repr(prediction)} ({confidence:.2f})  ")
+    return f"t={t}  x={token_repr(typed)}  {output}{marks}{state}"

@@ -11,6 +11,11 @@ ZOO_DIR = Path(__file__).parent
 MANIFEST = ZOO_DIR / "manifest.json"
 
 
+def zoo_names() -> list[str]:
+    """The bundled models' names (their files' stems), sorted: the one listing of the zoo."""
+    return sorted(path.stem for path in ZOO_DIR.glob("*.safetensors"))
+
+
 def manifest() -> dict[str, dict]:
     return json.loads(MANIFEST.read_text(encoding="utf-8")) if MANIFEST.exists() else {}
 
@@ -37,7 +42,8 @@ def manifest_rows() -> list[dict]:
     """One row per bundled checkpoint: name, architecture, task and measured figures."""
     info = manifest()
     rows = []
-    for path in sorted(ZOO_DIR.glob("*.safetensors")):
+    for name in zoo_names():
+        path = ZOO_DIR / f"{name}.safetensors"
         meta = measured(path)
         arch = meta.get("arch", {})
         shape = (f"{arch.get('cell')} {arch.get('layers', 1)}x{arch.get('hidden')}"

@@ -4,7 +4,6 @@ diverges from the branch on screen; choosing one switches to it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,26 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-
-@dataclass(frozen=True)
-class BranchRow:
-    """One branch as the picker lists it (plain data, taken from the session by the screen)."""
-
-    name: str
-    steps: int
-    fork_t: int | None
-    divergence: int | None  # first differing step from the branch on screen; None: no difference
-    current: bool
-
-    def describe(self) -> str:
-        where = "the first branch" if self.fork_t is None else f"forked at t={self.fork_t}"
-        if self.current:
-            diverges = "on screen"
-        elif self.divergence is None:
-            diverges = "same steps as the branch on screen"
-        else:
-            diverges = f"diverges at t={self.divergence}"
-        return f"{self.name}  {self.steps} steps · {where} · {diverges}"
+from inspector.tui.frames import BranchRow
 
 
 class BranchPicker(ModalScreen[str | None]):

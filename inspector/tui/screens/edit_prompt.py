@@ -11,7 +11,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
 from inspector.tui.edits import EditError
-from inspector.tui.screens.prompt import LinePrompt
+from inspector.tui.screens.prompt import Apply, LinePrompt
 
 
 class ParsesAs(Validator):
@@ -30,10 +30,12 @@ class ParsesAs(Validator):
 
 
 class EditPrompt(LinePrompt):
-    """Ask for an edit line; dismisses with it once `parse` accepts it, or None on Escape."""
+    """Ask for an edit line; dismisses with it once `parse` accepts it and `apply` (if given)
+    has applied it, or None on Escape."""
 
-    def __init__(self, title: str, hint: str, parse: Callable[[str], object]) -> None:
-        super().__init__(title)
+    def __init__(self, title: str, hint: str, parse: Callable[[str], object],
+                 apply: Apply | None = None) -> None:
+        super().__init__(title, apply)
         self.hint = hint
         self.parse = parse
 

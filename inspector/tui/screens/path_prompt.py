@@ -1,6 +1,7 @@
 """A one-line path dialog with completion and validation: opening checkpoints, choosing where
 to export. Validation here catches missing files at once; whether a file really is a checkpoint
-is only known after loading, and a failure there is reported as a notification."""
+is only known after loading, so the open dialog stays up while the model loads and shows a
+failure under the path typed (`show_error`)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,12 @@ from textual.suggester import Suggester
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
-from inspector.tui.screens.prompt import LinePrompt
+from inspector.tui.screens.prompt import Apply, LinePrompt
 from models.atomic import OutputPathError, check_output
+from models.zoo import zoo_names
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth")
 EXPORT_SUFFIXES = (".json", ".jsonl", ".npz")
-
-
-def zoo_names() -> list[str]:
-    """Bundled model names, read from the zoo folder (without importing torch)."""
-    from models.zoo import ZOO_DIR
-
-    return sorted(p.stem for p in ZOO_DIR.glob("*.safetensors"))
 
 
 class PathSuggester(Suggester):
@@ -138,11 +133,12 @@ def export_validators() -> list[Validator]:
 
 
 class PathPrompt(LinePrompt):
-    """Ask for a path; dismisses with it once valid, or with None on Escape."""
+    """Ask for a path; dismisses with it once valid (and applied, see LinePrompt), or with None
+    on Escape."""
 
     def __init__(self, title: str, value: str, validators: list[Validator], *,
-                 zoo: bool = False) -> None:
-        super().__init__(title)
+                 zoo: bool = False, apply: Apply | None = None) -> None:
+        super().__init__(title, apply)
         self.value = value
         self.validators = validators
         self.zoo = zoo

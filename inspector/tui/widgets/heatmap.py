@@ -258,6 +258,8 @@ class Heatmap(CachedStyle):
             self._keys = None
             self._strip_width = width
         strip = self._strips.get(y)
+        if strip is None and width < 1:  # laid out with no room yet (a model view mounting)
+            return Strip.blank(0)
         if strip is None:
             strip = self._title_strip(width) if y == 0 else self._cells_strip(y - 1, width)
             self._strips[y] = strip

@@ -1,4 +1,4 @@
-"""The colour scale and value ranges of the heatmaps, drawn from the same palette they use."""
+"""The colour scale and value ranges of the heatmaps, drawn from the same colour scales they use."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from inspector.tui.palette import LEVELS, NAN, NEG_INF, POS_INF, level_rgb
+from inspector.tui.colours import LEVELS, NAN, NEG_INF, POS_INF, level_rgb
 
 
 def ramp_text(ramp: str) -> Text:

@@ -7,26 +7,19 @@ step is on view; the view asks each widget only for the window that fits on scre
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
-import numpy as np
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from inspector.tui.colours import SCALE_MODES, SessionRanges, scale_for
-from inspector.tui.explain import held_names, unit_formulas
-from inspector.tui.view import StepCache, legend_names, map_specs, tape_window
+from inspector.tui.frames import ViewFrame, ViewLayout, Viewport
 from inspector.tui.widgets.heatmap import Heatmap, map_layout
 from inspector.tui.widgets.legend import Legend
 from inspector.tui.widgets.step_log import StepLog
 from inspector.tui.widgets.tape import Tape
 from inspector.tui.widgets.top_k import TopK
-from inspector.tui.widgets.unit_detail import GateSplit, UnitDetail, UnitView
-
-if TYPE_CHECKING:
-    from inspector.engine import InspectableModel, Session, StepRecord
+from inspector.tui.widgets.unit_detail import UnitDetail
 
 
 class Panel(VerticalScroll, can_focus=False):
@@ -107,7 +100,7 @@ class MapsPanel(Panel):
 
 
 class ModelView(Vertical):
-    """The inspector for one model and its session."""
+    """The inspector for one model: draws the `ViewFrame`s its controller builds."""
 
     class Resized(Message):
         """The view has a new size: the screen redraws so each window fits (tape, log)."""
@@ -115,100 +108,52 @@ class ModelView(Vertical):
     def on_resize(self) -> None:
         self.post_message(self.Resized())
 
-    def __init__(self, model: InspectableModel, task: str | None, *, id: str | None = None) -> None:
+    def __init__(self, layout: ViewLayout, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.model = model
-        self.task_name = task
-        self.specs = map_specs(model)
+        self.view_layout = layout
         # Kept by reference: querying the DOM on every key costs more than drawing some panels.
         self.tape = Tape(id="tape")
-        self.maps = MapsPanel(model.hidden, len(self.specs) // model.n_layers, id="maps")
-        self.heatmaps = [Heatmap(spec.activation, spec.title, model.hidden,
-                                 classes="gate" if spec.gate else None) for spec in self.specs]
+        self.maps = MapsPanel(layout.hidden, layout.maps_per_layer, id="maps")
+        self.heatmaps = [Heatmap(spec.activation, spec.title, layout.hidden,
+                                 classes="gate" if spec.gate else None) for spec in layout.specs]
         self.top_k = TopK(id="top-k")
         self.unit_detail = UnitDetail(id="unit")
         self.step_log = StepLog(id="log")
-        self.scale_mode = SCALE_MODES[0]  # "session": a colour means one number at every step
-        self.ranges = SessionRanges()
+        self.legend = Legend(id="legend")
 
     def compose(self) -> ComposeResult:
         yield self.tape
         with BlankHorizontal(id="body"):
             with self.maps:
-                for layer in range(self.model.n_layers):
+                for layer in range(self.view_layout.n_layers):
                     yield Static(f"layer {layer}", classes="layer-title")
                     with BlankContainer(classes="layer"):
-                        yield from (heatmap for heatmap, spec in zip(self.heatmaps, self.specs,
+                        yield from (heatmap for heatmap, spec in zip(self.heatmaps,
+                                                                     self.view_layout.specs,
                                                                      strict=True)
                                     if spec.layer == layer)
             with Panel(id="side"):
                 yield self.top_k
                 yield self.unit_detail
-                yield Legend(id="legend")
+                yield self.legend
         yield self.step_log
 
     def on_mount(self) -> None:
-        self.query_one(Legend).describe(*legend_names(self.model))
+        self.legend.describe(*self.view_layout.legend)
 
-    def toggle_scale(self) -> str:
-        """Session-wide ranges ⇄ each map stretched over its own step; returns the new mode."""
-        self.scale_mode = SCALE_MODES[1 - SCALE_MODES.index(self.scale_mode)]
-        self.query_one(Legend).set_mode(self.scale_mode)
-        return self.scale_mode
+    def viewport(self) -> Viewport:
+        """How much of the timeline fits, as laid out now."""
+        return Viewport(self.tape.capacity, self.step_log.capacity,
+                        self.unit_detail.history_width)
 
-    def show(self, session: Session, cache: StepCache, pending: str, view_t: int | None,
-             layer: int, unit: int) -> StepRecord | None:
-        """Draw step `view_t` (None: the newest) with `unit` of `layer` selected; returns the
-        record drawn."""
-        t = len(cache) - 1 if view_t is None else view_t
-        record = self._record(session, t)
-        cells, first_t, view_index = tape_window(cache.steps, pending, self.tape.capacity, view_t,
-                                                 self.task_name)
-        self.tape.show(cells, first_t, view_index)
+    def draw(self, frame: ViewFrame) -> None:
+        self.tape.show(frame.tape)
         panel = self.maps.region
-        for heatmap, spec in zip(self.heatmaps, self.specs, strict=True):
-            values = None if record is None else record.activation(spec.activation)
-            scale = scale_for(spec.scale, spec.activation, values, self.scale_mode, self.ranges)
-            heatmap.show(values, scale, unit if spec.layer == layer else None,
-                         visible=heatmap.region.overlaps(panel),
-                         t=None if record is None else record.t)
-        if record is None:
-            self.top_k.show((), None)
-        else:
-            self.top_k.show(record.top, record.entropy)
-        capacity = self.step_log.capacity
-        self.step_log.show([step.line for step in cache.steps[max(0, t + 1 - capacity):t + 1]])
-        self._show_unit(session, record, layer, unit)
-        return record
-
-    @staticmethod
-    def _record(session: Session, t: int) -> StepRecord | None:
-        if t < 0:
-            return None
-        if t == session.cursor - 1 and session.last is not None:
-            return session.last
-        return session.records(t, t + 1)[0]
-
-    def _show_unit(self, session: Session, record: StepRecord | None, layer: int,
-                   unit: int) -> None:
-        detail = self.unit_detail
-        if record is None:
-            detail.show(None, f"unit {unit} of layer {layer}: no step yet")
-            return
-        step = record.layers[layer]
-        state = {"h": float(step.h[unit])}
-        if step.c is not None:
-            state["c"] = float(step.c[unit])
-        stop = record.t + 1
-        start = max(0, stop - detail.history_width)
-        history = session.history(f"l{layer}.h", unit, start, stop)
-        names = self.model.gate_names or tuple(step.input_part)  # plain RNN / MLP: "h"
-        gates = tuple(GateSplit(name, float(step.gates.get(name, step.h)[unit]),
-                                float(step.input_part[name][unit]),
-                                float(step.memory_part[name][unit]))
-                      for name in names)
-        formulas = unit_formulas(self.model.cell, step, session.state_before(record.t)[layer],
-                                 unit, nonlinearity=self.model.nonlinearity or "tanh",
-                                 held=held_names(record.clamps, layer, unit))
-        detail.show(UnitView(layer, unit, self.model.hidden, state, np.asarray(history), start,
-                             gates), formulas=formulas)
+        for heatmap, map_frame in zip(self.heatmaps, frame.maps, strict=True):
+            heatmap.show(map_frame.values, map_frame.scale, map_frame.selected,
+                         visible=heatmap.region.overlaps(panel), t=frame.t)
+        self.top_k.show(frame.top)
+        self.step_log.show(frame.log)
+        self.unit_detail.show(frame.unit, frame.unit_placeholder, formulas=frame.formulas)
+        if frame.scale_mode != self.legend.mode:
+            self.legend.set_mode(frame.scale_mode)

@@ -6,8 +6,6 @@ on view), so a 10,000-character session costs the same per key as a short one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 from rich.cells import cell_len
@@ -15,6 +13,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
+from inspector.tui.frames import TapeCell, TapeFrame
 from inspector.tui.text import token_label
 from inspector.tui.widgets.cached_style import CachedStyle
 
@@ -25,27 +24,6 @@ VIEW_STYLE = Style(reverse=True)
 PENDING_STYLE = Style(dim=True, italic=True)
 INTERVENED_STYLE = Style(color="magenta", bold=True)
 WRITTEN_STYLE = Style(color="cyan", italic=True)
-
-
-@dataclass(frozen=True)
-class TapeCell:
-    """One step as the tape shows it; `predicted` None for keys still waiting for the model."""
-
-    typed: str
-    predicted: str | None
-    miss: bool = False
-    intervened: bool = False
-    by_model: bool = False  # the model wrote it: its own prediction fed back
-
-    @property
-    def width(self) -> int:
-        """Cells the step takes on every line: one for characters, a word's own width."""
-        return max(cell_len(token_label(self.typed)),
-                   cell_len(token_label(self.predicted)) if self.predicted else 1)
-
-    @property
-    def narrow(self) -> bool:
-        return len(self.typed) <= 1 and (self.predicted is None or len(self.predicted) <= 1)
 
 
 class Tape(CachedStyle):
@@ -64,11 +42,14 @@ class Tape(CachedStyle):
         """How many steps fit: two columns each after the label."""
         return max(1, (self.size.width - len(LABELS[0])) // 2)
 
-    def show(self, cells: Sequence[TapeCell], first_t: int, view_index: int | None) -> None:
-        """Cells for steps first_t.. ; `view_index` (into cells) is highlighted."""
-        self.cells = tuple(cells)
-        self.first_t = first_t
-        self.view_index = view_index
+    def show(self, frame: TapeFrame) -> None:
+        """Cells for steps frame.first_t.. ; `view_index` (into cells) is highlighted."""
+        if (frame.cells, frame.first_t, frame.view_index) == (self.cells, self.first_t,
+                                                              self.view_index):
+            return
+        self.cells = frame.cells
+        self.first_t = frame.first_t
+        self.view_index = frame.view_index
         self.refresh()
 
     def line_text(self, y: int) -> str:
@@ -83,7 +64,7 @@ class Tape(CachedStyle):
         # Runs of equal style become one segment each (a cell's trailing space takes its
         # style, but for the reversed step on view), built on the widget's own style, so the
         # strip needs no further copies: a tape of misses costs a few segments, not 2 a cell.
-        plain = cell_style(False, False, False)
+        plain = tape_style(False, False, False)
         runs: list[list] = [[LABEL_STYLE, LABELS[y]]]
         for index, cell in enumerate(self.cells):
             style = self._style(y, index, cell)
@@ -113,13 +94,13 @@ class Tape(CachedStyle):
         return "◆" if cell.intervened else "✎" if cell.by_model else "✗" if cell.miss else " "
 
     def _style(self, y: int, index: int, cell: TapeCell) -> Style:
-        return cell_style(cell.predicted is None, y > 0 and cell.miss,
+        return tape_style(cell.predicted is None, y > 0 and cell.miss,
                           index == self.view_index and y < 2, y == 2 and cell.intervened,
                           cell.by_model and y != 1)
 
 
 @lru_cache(maxsize=32)
-def cell_style(pending: bool, miss: bool, on_view: bool, intervened: bool = False,
+def tape_style(pending: bool, miss: bool, on_view: bool, intervened: bool = False,
                written: bool = False) -> Style:
     """Built once per combination: adding Styles per cell on every key is measurable."""
     style = Style()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from rich.segment import Segment
 from rich.style import Style
 
+from inspector.tui.frames import TopKFrame
 from inspector.tui.text import glyph
 from inspector.tui.widgets.lines import LinesWidget
 from models.errors import printable
@@ -29,17 +28,19 @@ class TopK(LinesWidget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.top: tuple[tuple[str, float], ...] = ()
-        self.entropy: float | None = None
+        self.frame = TopKFrame()
+
+    @property
+    def top(self) -> tuple[tuple[str, float], ...]:
+        return self.frame.top
 
     def on_resize(self) -> None:
-        self.show(self.top, self.entropy)
+        self.show(self.frame)
 
-    def show(self, top: Sequence[tuple[str, float]], entropy: float | None) -> None:
-        self.top = tuple(top)
-        self.entropy = entropy
-        if not self.top:
-            self.set_lines([[Segment("no step yet: type a character", DIM)]])
+    def show(self, frame: TopKFrame) -> None:
+        self.frame = frame
+        if not frame.top:
+            self.set_lines([[Segment(frame.placeholder, DIM)]])
             return
         # a word or special as itself, escaped (a vocabulary from a file may hold control or
         # bidi characters); a character as its one-cell glyph
@@ -49,5 +50,5 @@ class TopK(LinesWidget):
         lines = [[Segment(f"{label:<{pad}} ", LABEL), Segment(bar(prob, width), BAR),
                   Segment(f" {prob:5.3f}")]
                  for label, (_, prob) in zip(labels, self.top, strict=True)]
-        lines.append([Segment(f"entropy {entropy:.3f} bits", DIM)])
+        lines.append([Segment(f"entropy {frame.entropy:.3f} bits", DIM)])
         self.set_lines(lines)

@@ -9,13 +9,12 @@ positive, so a learner sees which one pushes the gate open or shut.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 
 from inspector.tui.explain import Formula, signed_bar
+from inspector.tui.frames import UnitView
 from inspector.tui.numbers import number
 from inspector.tui.widgets.lines import Line, LinesWidget
 
@@ -44,34 +43,6 @@ def sparkline(values: np.ndarray) -> list[Segment]:
             for level, ok in zip(levels, finite.tolist(), strict=True)]
 
 
-@dataclass(frozen=True)
-class GateSplit:
-    """One gate of the selected unit at the step on view."""
-
-    name: str
-    value: float
-    input_part: float
-    memory_part: float
-
-    @property
-    def input_share(self) -> float:
-        total = abs(self.input_part) + abs(self.memory_part)
-        return abs(self.input_part) / total if total and np.isfinite(total) else 0.5
-
-
-@dataclass(frozen=True)
-class UnitView:
-    """What the unit panel shows, plain numbers taken from the engine's records."""
-
-    layer: int
-    unit: int
-    hidden: int
-    state: dict[str, float]  # "h" and, for LSTMs, "c" at the step on view
-    history: np.ndarray  # h of this unit for steps history_start.. (the window on screen)
-    history_start: int
-    gates: tuple[GateSplit, ...] = field(default=())
-
-
 def signed(value: float) -> str:
     return number(value)
 
@@ -94,7 +65,7 @@ class UnitDetail(LinesWidget):
             [Segment(f"l{view.layer} unit {view.unit}", BOLD),
              Segment(f" of {view.hidden}", DIM)],
             [Segment("  ".join(f"{k} {signed(v)}" for k, v in view.state.items()))],
-            [Segment(f"h over t={view.history_start}..{stop}", DIM)],
+            [Segment(f"{view.name} over t={view.history_start}..{stop}", DIM)],
             sparkline(view.history),
         ]
         width = max(20, self.size.width)

@@ -1,31 +1,35 @@
-"""The slow work the app does off the event loop, and the messages that bring results back.
-
-Each function here runs in a thread worker; it touches no widget and returns plain data, which
-the app posts back as a message. torch (and the engine, which imports it) is imported here, in the
-worker, so the first screen is up before torch has finished loading.
+"""The bodies of the app's slow work, run off the event loop: loading a model, saving and
+exporting the session on screen, opening a saved one. Each touches no widget and returns plain
+data, which the app posts back as a message (`messages.py`). torch (and the engine, which imports
+it) is imported here, in the worker, so the first screen is up before torch has finished loading.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual.message import Message
-
-from inspector.tui.view import StepSummary, summarise
+from inspector.tui.summaries import StepSummary, summaries_of
 
 if TYPE_CHECKING:
     from inspector.engine import InspectableModel, Seq2SeqModel, Seq2SeqSession, Session
+    from inspector.engine.records import StepRecord
     from inspector.loading import ModelSource
     from inspector.sessions import View
     from models.checkpoint import Checkpoint
 
+_FROZEN = [False]  # torch's own objects moved out of the collector's way, once
+
 
 @dataclass
 class Loaded:
-    """A model ready to inspect, its session already fed with the text carried over."""
+    """A character model ready to inspect, its session already fed the text carried over.
+    `inline`: the engine steps it itself (fast, our code), so keys are stepped on the event
+    loop; a model with its own forward is stepped in a worker thread, where a raise or a hang
+    cannot take the app down."""
 
     label: str
     model: InspectableModel
@@ -36,6 +40,7 @@ class Loaded:
     checkpoint: Checkpoint | None = None  # its weights' hash goes into a saved session
     source: ModelSource | str | None = None  # how it was named, for a session file
     view: View | None = None  # a saved session's step on view and selection
+    inline: bool = True
 
 
 @dataclass
@@ -52,53 +57,23 @@ class Seq2SeqLoaded:
     view: View | None = None
 
 
-class ModelLoaded(Message):
-    def __init__(self, loaded: Loaded | Seq2SeqLoaded) -> None:
-        super().__init__()
-        self.loaded = loaded
-
-
-class LoadFailed(Message):
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__()
-        self.source = source
-        self.reason = reason
-
-
-class BulkFed(Message):
-    """A long paste has been fed to the session by a worker."""
-
-    def __init__(self, steps: list[StepSummary], error: str | None = None) -> None:
-        super().__init__()
-        self.steps = steps
-        self.error = error
-
-
-class BulkProgress(Message):
-    """How far the worker feeding a long paste has got."""
-
-    def __init__(self, done: int, total: int) -> None:
-        super().__init__()
-        self.done = done
-        self.total = total
-
-
-class SessionSaved(Message):
-    def __init__(self, path: Path | None, error: str | None = None) -> None:
-        super().__init__()
-        self.path = path
-        self.error = error
-
-
-class ExportFinished(Message):
-    def __init__(self, path: Path | None, error: str | None = None) -> None:
-        super().__init__()
-        self.path = path
-        self.error = error
-
-
 def source_label(source: ModelSource | str) -> str:
     return source if isinstance(source, str) else source.label()
+
+
+def _start_torch() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one thread: a 2x512 LSTM step takes ~3.6 ms instead of ~12 ms
+    if not _FROZEN[0]:
+        # torch leaves hundreds of thousands of long-lived objects; a full collection walking
+        # them stalls a key for ~150 ms. They are frozen once, before any model is built, so
+        # a model replaced later is never pinned in memory.
+        import inspector.engine  # noqa: F401  (its imports are what is frozen)
+        import inspector.loading  # noqa: F401
+
+        gc.freeze()
+        _FROZEN[0] = True
 
 
 def load(source: ModelSource | str, replay: str,
@@ -108,10 +83,8 @@ def load(source: ModelSource | str, replay: str,
     model starts with an empty source: it is a different kind of input). `opened`: the source
     already opened by the caller (the CLI checks the file before the app starts), so a factory's
     code runs once."""
-    import torch
-
-    torch.set_num_threads(1)  # one thread: a 2x512 LSTM step takes ~3.6 ms instead of ~12 ms
-    from inspector.engine import inspectable
+    _start_torch()
+    from inspector.engine import NativeModel, inspectable
     from inspector.engine.journal import JournaledSeq2Seq, JournaledSession
     from inspector.loading import open_model
     from models.errors import printable
@@ -124,19 +97,53 @@ def load(source: ModelSource | str, replay: str,
     if checkpoint.kind == "seq2seq":
         return Seq2SeqLoaded(checkpoint.name, model, JournaledSeq2Seq(model), task, notes,
                              checkpoint, source)
-    session = JournaledSession(model)  # journaled, so F10 can save it
-    usable = "".join(ch for ch in replay if ch in model.vocab or model.vocab.unk_id is not None)
+    session = JournaledSession(model)  # journaled, so F10 can save it and ctrl+e export it
+    usable = usable_text(model, replay)
     if usable != replay:
         notes.append(f"{checkpoint.name}: dropped characters its vocabulary cannot encode")
-    steps = feed_in_chunks(session, usable)
-    return Loaded(checkpoint.name, model, session, task, steps, notes, checkpoint, source)
+    steps = summaries_of(session.paste(usable), model.vocab.tokenize(usable), task, (), 0)
+    return Loaded(checkpoint.name, model, session, task, steps, notes, checkpoint, source,
+                  inline=isinstance(model, NativeModel))
+
+
+def usable_text(model: InspectableModel, text: str) -> str:
+    """The part of `text` a model can read: all of it with `<unk>`, else what its vocabulary
+    holds (characters, or whole words for a word model)."""
+    vocab = model.vocab
+    if vocab.unk_id is not None or not text:
+        return text
+    if vocab.split == "words":
+        from models.vocab import UnknownCharacterError
+
+        kept = []
+        for word in text.split():
+            try:
+                vocab.tokenize(word)
+                kept.append(word)
+            except UnknownCharacterError:
+                pass
+        return " ".join(kept) + " " if kept else ""
+    return "".join(ch for ch in text if ch in vocab)
+
+
+def summaries_of_records(records: Sequence[StepRecord], task: str | None,
+                         before: Sequence[StepSummary] = ()) -> list[StepSummary]:
+    """The tape's summaries of records already computed (a saved session's replay, F8)."""
+    from inspector.tui.summaries import targets_after
+
+    records = list(records)
+    targets = targets_after(task, before, "".join(r.typed for r in records))
+    return [StepSummary(r.t, r.typed, r.token, r.prediction,
+                        None if targets is None else targets[i],
+                        bool(r.interventions or r.clamps), r.by_model)
+            for i, r in enumerate(records)]
 
 
 @dataclass(frozen=True)
 class SaveJob:
-    """What F10 saves: the journal of the session on screen (a copy) and what was on view. The
-    worker replays the journal on a session of its own (bit for bit the one on screen), so the
-    session on screen is never touched off the event loop."""
+    """What F10 saves and ctrl+e exports: the journal of the session on screen (a copy) and what
+    was on view. The worker replays the journal on a session of its own (bit for bit the one on
+    screen), so the session on screen is never touched off the event loop."""
 
     model: InspectableModel | Seq2SeqModel
     checkpoint: Checkpoint
@@ -170,10 +177,9 @@ def open_saved(path: Path, ignore_hash: bool = False) -> Loaded | Seq2SeqLoaded:
     """A session file replayed on the model it names, ready for the screen with its step on
     view; raises SessionFileError or CheckpointError (one line). A number the replay did not
     reproduce is a warning note (another CPU's rounding, or a changed file)."""
-    import torch
-
-    torch.set_num_threads(1)
+    _start_torch()
     from inspector import sessions
+    from inspector.engine import NativeModel
 
     opened = sessions.open_session(
         path, ignore_hash=ignore_hash,
@@ -186,10 +192,12 @@ def open_saved(path: Path, ignore_hash: bool = False) -> Loaded | Seq2SeqLoaded:
     if checkpoint.kind == "seq2seq":
         return Seq2SeqLoaded(checkpoint.name, session.model, session, task, notes, checkpoint,
                              opened.source, view)
-    steps = [summarise(r) for start in range(0, session.cursor, 1024)
-             for r in session.records(start, min(start + 1024, session.cursor))]
+    steps: list[StepSummary] = []
+    for start in range(0, session.cursor, 1024):
+        steps.extend(summaries_of_records(
+            session.records(start, min(start + 1024, session.cursor)), task, steps))
     return Loaded(checkpoint.name, session.model, session, task, steps, notes, checkpoint,
-                  opened.source, view)
+                  opened.source, view, inline=isinstance(session.model, NativeModel))
 
 
 def with_encoder_from(loaded: Seq2SeqLoaded, encoder_from: Checkpoint) -> Seq2SeqLoaded:
@@ -218,16 +226,3 @@ def export_trace(job: SaveJob, path: Path) -> Path:
         session.decode()  # on the worker's copy, as Enter would (greedy, to </s>)
     write_session_trace(session, fmt, path, source=source_block(job.checkpoint))
     return path
-
-
-def feed_in_chunks(session: Session, text: str, chunk: int = 256,
-                   progress: Callable[[int], None] | None = None) -> list[StepSummary]:
-    """Feed a long text, keeping only the summaries: a 10,000-step paste never holds 10,000 full
-    records (each carries every activation) at once. `progress` hears how many characters are
-    in after each chunk."""
-    summaries: list[StepSummary] = []
-    for start in range(0, len(text), chunk):
-        summaries.extend(summarise(r) for r in session.feed(text[start:start + chunk]))
-        if progress is not None:
-            progress(len(summaries))
-    return summaries

@@ -1,0 +1,962 @@
+"""The one owner of the session on screen: verbs in, frozen frames out.
+
+A `CharController` owns a character model's `Session`, the keys queued while it is busy, the step
+on view, the selected unit, the branch summaries and what an export writes; `CompareController`
+drives two of them with one key stream; `Seq2SeqController` owns a `Seq2SeqSession`. Screens map
+keys to these verbs and draw the frames they return; nothing else touches the engine, so what the
+screen shows, what ctrl+e writes and what the model computes come from one place.
+
+Slow work (pastes, catching a partner up, stepping a model whose forward is the user's own) is
+handed to the screen as a job to run off the event loop; the job's body is a controller method
+that touches only the session, and its result comes back through a `*_done` verb.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from inspector.tui.colours import SCALE_MODES, SessionRanges
+from inspector.tui.edits import parse_handoff_edit
+from inspector.tui.explain import Formula, held_names, unit_formulas
+from inspector.tui.frames import (
+    AgreementFrame,
+    BranchRow,
+    Frame,
+    GateSplit,
+    HandoffFrame,
+    MapFrame,
+    Seq2SeqFrame,
+    TapeCell,
+    TapeFrame,
+    Timeline,
+    TopKFrame,
+    UnitView,
+    ViewFrame,
+    ViewLayout,
+    Viewport,
+    legend_names,
+    map_specs,
+)
+from inspector.tui.jobs import summaries_of_records, usable_text
+from inspector.tui.summaries import StepSummary, is_miss, summaries_of, tape_window
+from inspector.tui.text import NO_PREDICTION, log_line, state_summary
+from models.errors import first_line, printable
+from models.tasks import expected_output
+
+if TYPE_CHECKING:
+    from inspector.engine import Intervention, Seq2SeqSession, Session, StepRecord
+    from inspector.tui.jobs import Loaded, Seq2SeqLoaded
+
+log = logging.getLogger("rnn_inspect")
+
+BULK_CHARS = 200  # longer inputs (pastes) are fed off the event loop, through the fused path
+STALL_SECONDS = 10.0  # a feed job silent this long is given up (a forward that hangs)
+SHOWN_DIFFERENCES = 12  # compare mode: the newest steps where the outputs differ, listed by t
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A one-line message for the user (the screen shows it as a notification)."""
+
+    text: str
+    title: str = ""
+    severity: str = "information"
+
+
+@dataclass(frozen=True)
+class FeedJob:
+    """Text to feed off the event loop (`CharController.run_feed`) into `session`, a copy of
+    the one on screen: if the work fails or hangs, the session on screen is untouched."""
+
+    text: str
+    session: Session
+    serial: int
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    steps: tuple[StepSummary, ...]
+    error: str | None = None
+    cancelled: bool = False
+    serial: int = -1
+    session: Session | None = None  # the fed copy, to take the place of the one on screen
+
+
+def layout_of(label: str, model) -> ViewLayout:
+    specs = map_specs(model.cell, model.n_layers, model.gate_names, model.has_cell)
+    return ViewLayout(label, model.cell, model.n_layers, model.hidden, model.gate_names, specs,
+                      legend_names(specs))
+
+
+def state_name(cell: str, layer: int) -> str:
+    """`l0.h`, or `l0.act` for a model without memory: its hidden layer is an activation of this
+    input alone, never a carried state."""
+    return f"l{layer}.act" if cell == "mlp" else f"l{layer}.h"
+
+
+def edits_of(record: StepRecord) -> tuple[str, ...]:
+    return tuple(iv.describe() for iv in record.interventions) or tuple(
+        "held " + iv.describe().removeprefix("clamp ") for iv in record.clamps)
+
+
+class CharController:
+    """The session of one character model on screen."""
+
+    def __init__(self) -> None:
+        self.loaded: Loaded | None = None
+        self.layout: ViewLayout | None = None
+        self.steps: list[StepSummary] = []  # steps 0..cursor-1 of the branch on screen
+        self.branch_steps: dict[str, list[StepSummary]] = {}  # of the branches not on screen
+        self.pending = ""  # keys waiting for the model (loading, or a paste being fed)
+        self.backs_queued = 0  # Backspaces pressed meanwhile, applied before the pending text
+        self.view_t: int | None = None  # the step on view (None: the newest)
+        self.layer = 0
+        self.unit = 0
+        self.feeding: tuple[int, int] | None = None  # (characters fed, of) while a job feeds
+        self.note = "loading…"
+        self.forked = False
+        self.viewport = Viewport()
+        self.notices: list[Notice] = []
+        self.cancel = threading.Event()
+        self.serial = 0  # of the feed job running; a result of any other is stale
+        self.feed_text = ""  # the text of that job, not yet in the steps
+        self.last_progress = 0.0  # time.monotonic() of the job's last sign of life
+        self.stall_seconds = STALL_SECONDS
+        self.word = ""  # a word model's word being typed (fed on space or Enter)
+        self.scale_mode = SCALE_MODES[0]  # "session": a colour means one number at every step
+        self.ranges = SessionRanges()
+        self.generation = 0  # changes whenever the timeline on screen does (panels key on it)
+
+    # ---- what is loaded ----------------------------------------------------------------------
+
+    @property
+    def session(self) -> Session | None:
+        return None if self.loaded is None else self.loaded.session
+
+    @property
+    def label(self) -> str:
+        return "" if self.loaded is None else self.loaded.label
+
+    @property
+    def task(self) -> str | None:
+        return None if self.loaded is None else self.loaded.task
+
+    @property
+    def task_targets(self) -> bool:
+        return self.loaded is not None and self.loaded.task in ("shift", "doubled")
+
+    @property
+    def busy(self) -> bool:
+        return self.feeding is not None
+
+    @property
+    def ready(self) -> bool:
+        return self.loaded is not None and not self.busy and not self.note
+
+    @property
+    def text(self) -> str:
+        """The text typed on the branch on screen."""
+        return "".join(step.typed for step in self.steps)
+
+    def carried_text(self) -> str:
+        """What a model switch carries over: the steps, and a paste still being fed."""
+        return self.text + (self.feed_text if self.busy else "")
+
+    @property
+    def step_count(self) -> int:
+        return len(self.steps)
+
+    @property
+    def reads_words(self) -> bool:
+        """A word model: letters gather into a word that is fed on space or Enter."""
+        return self.loaded is not None and self.loaded.model.vocab.split == "words"
+
+    def takes(self, key: str) -> bool:
+        """Whether a key is the model's to read (Enter only where the vocabulary has `\n`)."""
+        return self.loaded is None or key in self.loaded.model.vocab
+
+    def attach(self, loaded: Loaded) -> None:
+        """Show a freshly loaded model; its session already holds the text carried over."""
+        self.loaded = loaded
+        self.serial += 1  # a paste fed to the model replaced is not this one's
+        self.feeding = None
+        self.layout = layout_of(loaded.label, loaded.model)
+        self.steps = list(loaded.steps)
+        self.generation += 1
+        self.branch_steps.clear()
+        self.forked = False
+        self.view_t = None
+        self.layer = min(self.layer, loaded.model.n_layers - 1)
+        self.unit = min(self.unit, loaded.model.hidden - 1)
+        self.ranges = SessionRanges()
+        self.note = ""
+        self.notices.extend(Notice(note, severity="warning") for note in loaded.notes)
+
+    def restore_view(self, view) -> None:
+        """A saved session's step on view and selection (`inspector.sessions.View`)."""
+        if len(self.session.branches()) > 1:
+            self.forked = True  # its branches are listed on the status line
+        self.select(max(view.layer, 0), max(view.unit, 0))
+        if view.t is not None and 0 <= view.t < len(self.steps) - 1:
+            self.view_t = view.t
+
+    def on_view(self) -> tuple[int | None, int, int]:
+        """(step on view, layer, unit): what a saved session remembers."""
+        return self.view_t, self.layer, self.unit
+
+    def loading(self, note: str) -> None:
+        """A model is on its way: keys are queued until it arrives."""
+        self.note = note
+
+    def load_failed(self) -> None:
+        """The new model did not load: the old one (if any) takes the keys queued meanwhile."""
+        self.note = "" if self.loaded is not None else "no model: ctrl+o opens one"
+
+    # ---- keys --------------------------------------------------------------------------------
+
+    def queue(self, text: str) -> None:
+        self.pending += text
+
+    def take_queued(self) -> str:
+        """The keys queued meanwhile, handed to another screen (a seq2seq model's source)."""
+        queued, self.pending, self.backs_queued = self.pending, "", 0
+        return queued
+
+    def type_word(self, character: str) -> None:
+        self.word += character
+
+    def end_word(self) -> str:
+        """Space or Enter: the word typed so far, to feed (empty if none)."""
+        word, self.word = self.word, ""
+        return word + " " if word else ""
+
+    @property
+    def has_queued(self) -> bool:
+        return bool(self.pending or self.backs_queued)
+
+    def flush(self) -> FeedJob | None:
+        """Apply the Backspaces queued meanwhile, then feed the queued text: here when short
+        and the model is the engine's own, else as a job for a worker."""
+        if not self.ready or not self.has_queued:
+            return None
+        if self.backs_queued:
+            self.step_back(self.backs_queued)
+            self.backs_queued = 0
+        text, self.pending = self._usable(self.pending), ""
+        if not text:
+            return None
+        if len(text) > BULK_CHARS or not self.loaded.inline:
+            self.feeding = (0, len(text))
+            self.feed_text = text
+            self.cancel.clear()
+            self.serial += 1
+            self.last_progress = time.monotonic()
+            return FeedJob(text, self.session.clone(), self.serial)
+        records = self.session.feed(text)
+        self.steps.extend(summaries_of_records(records, self.task, self.steps))
+        self.generation += 1
+        self.view_t = None
+        return None
+
+    def run_feed(self, job: FeedJob, progress: Callable[[int], None]) -> FeedResult:
+        """A job's body, in a worker: feed the text through the fused path where the model has
+        one (`Session.paste`), building only the tape's summaries. An error keeps what was fed
+        before it; `cancel` (Escape) stops after the interval being fed."""
+        session, text = job.session, job.text
+        start = session.cursor
+        held = bool(session.clamps)
+        edited_first = bool(session.pending) or held
+
+        def alive(done: int) -> None:
+            self.last_progress = time.monotonic()
+            progress(done)
+
+        error = None
+        try:
+            predictions = session.paste(text, alive, self.cancel.is_set)
+        except Exception as exc:  # the user's own forward may raise anything: keep what was fed
+            log.exception("feeding %d characters to %s failed", len(text), self.label)
+            error = f"{self.label}: the step was refused ({first_line(exc)})"
+            predictions = [r.prediction for r in session.records(start, session.cursor)]
+        vocab = session.model.vocab
+        pieces = vocab.tokenize(text)
+        steps = tuple(summaries_of(predictions, pieces, self.task, self.steps, start,
+                                   vocab.tokens, edited_first, held))
+        return FeedResult(steps, error, len(predictions) < len(pieces) and error is None,
+                          job.serial, session)
+
+    def feed_progress(self, done: int) -> None:
+        if self.feeding is not None:
+            self.feeding = (done, self.feeding[1])
+
+    def feed_done(self, result: FeedResult) -> None:
+        """A feed job is back: its session takes the place of the one on screen (a stale job,
+        from before a model switch or one given up as hung, is ignored)."""
+        if result.serial != self.serial or self.feeding is None:
+            return
+        self.feeding = None
+        self.feed_text = ""
+        if result.session is not None:
+            self.loaded.session = result.session
+        self.steps.extend(result.steps)
+        self.generation += 1
+        if len(self.steps) != self.session.cursor:  # summaries lost to an error: the steps too
+            self.session.back(self.session.cursor - len(self.steps))
+            self.session.forget_redo()
+        self.view_t = None
+        if result.error:
+            self.notices.append(Notice(result.error, "Step refused", "error"))
+        elif result.cancelled:
+            self.notices.append(Notice(f"paste cancelled: {len(result.steps):,} characters "
+                                       "fed, the rest dropped", "Paste"))
+
+    def check_stall(self, now: float) -> bool:
+        """Give up a feed job that has shown no sign of life for `stall_seconds` (a user's
+        forward that hangs): the step is refused, the session on screen is the one from before
+        it. True if a job was given up."""
+        if self.feeding is None or now - self.last_progress < self.stall_seconds:
+            return False
+        self.feeding = None
+        self.feed_text = ""
+        self.serial += 1
+        self.notices.append(Notice(f"{self.label}: its forward has not returned for "
+                                   f"{self.stall_seconds:g} s; the step is refused (the session "
+                                   "is kept as it was)", "Step refused", "error"))
+        return True
+
+    def cancel_feed(self) -> bool:
+        """Escape while a paste is fed: stop it, keeping what was fed. False if nothing runs."""
+        if self.feeding is None:
+            return False
+        self.cancel.set()
+        return True
+
+    def _usable(self, text: str) -> str:
+        """Drop (and say so) characters the model cannot take: not in its vocabulary, no <unk>."""
+        vocab = self.loaded.model.vocab
+        if vocab.unk_id is not None:
+            return text
+        if vocab.split == "words":
+            kept = usable_text(self.loaded.model, text)
+            dropped = [word for word in text.split() if word not in kept.split()]
+            if dropped:
+                self.notices.append(Notice(f"{self.label} cannot read "
+                                           f"{', '.join(map(repr, dropped[:5]))}: not in its "
+                                           "vocabulary, which has no <unk>", severity="warning"))
+            return kept
+        kept = "".join(ch for ch in text if ch in vocab)
+        if len(kept) != len(text):
+            dropped = sorted({ch for ch in text if ch not in vocab})
+            self.notices.append(Notice(f"{self.label} cannot read {', '.join(map(repr, dropped))}"
+                                       ": not in its vocabulary, which has no <unk>",
+                                       severity="warning"))
+        return kept
+
+    # ---- the user's verbs -------------------------------------------------------------------
+
+    def back(self) -> None:
+        """Backspace: a queued key first, else the last step or intervention (gone for good:
+        nothing undone comes back on a fork or a branch switch)."""
+        if self.word:
+            self.word = self.word[:-1]
+        elif self.pending:
+            self.pending = self.pending[:-1]
+        elif self.ready:
+            self.step_back(1)
+        elif self.loaded is not None:
+            self.backs_queued += 1
+
+    def step_back(self, n: int) -> None:
+        """Undo the last n steps or interventions, for good."""
+        session = self.session
+        if session.cursor or session.pending:
+            session.back(n)
+            session.forget_redo()
+            del self.steps[session.cursor:]
+            self.generation += 1
+            self.view_t = None
+
+    def view(self, delta: int) -> None:
+        steps = len(self.steps)
+        if not self.ready or not steps:
+            return
+        current = steps - 1 if self.view_t is None else self.view_t
+        target = max(0, min(steps - 1, current + delta))
+        self.view_t = None if target == steps - 1 else target
+
+    def select_unit(self, delta: int) -> None:
+        if self.layout is not None:
+            self.unit = max(0, min(self.layout.hidden - 1, self.unit + delta))
+
+    def select_layer(self, delta: int) -> None:
+        if self.layout is not None:
+            self.layer = (self.layer + delta) % self.layout.n_layers
+
+    def select(self, layer: int, unit: int) -> None:
+        if self.layout is not None:
+            self.layer = min(layer, self.layout.n_layers - 1)
+            self.unit = min(unit, self.layout.hidden - 1)
+
+    def reset(self) -> None:
+        if self.ready:
+            self.session.reset()
+            self.steps.clear()
+            self.generation += 1
+            self.view_t = None
+        self.pending = ""
+        self.backs_queued = 0
+
+    def intervention_target(self) -> tuple[str, int, int]:
+        """(target, unit, t): the selected unit, and the step whose starting state an edit
+        made now changes (the one after the step on view)."""
+        t = len(self.steps) if self.view_t is None else self.view_t + 1
+        return f"l{self.layer}.h", self.unit, t
+
+    def intervene(self, intervention: Intervention) -> str | None:
+        """Edit the state the step after the one on view starts from; the steps after it are
+        recomputed (Backspace undoes the newest edit or step). Returns why it cannot be done,
+        or None."""
+        if not self.ready:
+            return "the model is busy: try again once the paste is in"
+        clamped = {(c.target, c.unit) for c in self.session.clamps}
+        if intervention.kind == "release" and (intervention.target,
+                                               intervention.unit) not in clamped:
+            where = intervention.describe().removeprefix("release ")
+            return f"{where} is not clamped: nothing to release"
+        _, _, at = self.intervention_target()
+        try:
+            self.session.intervene(intervention, at)
+        except ValueError as exc:
+            return str(exc)
+        self.generation += 1
+        if at < len(self.steps):
+            old = self.steps[at:]
+            records = self.session.records(at, self.session.cursor)
+            self.steps[at:] = [replace(step, prediction=r.prediction,
+                                       intervened=bool(r.interventions or r.clamps))
+                               for step, r in zip(old, records, strict=True)]
+        return None
+
+    def fork(self) -> None:
+        """A new branch at the step on view; the branch left keeps exactly its steps."""
+        if not self.ready:
+            return
+        session = self.session
+        name = session.new_branch_name()
+        parent = session.branch
+        at = None if self.view_t is None else self.view_t + 1
+        self.branch_steps[parent] = list(self.steps)
+        session.fork(name, at)
+        self.steps = self.steps[:session.cursor]
+        self.generation += 1
+        self.forked = True
+        self.view_t = None
+        self.notices.append(Notice(f"forked {name} from {parent} at t={session.cursor}",
+                                   "Branch"))
+
+    def toggle_scale(self) -> str:
+        """Session-wide ranges ⇄ each map stretched over its own step; returns the new mode."""
+        self.scale_mode = SCALE_MODES[1 - SCALE_MODES.index(self.scale_mode)]
+        return self.scale_mode
+
+    def write(self, n: int, temperature: float = 0.0) -> None:
+        """F8: the model writes n steps from its own predictions (Backspace undoes each)."""
+        if not self.ready:
+            return
+        try:
+            records = self.session.generate(n, temperature)
+        except ValueError as exc:
+            self.notices.append(Notice(str(exc), severity="warning"))
+            return
+        if len(records) < n:
+            last = self.session.last
+            self.notices.append(Notice(f"the model stopped writing after {len(records)} steps: "
+                                       f"it predicts {last.prediction}, which nobody could type",
+                                       severity="warning"))
+        self.steps.extend(summaries_of_records(records, self.task, self.steps))
+        self.generation += 1
+        self.view_t = None
+
+    def step_comparison(self):
+        """F9: (compare, pair, steps) for the step comparison dialog, or why not."""
+        from inspector.engine.step_diff import compare_steps, default_pair
+
+        steps = len(self.steps)
+        if not self.ready or steps < 2:
+            return "type at least two characters to compare two steps"
+        session = self.session
+        newest = steps - 1 if self.view_t is None else self.view_t
+
+        def compare(a: int, b: int):
+            if not (0 <= a < steps and 0 <= b < steps):
+                return f"no step {max(a, b)}: the timeline has steps 0..{steps - 1}"
+            return compare_steps(session.records(a, a + 1)[0], session.records(b, b + 1)[0])
+
+        return compare, default_pair([step.typed for step in self.steps], newest), steps
+
+    def branch_rows(self) -> list[BranchRow]:
+        session = self.session
+        return [BranchRow(info.name, info.length, info.fork_t,
+                          None if info.name == session.branch else session.divergence(info.name),
+                          info.name == session.branch)
+                for info in session.branches()]
+
+    def switch(self, name: str) -> None:
+        session = self.session
+        if not self.ready or name == session.branch:
+            return
+        self.branch_steps[session.branch] = self.steps
+        session.switch(name)
+        self.steps = self.branch_steps.pop(name)
+        self.generation += 1
+        self.view_t = None
+
+    def timeline(self) -> Timeline | None:
+        """The timeline on screen as plain values, for panels and their workers (None before
+        a model is in, or while a paste is fed)."""
+        if not self.ready:
+            return None
+        session = self.session
+        t = len(self.steps) - 1 if self.view_t is None else self.view_t
+        return Timeline(self.generation, self.loaded.model, tuple(session.events),
+                        session.branch, tuple(self.steps), None if t < 0 else t, self.layer,
+                        self.unit, self.label, self.task, self.loaded.inline)
+
+    # ---- frames ------------------------------------------------------------------------------
+
+    def record(self, t: int) -> StepRecord | None:
+        session = self.session
+        if t < 0 or session is None or t >= session.cursor:
+            return None
+        if t == session.cursor - 1:
+            return session.last
+        return session.records(t, t + 1)[0]
+
+    def view_frame(self, view_t: int | None = None, pending: str | None = None) -> ViewFrame:
+        """The model view for step `view_t` (default: the step on view)."""
+        view_t = self.view_t if view_t is None else view_t
+        steps, layout, viewport = self.steps, self.layout, self.viewport
+        t = len(steps) - 1 if view_t is None else view_t
+        record = self.record(t)
+        tape = tape_window(steps, self.pending if pending is None else pending, viewport.tape,
+                           view_t, self.task_targets)
+        layer, unit = min(self.layer, layout.n_layers - 1), min(self.unit, layout.hidden - 1)
+        maps = []
+        for spec in layout.specs:
+            values = None if record is None else record.activation(spec.activation)
+            maps.append(MapFrame(values, spec.scale_for(values, self.scale_mode, self.ranges),
+                                 unit if spec.layer == layer else None))
+        top = TopKFrame() if record is None else TopKFrame(record.top, record.entropy,
+                                                           "output not finite: NaN/Inf")
+        return ViewFrame(tape, tuple(maps), top, self._unit_view(record, layer, unit),
+                         f"unit {unit} of layer {layer}: no step yet",
+                         self._log(t, layer), None if record is None else record.t,
+                         self._formulas(record, layer, unit), self.scale_mode)
+
+    def _formulas(self, record: StepRecord | None, layer: int,
+                  unit: int) -> tuple[Formula, ...]:
+        """The step redone with its numbers for the selected unit (`explain.unit_formulas`)."""
+        if record is None:
+            return ()
+        model = self.loaded.model
+        return unit_formulas(model.cell, record.layers[layer],
+                             self.session.state_before(record.t)[layer], unit,
+                             nonlinearity=model.nonlinearity or "tanh",
+                             held=held_names(record.clamps, layer, unit))
+
+    def _log(self, t: int, layer: int) -> tuple[str, ...]:
+        if t < 0:
+            return ()
+        name = state_name(self.layout.cell, layer)
+        records = self.session.records(max(0, t + 1 - self.viewport.log), t + 1)
+        return tuple(log_line(r.t, r.token, r.prediction, r.confidence,
+                              state_summary(name, r.layers[layer].h), edits_of(r))
+                     for r in records)
+
+    def _unit_view(self, record: StepRecord | None, layer: int, unit: int) -> UnitView | None:
+        if record is None:
+            return None
+        layout = self.layout
+        step = record.layers[layer]
+        name = "act" if layout.cell == "mlp" else "h"
+        state = {name: float(step.h[unit])}
+        if step.c is not None:
+            state["c"] = float(step.c[unit])
+        stop = record.t + 1
+        start = max(0, stop - self.viewport.history)
+        history = self.session.history(f"l{layer}.h", unit, start, stop)
+        names = layout.gate_names or tuple(step.input_part)  # plain RNN / MLP: "h"
+        gates = tuple(GateSplit(gate if gate != "h" else name,
+                                float(step.gates.get(gate, step.h)[unit]),
+                                float(step.input_part[gate][unit]),
+                                float(step.memory_part[gate][unit]))
+                      for gate in names)
+        return UnitView(layer, unit, layout.hidden, state, np.asarray(history), start, gates,
+                        name)
+
+    def status(self) -> str:
+        parts = [self.label or "rnn-inspect"]
+        layout = self.layout
+        nonfinite: tuple[str, ...] = ()
+        if layout is not None:
+            shape = f"{layout.cell} {layout.n_layers}×{layout.hidden}"
+            parts.append(shape + (f" · {self.task}" if self.task else ""))
+            steps = len(self.steps)
+            t = steps - 1 if self.view_t is None else self.view_t
+            parts.append(f"t={t} of {steps} steps" if steps else "no steps yet: type")
+            if self.view_t is not None:
+                parts.append("viewing the past (End: newest)")
+            parts.append(f"l{self.layer} unit {self.unit}")
+            parts.extend(self._timeline_notes())
+            record = self.record(t) if not self.busy else None
+            nonfinite = record.nonfinite if record is not None else ()
+        if nonfinite:
+            parts.append(f"NaN/Inf in {', '.join(nonfinite)}")
+        if self.feeding is not None:
+            done, total = self.feeding
+            parts.append(f"feeding… {done:,} of {total:,} (Escape stops)")
+        if self.note:
+            parts.append(self.note)
+        if self.word:
+            parts.append(f"typing {self.word!r}: space feeds it")
+        if self.has_queued and not self.ready:
+            parts.append(f"{len(self.pending) + self.backs_queued} keys queued")
+        return " │ ".join(parts)
+
+    def _timeline_notes(self) -> list[str]:
+        """The branch on screen, edits waiting for the next step, clamps held."""
+        session = self.session
+        if session is None or self.busy:
+            return []
+        notes = []
+        if self.forked:
+            branches = session.branches()
+            info = next(b for b in branches if b.name == session.branch)
+            forked = "" if info.fork_t is None else f" (forked at t={info.fork_t})"
+            notes.append(f"branch {info.name}{forked} of {len(branches)}")
+        if session.pending:
+            notes.append("next step: " + ", ".join(iv.describe() for iv in session.pending))
+        if session.clamps:
+            notes.append("clamped " + ", ".join(
+                f"{c.target}{'' if c.unit is None else f'[{c.unit}]'}={c.value:g}"
+                for c in session.clamps))
+        return notes
+
+    def frame(self) -> Frame:
+        """The whole main screen for the step on view."""
+        if not self.ready or self.layout is None:
+            tape = tape_window(self.steps, self.pending, self.viewport.tape, None,
+                               self.task_targets)
+            return Frame(self.status(), pending_tape=tape)
+        return Frame(self.status(), (self.view_frame(),))
+
+    def prepare(self) -> None:
+        """Between keys: let the model work ahead on the next step (see `Session.prepare`)."""
+        if self.ready and self.loaded.inline:
+            self.session.prepare()
+
+
+def common_prefix(a: str, b: str) -> int:
+    """Length of the common start of two texts; typing and Backspace hit the fast paths."""
+    if b.startswith(a):
+        return len(a)
+    if a.startswith(b):
+        return len(b)
+    for index, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return index
+    return min(len(a), len(b))
+
+
+@dataclass
+class Agreement:
+    """Compare mode's agreement, kept up to date step by step: a 10,000-step session is never
+    re-compared per key."""
+
+    pairs: list[tuple[StepSummary, StepSummary]] = field(default_factory=list)
+    flags: list[tuple[bool, bool, bool]] = field(default_factory=list)
+    totals: list[int] = field(default_factory=lambda: [0, 0, 0])
+
+    def update(self, first: Sequence[StepSummary], second: Sequence[StepSummary],
+               targets: tuple[bool, bool]) -> None:
+        """Drop compared steps that changed (stepped back, re-typed, switched), add new ones.
+        A language model's miss at t is known once t+1 is typed, so the newest compared step
+        is judged again."""
+        count = min(len(first), len(second))
+        keep = min(len(self.pairs), count)
+        while keep and (self.pairs[keep - 1][0] is not first[keep - 1]
+                        or self.pairs[keep - 1][1] is not second[keep - 1]):
+            keep -= 1
+        keep = max(0, keep - 1)  # the newest compared step may change its mind
+        while len(self.pairs) > keep:
+            self.pairs.pop()
+            self._count(self.flags.pop(), -1)
+        for t in range(keep, count):
+            flags = (first[t].prediction == second[t].prediction,
+                     is_miss(first, t, targets[0]), is_miss(second, t, targets[1]))
+            self.pairs.append((first[t], second[t]))
+            self.flags.append(flags)
+            self._count(flags, 1)
+
+    def _count(self, flags: tuple[bool, bool, bool], sign: int) -> None:
+        for index, flag in enumerate(flags):
+            self.totals[index] += sign * flag
+
+    def frame(self, labels: tuple[str, str]) -> AgreementFrame:
+        count = len(self.flags)
+        differ = [t for t in range(count - 1, -1, -1) if not self.flags[t][0]][:SHOWN_DIFFERENCES]
+        return AgreementFrame(labels, count, self.totals[0], tuple(reversed(differ)),
+                              (self.totals[1], self.totals[2]))
+
+
+class CompareController:
+    """Two character models fed one key stream: the partner follows the first one's text."""
+
+    def __init__(self) -> None:
+        self.primary = CharController()
+        self.partner = CharController()
+        self.agreement = Agreement()
+
+    def partner_target(self) -> str:
+        vocab = self.partner.loaded.model.vocab
+        return "".join(ch for ch in self.primary.text if vocab.unk_id is not None or ch in vocab)
+
+    def follow(self) -> FeedJob | None:
+        """Step the partner back and feed it until it has read what the first model read: here
+        when a few keys, as a job for a worker when a paste's worth."""
+        partner = self.partner
+        if not (self.primary.ready and partner.ready):
+            return None
+        target, current = self.partner_target(), partner.text
+        keep = common_prefix(current, target)
+        if len(current) > keep:
+            partner.step_back(len(current) - keep)
+        if len(target) > keep:
+            partner.pending = target[keep:]
+            return partner.flush()
+        return None
+
+    def frame(self) -> Frame:
+        primary, partner = self.primary, self.partner
+        frame = primary.frame()
+        if partner.feeding is not None:
+            done, total = partner.feeding
+            frame = replace(frame, status=f"{frame.status} │ {partner.label} catching up: "
+                                          f"feeding… {done:,} of {total:,}")
+        elif partner.loaded is None and partner.note:
+            frame = replace(frame, status=f"{frame.status} │ partner {partner.note}")
+        if not frame.views or not partner.ready or partner.layout is None:
+            return frame
+        steps = len(partner.steps)
+        view_t = primary.view_t
+        partner_view = partner.view_frame(view_t if view_t is not None and view_t < steps - 1
+                                          else None, primary.pending)
+        self.agreement.update(primary.steps, partner.steps,
+                              (primary.task_targets, partner.task_targets))
+        agreement = self.agreement.frame((primary.label, partner.label))
+        return replace(frame, views=(*frame.views, partner_view), agreement=agreement)
+
+
+class Seq2SeqController:
+    """The seq2seq screen's session: source, handoff edits, the decode on view. The decode on
+    view and whether it was stepped are the journaled session's own (`JournaledSeq2Seq`), so a
+    saved session brings them back and nothing here keeps a second copy."""
+
+    def __init__(self, loaded: Seq2SeqLoaded) -> None:
+        self.loaded = loaded
+        self.session: Seq2SeqSession = loaded.session
+        model = loaded.model
+        encoder = model.encoder
+        self.specs = tuple(spec for spec in layout_of(loaded.label, encoder).specs
+                           if spec.title in ("h", "c"))
+        self.hidden = encoder.hidden
+        self.n_layers = encoder.n_layers
+        view, newest = loaded.view, len(self.decoded or ()) - 1
+        self.view_t: int | None = (view.t if view is not None and view.t is not None
+                                   and 0 <= view.t < newest else None)  # None: the newest
+        self.layer = encoder.n_layers - 1  # whose state the logs summarise
+        self.viewport = Viewport()
+        self.notices: list[Notice] = []
+
+    @property
+    def label(self) -> str:
+        return self.loaded.label
+
+    @property
+    def decoded(self) -> tuple[StepRecord, ...] | None:
+        """The decode on view: None before the handoff."""
+        return self.session.decoded
+
+    @property
+    def stepping(self) -> bool:
+        """Whether the decode on view is taken one step per F6 rather than to `</s>`."""
+        return self.session.stepping
+
+    @property
+    def ready(self) -> bool:
+        return True
+
+    def on_view(self) -> tuple[int | None, int, int]:
+        """(step on view, layer, unit), what a saved session remembers."""
+        return self.view_t, self.layer, 0
+
+    def type(self, text: str) -> None:
+        """Source characters: the encoder steps, and an earlier decode no longer applies."""
+        text = "".join(ch for ch in text if ch.isprintable())
+        if not text:
+            return
+        try:
+            self.session.feed_source(text)
+        except ValueError as exc:  # a character the source vocabulary cannot encode
+            self.notices.append(Notice(str(exc), severity="warning"))
+        self.view_t = None
+
+    def back(self) -> None:
+        if self.session.source:
+            self.session.back(1)
+            self.view_t = None
+
+    def reset(self) -> None:
+        self.session.reset()
+        self.view_t = None
+
+    def select_layer(self, delta: int) -> None:
+        """Which layer's state the encoder and decoder logs summarise."""
+        self.layer = (self.layer + delta) % self.n_layers
+
+    def hand_over(self) -> None:
+        """The whole decode from the (edited) handoff, greedy until `</s>`."""
+        self.session.decode()
+        self.view_t = None
+
+    def decode_step(self) -> None:
+        """One more decoder step (the first press hands over)."""
+        if not self.stepping:
+            self.session.restart_decode()
+        had = bool(self.decoded)
+        record = self.session.decode_step()
+        if record is None and had:
+            self.notices.append(Notice("the decoder has finished: </s> (Enter decodes again)"))
+        self.view_t = None
+
+    def view(self, delta: int) -> None:
+        """Move through the decoder's steps (an edit keeps the step on view, so the same step
+        can be compared before and after)."""
+        if self.decoded:
+            newest = len(self.decoded) - 1
+            current = newest if self.view_t is None else self.view_t
+            target = max(0, min(newest, current + delta))
+            self.view_t = None if target == newest else target
+
+    def edit(self, line: str) -> str | None:
+        """Apply one handoff edit line and re-run the decode shown (to the same step when
+        stepping). Returns why it cannot be done, or None."""
+        edit = parse_handoff_edit(line)
+        stepping, steps = self.stepping, len(self.decoded or ())
+        decoded = self.decoded is not None
+        try:
+            if edit is None:
+                self.session.clear_edits()
+            else:
+                self.session.edit_handoff(edit)
+        except ValueError as exc:
+            return str(exc)
+        if stepping:  # the edit restarted the stepping: take as many steps again
+            for _ in range(steps):
+                self.session.decode_step()
+        elif decoded:
+            self.session.decode()
+        return None
+
+    def frame(self) -> Seq2SeqFrame:
+        session = self.session
+        source = session.source
+        encoder = session.encoder
+        records = encoder.records(len(source) - self.viewport.log, len(source))
+        last = records[-1] if records else None
+        layer = self.layer
+        name = f"l{layer}.h"
+        encoder_maps = []
+        for spec in self.specs:
+            values = None if last is None else last.activation(spec.activation)
+            encoder_maps.append(MapFrame(values, spec.step_scale(values)))
+        encoder_log = tuple(log_line(r.t, r.token, None, 0.0,
+                                     state_summary(name, r.layers[layer].h))
+                            for r in records) or ("no source yet: type it",)
+        handoff = session.handoff()
+        handoff_maps = []
+        for spec in self.specs:
+            values = getattr(handoff.layers[spec.layer], spec.activation.partition(".")[2])
+            handoff_maps.append(MapFrame(values, spec.step_scale(values)))
+        layers = sorted({spec.layer for spec in self.specs})
+        norms = tuple(f"l{k}  " + "  ".join(f"‖{key.partition('.')[2]}‖ {value:.2f}"
+                                            for key, value in handoff.norms.items()
+                                            if key.startswith(f"l{k}."))
+                      for k in layers)
+        edits = tuple(edit.describe() for edit in handoff.edits)
+        frame = Seq2SeqFrame(self._status(), source, tuple(encoder_maps), encoder_log,
+                             HandoffFrame(tuple(handoff_maps), norms, edits), None,
+                             "Enter hands over and decodes · F6 decodes one step", TapeFrame(),
+                             (), None)
+        decoded = self.decoded
+        if decoded is None:
+            return frame
+        finished = bool(decoded) and decoded[-1].prediction == "</s>"
+        note = "" if finished else " …" if self.stepping else " (no </s>: length cap)"
+        newest = len(decoded) - 1
+        t = newest if self.view_t is None else min(self.view_t, newest)
+        expected = expected_output(self.loaded.task, source)
+        cells = [TapeCell(r.token, r.prediction,
+                          expected is not None and (r.t >= len(expected)
+                                                    or r.prediction != expected[r.t]))
+                 for r in decoded]
+        capacity = self.viewport.tape
+        start = max(0, min(len(cells) - capacity, t - capacity // 2))
+        tape = TapeFrame(tuple(cells[start:start + capacity]), start,
+                         t - start if decoded else None)
+        shown = decoded[max(0, t + 1 - self.viewport.decoder_log):t + 1]
+        # the decoder's log, like the encoder's and every panel, shows the state after the step
+        decoder_log = tuple(log_line(r.t, r.token, r.prediction, r.confidence,
+                                     state_summary(f"dec.{name}", r.layers[layer].h),
+                                     edits_of(r))
+                            for r in shown)
+        top = TopKFrame(decoded[t].top, decoded[t].entropy, "output not finite: NaN/Inf") \
+            if decoded else None
+        return replace(frame, output=output_text(decoded),
+                       output_note=f"{note}  {len(decoded)} steps", decoder_tape=tape,
+                       decoder_log=decoder_log, decoder_top=top,
+                       expected=None if expected is None else tuple(expected),
+                       finished=finished)
+
+    def _status(self) -> str:
+        model = self.loaded.model
+        task = self.loaded.task
+        parts = [self.label,
+                 f"seq2seq {model.encoder.cell} {model.encoder.n_layers}×{model.encoder.hidden}"
+                 + (f" · {task}" if task else ""),
+                 f"source {len(self.session.source)} chars"]
+        if self.session.edits:
+            count = len(self.session.edits)
+            parts.append(f"{count} handoff edit{'' if count == 1 else 's'}")
+        if self.n_layers > 1:
+            parts.append(f"logs: l{self.layer}.h")
+        return " │ ".join(parts)
+
+
+def output_text(records: Sequence[StepRecord]) -> str:
+    """The decoded string, without `</s>`: the predictions up to the first end token (or a
+    non-finite output), escaped (a target vocabulary from a file may hold control or bidi
+    characters)."""
+    out = []
+    for record in records:
+        if record.prediction in ("</s>", NO_PREDICTION):
+            break
+        out.append(record.prediction)
+    return printable("".join(out))
