@@ -1,4 +1,6 @@
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +22,23 @@ def cli_env() -> dict[str, str]:
 @pytest.fixture
 def python() -> str:
     return sys.executable
+
+
+KERAS_PRODUCER = ROOT / "tests" / "producers" / "keras_models.py"
+KERAS_TOKENS = ["<unk>", *"abcdef"]  # the Keras models' 7 ids, spelled so they can be typed
+
+
+@pytest.fixture(scope="session")
+def keras_dir(tmp_path_factory) -> Path:
+    """Keras writes its models once per session, in a subprocess (its import is slow); the
+    format tests read them and the fuzzer mutates them."""
+    out = tmp_path_factory.mktemp("keras")
+    env = {**os.environ, "KERAS_BACKEND": "torch"}
+    run = subprocess.run([sys.executable, str(KERAS_PRODUCER), str(out)], capture_output=True,
+                         text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    (out / "v7.json").write_text(json.dumps(KERAS_TOKENS))
+    return out
 
 
 # CI runs the property tests on a fixed seed per test (Hypothesis's own advice for CI), so a run

@@ -72,6 +72,25 @@ def huge_npz(path: Path) -> None:
         archive.writestr("Wxh.npy", buffer.getvalue() + b"\0" * 16)
 
 
+def looping_global_heap(path: Path) -> None:
+    """A legacy Keras .h5 whose global heap (where its model_config string lives) ends in a
+    free-space object of size 0: HDF5's walk over the heap never moves on from it. The class of
+    the mutated file the fuzzer found (tests/fixtures/looping_global_heap.h5)."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {
+            "layers": [{"class_name": "LSTM", "config": {"name": "lstm", "units": 4}}]}})
+        f.create_group("model_weights")
+    data = bytearray(path.read_bytes())
+    heap = data.index(b"GCOL")
+    at = heap + 16  # magic, version, reserved, size: then the objects, 16-byte headers
+    while int.from_bytes(data[at:at + 2], "little") != 0:  # to the free-space object
+        at += 16 + (int.from_bytes(data[at + 8:at + 16], "little") + 7) // 8 * 8
+    data[at + 8:at + 16] = bytes(8)
+    path.write_bytes(bytes(data))
+
+
 def many_tokens(path: Path) -> None:
     """300k tokens and one duplicate in the metadata vocabulary: a quadratic check runs minutes."""
     tokens = [chr(0x10000 + i) for i in range(300_000)] + [chr(0x10005)]
@@ -111,4 +130,6 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], str, str]] = {
                        "key 7 is a int"),
     "corrupted zip entry": (corrupted_zip_entry, ".pt", "CRC does not match"),
     "npz declaring 10^12 floats": (huge_npz, ".npz", "more data than its entry holds"),
+    "HDF5 global heap that never ends": (looping_global_heap, ".h5",
+                                         "HDF5 global heap at byte"),
 }

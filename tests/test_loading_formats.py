@@ -3,11 +3,8 @@ backend), torch.onnx.export, numpy (the min-char-rnn recurrence) and the checkpo
 code saves. Every comparison is max |Δh|, |Δp| <= 1e-5 over every step."""
 
 import json
-import os
 import pickle
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,25 +19,12 @@ from models.errors import CheckpointError
 TOL = 1e-5
 KERAS_TOKENS = ["<unk>", *"abcdef"]  # the Keras models' 7 ids, spelled so they can be typed
 KERAS_IDS = [1, 2, 3, 0, 4, 6, 5, 5, 2, 1, 0, 3]  # what the producer fed
-PRODUCER = Path(__file__).parent / "producers" / "keras_models.py"
 
 
 def biggest(a, b) -> float:
     a, b = np.asarray(a), np.asarray(b)
     assert a.shape == b.shape, (a.shape, b.shape)
     return float(np.abs(a - b).max())
-
-
-@pytest.fixture(scope="session")
-def keras_dir(tmp_path_factory) -> Path:
-    """Keras writes its models once per session, in a subprocess (its import is slow)."""
-    out = tmp_path_factory.mktemp("keras")
-    env = {**os.environ, "KERAS_BACKEND": "torch"}
-    run = subprocess.run([sys.executable, str(PRODUCER), str(out)], capture_output=True,
-                         text=True, env=env, timeout=600)
-    assert run.returncode == 0, run.stderr[-2000:]
-    (out / "v7.json").write_text(json.dumps(KERAS_TOKENS))
-    return out
 
 
 def feed_ids(checkpoint, ids):

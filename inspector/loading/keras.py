@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from inspector.loading import hdf5_heaps
 from inspector.loading.files import read_json_text, read_zip_member
 from inspector.loading.torch import detect
 from models.errors import CheckpointError, first_line
@@ -78,11 +79,13 @@ def read_layers(path: Path, h5py, head: bytes) -> tuple[list[Layer], str]:
                                                           CONFIG_LIMIT), "config.json")
             weights = read_zip_member(path, archive, "model.weights.h5",
                                       path.stat().st_size * 2 + (1 << 20))
+        hdf5_heaps.check_bytes(path, weights)
         with h5_file(h5py, path, io.BytesIO(weights)) as f:
             layers = layers_of(path, config)
             attach_v3(path, f, layers, config.get("class_name") == "Sequential")
         route = "Keras 3 .keras archive (config.json + model.weights.h5)"
     else:
+        hdf5_heaps.check_file(path)
         with h5_file(h5py, path, str(path)) as f:
             raw = f.attrs.get("model_config")
             if raw is not None:
