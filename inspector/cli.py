@@ -18,11 +18,9 @@ from inspector.commands.common import (
     EXIT_USAGE,
     CommandError,
     add_model_options,
-    open_source,
+    open_models,
     other_encoder,
     source_from,
-    user_code_output,
-    warn,
 )
 from models.errors import CheckpointError
 
@@ -69,29 +67,18 @@ def command_parser() -> argparse.ArgumentParser:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    from inspector.loading import ModelSource, open_model
+    from inspector.loading import ModelSource
     from inspector.tui.app import run_app as launch
 
     source = source_from(args)
     if source.model is None and source.factory is None:
         source = ModelSource("doubled-lstm")
-    # The compare model takes the same foreign-checkpoint options (--vocab, …) as MODEL, so an
-    # option may be meant for either one: only a lone model has its unused options refused.
     compare = replace(source, model=args.compare, factory=None) if args.compare else None
     # Open before the terminal is taken over, so a bad file is one line on stderr and exit 2;
     # the app takes the opened models as they are (a factory's code runs once).
-    if compare is None:
-        opened = [open_source(source), None]
-    else:
-        with user_code_output():
-            opened = [open_model(source), open_model(compare)]
-        for checkpoint, label in zip(opened, (source.label(), compare.label())):
-            if checkpoint.kind == "seq2seq":
-                raise CommandError(f"--compare: {label} is a seq2seq model; compare feeds the "
-                                   "same keys to two character models")
-            warn(checkpoint.warnings)
-    encoder_from = other_encoder(opened[0], args.encoder_from) if args.encoder_from else None
-    return launch(source, compare=compare, opened=opened[0], compare_opened=opened[1],
+    opened, compare_opened = open_models(source, compare)
+    encoder_from = other_encoder(opened, args.encoder_from) if args.encoder_from else None
+    return launch(source, compare=compare, opened=opened, compare_opened=compare_opened,
                   encoder_from=encoder_from)
 
 

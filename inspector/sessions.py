@@ -23,7 +23,7 @@ import base64
 import json
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -577,15 +577,17 @@ class Opened:
 def open_session(path: str | Path, source: ModelSource | None = None, *,
                  ignore_hash: bool = False, trust_pickle: bool = False,
                  verify: bool = True, atol: float = 0.0,
-                 hint: str = "pass --ignore-hash to replay it anyway") -> Opened:
-    """Read a session file, open its model (or `source`), replay it and (`verify`) check its
+                 hint: str = "pass --ignore-hash to replay it anyway",
+                 opener: Callable[[ModelSource], Any] | None = None) -> Opened:
+    """Read a session file, open its model (or `source`) with `opener` (default open_model; a
+    command passes the one every command opens models with), replay it and (`verify`) check its
     numbers. Raises SessionFileError (ModelMismatch for other weights) or CheckpointError,
     one line."""
     from inspector.loading import open_model
 
     saved = read_session(path)
     source = source if source is not None else saved.model_source(trust_pickle=trust_pickle)
-    checkpoint = open_model(source)
+    checkpoint = (opener or open_model)(source)
     session = restore(saved, checkpoint, ignore_hash=ignore_hash, hint=hint)
     mismatch = check(saved, session, atol) if verify else None
     return Opened(saved, checkpoint, source, session, mismatch)

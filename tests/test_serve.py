@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hostile_files import looping_global_heap
+from watchdog import bounded
 
 from inspector.cli import command_parser, main
 from inspector.commands.serve import app_command
@@ -68,6 +70,34 @@ def test_serve_refuses_a_bad_model_or_port_in_one_line(capsys):
     assert main(["serve", "doubled-lstm", "--port", "70000"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "no-such-model" in err[0] and "--port 70000" in err[1]
+
+
+def serve_refusal(argv: list[str]) -> str:
+    """serve's one line and exit 2, in a forked child under a deadline: serve that does not
+    refuse starts serving, which would never return."""
+    def call() -> tuple[int, str]:
+        import contextlib
+        import io
+
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            return main(["serve", *argv, "--port", str(free_port())]), err.getvalue()
+
+    code, err = bounded(call, 60)
+    assert code == 2 and err.count("\n") == 1 and err.startswith("rnn-inspect: "), err
+    return err
+
+
+def test_serve_opens_models_as_every_command_does(tmp_path):
+    """One loading path (open_source / open_models): an option the model ignores, a seq2seq
+    model to compare and a hostile file are each one line before anything is served."""
+    (tmp_path / "v.json").write_text('["a", "b"]')
+    assert "native checkpoint and carries its own vocabulary" in serve_refusal(
+        ["doubled-lstm", "--vocab", str(tmp_path / "v.json")])
+    assert "--compare: reverse-seq2seq is a seq2seq model" in serve_refusal(
+        ["doubled-lstm", "--compare", "reverse-seq2seq"])
+    looping_global_heap(tmp_path / "m.h5")
+    assert "HDF5 global heap at byte" in serve_refusal([str(tmp_path / "m.h5")])
 
 
 def free_port() -> int:

@@ -380,6 +380,24 @@ def test_replay_refuses_other_weights_unless_told(lstm_file, lstm, tmp_path, cap
     assert main(["replay", str(path), str(lstm_file), "--check"]) == 0  # MODEL given: that one
 
 
+def test_replay_opens_its_model_as_every_command_does(lstm_file, lstm, tmp_path, capsys):
+    """The one loading path (open_source): an option the model would ignore is refused in one
+    line, as `info` and `trace` refuse it, and a hostile file is one line."""
+    from hostile_files import looping_global_heap
+
+    from inspector.cli import main
+
+    path = saved_file(lstm_file, lstm, tmp_path)
+    (tmp_path / "v.json").write_text(json.dumps(list(VOCAB.tokens)))
+    assert main(["replay", str(path), str(lstm_file), "--vocab", str(tmp_path / "v.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "native checkpoint and carries its own vocabulary" in err
+    looping_global_heap(tmp_path / "m.h5")
+    assert main(["replay", str(path), str(tmp_path / "m.h5")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "HDF5 global heap at byte" in err
+
+
 @pytest.mark.parametrize("content", ["{", "[]", '{"format": "rnn-inspect-session/1"}'])
 def test_replay_of_a_bad_file_is_one_line_exit_2(tmp_path, capsys, content):
     from inspector.cli import main

@@ -116,6 +116,25 @@ def open_source(source: ModelSource) -> Checkpoint:
     return checkpoint
 
 
+def open_models(source: ModelSource, compare: ModelSource | None
+                ) -> tuple[Checkpoint, Checkpoint | None]:
+    """MODEL and the --compare model, as the app takes them (in the terminal or served). The
+    compare model takes MODEL's foreign-checkpoint options (--vocab, …), so an option may be meant
+    for either one: only a lone model has its unused options refused."""
+    from inspector.loading import open_model
+
+    if compare is None:
+        return open_source(source), None
+    with user_code_output():
+        opened = open_model(source), open_model(compare)
+    for checkpoint, label in zip(opened, (source.label(), compare.label())):
+        if checkpoint.kind == "seq2seq":
+            raise CommandError(f"--compare: {label} is a seq2seq model; compare feeds the "
+                               "same keys to two character models")
+        warn(checkpoint.warnings)
+    return opened
+
+
 def refuse_unused_options(source: ModelSource, checkpoint: Checkpoint) -> None:
     """An option the model ignores is a mistake the user should hear about (a `--vocab` given
     with a native checkpoint is never read, so even a missing file would pass unnoticed)."""

@@ -8,9 +8,9 @@ import sys
 from inspector.commands.common import (
     CommandError,
     add_model_options,
+    open_source,
     output_target,
     source_from,
-    warn,
 )
 
 EXIT_MISMATCH = 1
@@ -53,10 +53,9 @@ def run(args: argparse.Namespace) -> int:
         opened = sessions.open_session(
             args.session, source_from(args) if args.model or args.factory else None,
             ignore_hash=args.ignore_hash, trust_pickle=args.trust_pickle, verify=args.check,
-            atol=args.atol)
+            atol=args.atol, opener=open_source)
     except sessions.SessionFileError as exc:
         raise CommandError(str(exc)) from None
-    warn(opened.checkpoint.warnings)
     saved, checkpoint, session = opened.saved, opened.checkpoint, opened.session
     mismatch = opened.mismatch
     if mismatch is not None:

@@ -13,7 +13,13 @@ import shlex
 import sys
 from dataclasses import fields, replace
 
-from inspector.commands.common import CommandError, add_model_options, source_from, warn
+from inspector.commands.common import (
+    CommandError,
+    add_model_options,
+    open_models,
+    source_from,
+    warn,
+)
 from inspector.loading import ModelSource
 
 DEFAULT_HOST = "127.0.0.1"
@@ -65,8 +71,6 @@ def _is_loopback(host: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.loading import open_model
-
     if not 1 <= args.port <= 65535:
         raise CommandError(f"--port {args.port}: must be between 1 and 65535")
     try:
@@ -74,14 +78,14 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         raise CommandError("serve needs textual-serve: pip install 'textual-serve>=1.1,<2'") \
             from None
-    # Open the models once here, so a bad file is one line now rather than a broken page for
-    # every visitor.
+    # Open the models once here, as the app in a terminal opens them, so a bad file (or an
+    # option the model ignores, or a seq2seq model to compare) is one line now rather than a
+    # broken page for every visitor.
     source = source_from(args)
     if source.model is None and source.factory is None:
         source = ModelSource("doubled-lstm")
-    warn(open_model(source).warnings)
-    if args.compare:  # with MODEL's foreign-checkpoint options, as the app takes it
-        warn(open_model(replace(source, model=args.compare, factory=None)).warnings)
+    open_models(source, replace(source, model=args.compare, factory=None) if args.compare
+                else None)
     if not _is_loopback(args.host):
         warn([f"serving on {args.host}: anyone who can reach it can use the app"
               + (" and run the factory's code" if args.factory else "")])
