@@ -28,16 +28,21 @@ peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.s
 print(f"BENCH {status} {elapsed:.4f} {peak}", file=sys.stderr)
 """
 REPEATS = 3
+HUNG = 60  # s: a file still loading after this hangs the loader (reported, never waited out)
 
 
 def measure(path: Path) -> tuple[int, float, float]:
     """(exit status, fastest seconds, smallest peak MB) over REPEATS fresh processes: the least
-    disturbed run on a shared machine."""
+    disturbed run on a shared machine. A load that hangs is killed at HUNG seconds and reported
+    as exit -1 taking HUNG seconds."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     runs = []
     for _ in range(REPEATS):
-        done = subprocess.run([sys.executable, "-c", CHILD, "info", str(path)], env=env,
-                              capture_output=True, text=True, timeout=600)
+        try:
+            done = subprocess.run([sys.executable, "-c", CHILD, "info", str(path)], env=env,
+                                  capture_output=True, text=True, timeout=HUNG)
+        except subprocess.TimeoutExpired:
+            return -1, float(HUNG), 0.0
         line = next((x for x in done.stderr.splitlines() if x.startswith("BENCH")), None)
         if line is None:  # the child died before reporting (killed on a crowded machine)
             print(f"  {path.name}: no report (exit {done.returncode}): {done.stderr[-200:]!r}")

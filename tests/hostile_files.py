@@ -91,6 +91,18 @@ def looping_global_heap(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def linked_back(path: Path) -> None:
+    """A Keras .weights.h5 whose layer group holds a hard link to the group above it: a walk
+    that follows sublayers without remembering where it has been never ends."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        layer = f.create_group("layers/lstm")
+        for index, shape in enumerate([(3, 16), (4, 16), (16,)]):
+            layer[f"vars/{index}"] = np.zeros(shape, np.float32)
+        layer["cell"] = f["layers"]
+
+
 def many_tokens(path: Path) -> None:
     """300k tokens and one duplicate in the metadata vocabulary: a quadratic check runs minutes."""
     tokens = [chr(0x10000 + i) for i in range(300_000)] + [chr(0x10005)]
@@ -132,4 +144,5 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], str, str]] = {
     "npz declaring 10^12 floats": (huge_npz, ".npz", "more data than its entry holds"),
     "HDF5 global heap that never ends": (looping_global_heap, ".h5",
                                          "HDF5 global heap at byte"),
+    "HDF5 group linked into itself": (linked_back, ".weights.h5", "is linked more than once"),
 }

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 RECURRENT = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 PASS_THROUGH = ("InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise")
+GROUPS = 1 << 12  # groups under one layer: Keras writes a few (`cell`, `forward_layer/cell`)
 CONFIG_LIMIT = 16 << 20  # config.json: larger is not a model description
 INSTALL_H5PY = "pip install h5py (or pip install 'rnn-inspect[keras]')"
 
@@ -188,7 +189,7 @@ def layers_from_shapes(path: Path, f) -> list[Layer]:
     from how the shapes chain (Keras writes the groups alphabetically)."""
     layers = []
     for name in f["layers"]:
-        weights = [read_dataset(path, ds) for ds in list_vars(f["layers"][name])]
+        weights = [read_dataset(path, ds) for ds in list_vars(path, f["layers"][name])]
         shapes = [w.shape for w in weights]
         if len(shapes) == 3 and len(shapes[0]) == 2 and len(shapes[1]) == 2:
             units = shapes[1][0]
@@ -245,15 +246,23 @@ def layer_out(path: Path, layer: Layer) -> int:
     return int(layer.weights[0].shape[1])
 
 
-def list_vars(group) -> list:
+def list_vars(path: Path, group, seen: set | None = None) -> list:
     """A Keras 3 layer group's variables in order: its `vars/0…n`, then its sublayers' (an RNN's
-    `cell`, a TimeDistributed's `layer`)."""
+    `cell`, a TimeDistributed's `layer`). Each group is visited once: hard links that lead back
+    up (a cycle) or to one group many times (a fan-out) would otherwise recurse without end or
+    multiply the work, and Keras writes neither."""
+    seen = set() if seen is None else seen
+    if group.id in seen or len(seen) >= GROUPS:
+        raise CheckpointError(f"{path}: HDF5 group {group.name} is linked more than once (or "
+                              f"the weights span more than {GROUPS:,} groups); Keras writes "
+                              "neither")
+    seen.add(group.id)
     found = []
     if "vars" in group:
         found += [group["vars"][key] for key in sorted(group["vars"], key=var_index)]
     for key in sorted(group):
         if key != "vars" and hasattr(group[key], "keys"):
-            found += list_vars(group[key])
+            found += list_vars(path, group[key], seen)
     return found
 
 
@@ -274,7 +283,7 @@ def attach_v3(path: Path, f, layers: list[Layer], sequential: bool) -> None:
         used[key] = used.get(key, -1) + 1
         key = f"{key}_{used[key]}" if used[key] else key
         if group is not None and key in group:
-            layer.weights = [read_dataset(path, ds) for ds in list_vars(group[key])]
+            layer.weights = [read_dataset(path, ds) for ds in list_vars(path, group[key])]
 
 
 def snake_case(name: str) -> str:
