@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from hostile_files import HOSTILE, valid  # noqa: E402
+from hostile_files import COSTLY, HOSTILE, valid  # noqa: E402
 
 CHILD = """
 import sys, time
@@ -31,7 +31,7 @@ REPEATS = 3
 HUNG = 60  # s: a file still loading after this hangs the loader (reported, never waited out)
 
 
-def measure(path: Path) -> tuple[int, float, float]:
+def measure(path: Path, *options: str) -> tuple[int, float, float]:
     """(exit status, fastest seconds, smallest peak MB) over REPEATS fresh processes: the least
     disturbed run on a shared machine. A load that hangs is killed at HUNG seconds and reported
     as exit -1 taking HUNG seconds."""
@@ -39,8 +39,8 @@ def measure(path: Path) -> tuple[int, float, float]:
     runs = []
     for _ in range(REPEATS):
         try:
-            done = subprocess.run([sys.executable, "-c", CHILD, "info", str(path)], env=env,
-                                  capture_output=True, text=True, timeout=HUNG)
+            done = subprocess.run([sys.executable, "-c", CHILD, "info", str(path), *options],
+                                  env=env, capture_output=True, text=True, timeout=HUNG)
         except subprocess.TimeoutExpired:
             return -1, float(HUNG), 0.0
         line = next((x for x in done.stderr.splitlines() if x.startswith("BENCH")), None)
@@ -60,10 +60,14 @@ def main() -> int:
         status, seconds, peak = measure(base / "valid.safetensors")
         print(f"{'valid native file':<28} exit {status}  {seconds:6.3f} s  {peak:7.1f} MB")
         worst_time = worst_memory = 0.0
-        for name, (write, suffix, _) in HOSTILE.items():
+        (base / "v.json").write_text('["a", "b", "c", "d", "e", "f"]')
+        files = [(name, write, suffix, ()) for name, (write, suffix, _) in HOSTILE.items()]
+        files += [(name, write, suffix, ("--vocab", str(base / "v.json")))
+                  for name, (write, suffix) in COSTLY.items()]
+        for name, write, suffix, options in files:
             path = base / f"{name.replace(' ', '_')}{suffix}"
             write(path)
-            code, took, used = measure(path)
+            code, took, used = measure(path, *options)
             worst_time, worst_memory = max(worst_time, took - seconds), max(worst_memory,
                                                                             used - peak)
             print(f"{name:<28} exit {code}  {took:6.3f} s  {used:7.1f} MB  "

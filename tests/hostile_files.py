@@ -146,3 +146,29 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], str, str]] = {
                                          "HDF5 global heap at byte"),
     "HDF5 group linked into itself": (linked_back, ".weights.h5", "is linked more than once"),
 }
+
+
+def long_onnx(path: Path) -> None:
+    """A valid one-hot GRU + head graph whose input declares 21,000 time steps: its check must
+    not step the graph through all of them (onnx's reference evaluator steps in Python)."""
+    import onnx
+
+    class Model(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn, self.head = torch.nn.GRU(6, 4), torch.nn.Linear(4, 6)
+
+        def forward(self, x):
+            return self.head(self.rnn(x)[0])
+
+    buffer = io.BytesIO()
+    torch.onnx.export(Model(), (torch.zeros(2, 1, 6),), buffer, dynamo=False)
+    model = onnx.load_from_string(buffer.getvalue())
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 21_000
+    onnx.save(model, str(path))
+
+
+# name -> (writer(path), suffix): valid files that must cost as little as the valid native file
+COSTLY: dict[str, tuple[Callable[[Path], None], str]] = {
+    "ONNX declaring 21,000 steps": (long_onnx, ".onnx"),
+}
