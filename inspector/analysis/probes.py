@@ -91,22 +91,34 @@ def _r2(y: np.ndarray, predicted: np.ndarray) -> float:
     return 1.0 - float(((y - predicted) ** 2).sum()) / spread
 
 
+def stride_for(steps: int, max_steps: int = MAX_STEPS) -> int:
+    """Every how many steps a row is kept, so at most `max_steps` rows are fitted."""
+    return max(1, -(-steps // max_steps))
+
+
 def probe(model: InspectableModel, text: str, feature: Feature, *, split: float = 0.75,
           max_steps: int = MAX_STEPS, chunk: int = CHUNK) -> ProbeResult:
     """A probe per activation (h, c of every layer) of `model` over `text`."""
     if feature.steps != len(text):
         raise FeatureError(f"{feature.name}: {feature.steps} values for {len(text)} steps")
-    stride = max(1, -(-len(text) // max_steps))  # keep at most max_steps rows, evenly spaced
+    stride = stride_for(len(text), max_steps)  # keep at most max_steps rows, evenly spaced
     names = probe_names(model)
     kept: dict[str, list[np.ndarray]] = {name: [] for name in names}
     for start, arrays in activation_chunks(model, text, names, chunk):
         first = (-start) % stride  # the first row of this chunk on the stride
         for name in names:
             kept[name].append(arrays[name][first::stride].copy())
+    return probe_rows({name: np.concatenate(kept[name]) for name in names}, feature, stride,
+                      split)
+
+
+def probe_rows(rows: dict[str, np.ndarray], feature: Feature, stride: int = 1,
+               split: float = 0.75) -> ProbeResult:
+    """Probes on rows already read: `rows[name]` holds every `stride`-th step's values (n, H),
+    as `probe` keeps them; a panel hands in the session's own states."""
     y = feature.values[::stride]
     continuous = feature.kind == CONTINUOUS
-    layers = tuple(fit_probe(name, np.concatenate(kept[name]), y, continuous, split)
-                   for name in names)
+    layers = tuple(fit_probe(name, x, y, continuous, split) for name, x in rows.items())
     cut = int(round(len(y) * split))
-    return ProbeResult(feature.name, len(text), "r2" if continuous else "accuracy", cut,
+    return ProbeResult(feature.name, feature.steps, "r2" if continuous else "accuracy", cut,
                        len(y) - cut, layers)
