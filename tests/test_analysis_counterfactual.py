@@ -10,9 +10,11 @@ import torch.nn.functional as F
 
 from inspector.analysis.counterfactual import (
     branch_diff,
+    diff_arrays,
     diff_records,
     intervention_diff,
     kl_bits,
+    replayed_arrays,
     without_interventions,
 )
 from inspector.engine import NativeModel, Session
@@ -136,3 +138,36 @@ def test_kl_bits_edges():
     assert kl_bits(p, np.array([1.0, 0.0, 0.0])) == math.inf
     assert math.isnan(kl_bits(np.zeros(0), np.zeros(0)))
     assert math.isnan(kl_bits(np.array([np.nan, 1.0]), np.array([0.5, 0.5])))
+
+
+def test_the_clean_replay_agrees_bit_for_bit_with_the_edited_run_until_the_edit(lstm):
+    model = NativeModel(lstm, VOCAB, "lstm")
+    session = Session(model)
+    session.feed("abca")
+    session.intervene(Intervention("set", "l1.c", 0, 2.0))
+    session.feed("bcd")
+    names = ["l0.h", "l0.c", "l1.h", "l1.c", "probs"]
+    clean = replayed_arrays(model, tuple("abcabcd"), names, start=2)
+    edited = session.records(0, 7)
+    for name in names:
+        rows = np.stack([r.activation(name) for r in edited])
+        assert clean[name].shape == (5, rows.shape[1])
+        assert np.array_equal(clean[name][:2], rows[2:4])  # steps 2, 3: before the edit
+    assert not np.array_equal(clean["l1.c"][2], edited[4].activation("l1.c"))
+    assert np.array_equal(clean["l0.h"][2], edited[4].activation("l0.h"))  # l0 is not edited
+    reference = torch_run(lstm, "abcabcd")
+    assert np.allclose(clean["l1.h"], np.stack([h[1] for h, _, _ in reference[2:]]), atol=TOL)
+
+
+def test_diff_arrays_names_the_predictions_by_the_labels(lstm):
+    model = NativeModel(lstm, VOCAB, "lstm")
+    a, b = Session(model).feed("abcd"), Session(model).feed("abdd")
+    names = ("l0.h", "l0.c", "l1.h", "l1.c")
+    arrays = [{**{n: np.stack([r.activation(n) for r in run]) for n in names},
+               "probs": np.stack([r.probs for r in run])} for run in (a, b)]
+    diff = diff_arrays(arrays[0], arrays[1], names, VOCAB.tokens, 0, None, "abdd")
+    by_records = diff_records(a, b)
+    assert [s.prediction_a for s in diff.steps] == [r.prediction for r in a]
+    assert [s.prediction_b for s in diff.steps] == [r.prediction for r in b]
+    assert [s.distances for s in diff.steps] == [s.distances for s in by_records.steps]
+    assert [s.typed_b for s in diff.steps] == list("abdd") and diff.first_difference == 2

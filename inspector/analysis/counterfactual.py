@@ -170,3 +170,19 @@ def branch_diff(session: Session, other: str, start: int = 0, stop: int | None =
     stop = session.cursor if stop is None else stop
     return diff_records(branch_records(session, other, start, stop),
                         session.records(start, stop))
+
+
+def replayed_arrays(model, tokens: Sequence[str], names: Sequence[str], start: int = 0,
+                    chunk: int = 2048) -> dict[str, np.ndarray]:
+    """Activations `names` (`l0.h`, …, `probs`) of steps start… of `tokens` fed one at a time
+    through `Session` with no intervention: the clean run by the same stepped path a replayed
+    timeline with interventions takes, so the two agree bit for bit until the first edit."""
+    session = Session.replay(model, [Feed(token, model.vocab.id(token)) for token in tokens])
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for first in range(start, session.cursor, chunk):
+        records = session.records(first, min(session.cursor, first + chunk))
+        for name in names:
+            columns[name].append(np.array([r.activation(name) for r in records],
+                                          dtype=np.float32))
+    return {name: (np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32))
+            for name, parts in columns.items()}

@@ -1,0 +1,181 @@
+"""Counterfactual diff: what an intervention (or another branch) changed, step by step — the
+distance between the two runs' states in every layer (‖Δh‖, ‖Δc‖), the KL divergence between
+their output distributions (bits) and whether the prediction flipped.
+
+The run on view is compared with the same keys without its interventions when it has any, else
+with another branch; a click on the panel takes the next reference. The numbers are
+`inspector.analysis.counterfactual.diff_arrays` of the two timelines' activations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+
+from inspector.tui.panels.base import AnalysisPanel, PanelError, PanelInput, PanelSpec
+from inspector.tui.text import token_label
+from inspector.tui.widgets.lines import LinesWidget
+
+DIM, BOLD = Style(dim=True), Style(bold=True)
+FLIP = Style(color="red", bold=True)
+CHANGED = Style(color="yellow")
+VIEW = Style(reverse=True)
+COLUMN = 8
+CLEAN = None  # the reference "same keys, no interventions"
+
+
+@dataclass(frozen=True)
+class DiffView:
+    reference: str | None  # None: the clean run; else the branch compared with
+    label: str
+    diff: object  # inspector.analysis.counterfactual.CounterfactualDiff
+    t: int
+    start: int  # the first step compared (the first edited one, against the clean run)
+    edited: frozenset[int]  # steps an intervention acts on
+
+
+def references(data: PanelInput) -> list[str | None]:
+    """What the run on view can be compared with, the default first."""
+    out: list[str | None] = [CLEAN] if data.interventions else []
+    return out + [b for b in data.branches if b != data.branch]
+
+
+def state_names(data: PanelInput) -> list[str]:
+    have = set(data.activations.names())
+    return [f"l{k}.{part}" for k in range(data.model.n_layers) for part in ("h", "c")
+            if f"l{k}.{part}" in have]
+
+
+def compare(data: PanelInput, choice: int) -> DiffView:
+    """The diff of the run on view against reference number `choice` (worker thread)."""
+    from inspector.analysis.counterfactual import diff_arrays, replayed_arrays
+
+    options = references(data)
+    if not options:
+        raise PanelError("counterfactual: nothing to compare yet — intervene (F5) or fork a "
+                         "branch (F6), then this shows what changed, step by step")
+    if data.reference is None and any(option is not CLEAN for option in options):
+        raise PanelError("counterfactual: this screen gives no reference run")
+    if data.steps == 0:
+        raise PanelError("counterfactual: no steps yet")
+    reference = options[choice % len(options)]
+    names = state_names(data)
+    wanted = [*names, "probs"] if "probs" in data.activations.names() else names
+    start = min(t for t, _ in data.interventions) if reference is CLEAN else 0
+    if reference is CLEAN and data.model.native:
+        # Before the first intervention both runs are the same keys from the same state. The
+        # clean run is stepped like the replayed timeline with interventions, so the two agree
+        # bit for bit wherever an edit has not reached (a fused trace would differ in float32
+        # rounding and show 1e-6 where the truth is 0). `run` does not lock a native model
+        # (its weights are only read); each step takes the model's lock itself.
+        other = data.run(lambda model: replayed_arrays(model, data.tokens, wanted, start))
+    else:  # another branch (whole runs), or a model with its own forward (locked by `run`)
+        runs = data.reference(reference)
+        other = {name: runs.get(name)[start:] for name in wanted}
+    view = {name: data.activations.get(name)[start:] for name in wanted}
+    arrays = [other, view]
+    if "probs" not in view:  # a raw head: no distribution, so no KL and no flips
+        arrays = [{**run, "probs": run[names[0]][:, :0]} for run in arrays]
+    diff = diff_arrays(arrays[0], arrays[1], names, data.model.labels, start, None,
+                       data.tokens[start:])
+    count = len(data.interventions)
+    label = (f"the same keys without its {count} intervention{'s' * (count != 1)}"
+             if reference is CLEAN else f"branch {reference}")
+    t = data.steps - 1 if data.t is None else data.t
+    return DiffView(reference, label, diff, t, start,
+                    frozenset(t for t, _ in data.interventions))
+
+
+def number(value: float) -> str:
+    if math.isnan(value):
+        return "—"
+    if math.isinf(value):
+        return "inf"
+    return f"{value:.3g}" if value else "0"
+
+
+def diff_lines(view: DiffView, rows: int) -> list[list[Segment]]:
+    diff = view.diff
+    steps = diff.steps
+    first = diff.first_difference
+    kls = [s.kl for s in steps if not math.isnan(s.kl)]
+    worst = max(range(len(steps)), key=lambda i: steps[i].kl if not math.isnan(steps[i].kl)
+                else -1.0) if kls else None
+    summary = (f"first difference t={first}" if first is not None
+               else "identical at every step")
+    since = f" from t={view.start}" if view.start else ""
+    head = [Segment("vs ", DIM), Segment(view.label, BOLD),
+            Segment(f" · {summary} · {diff.flips} of {len(steps)} predictions{since} flipped",
+                    DIM)]
+    if worst is not None and kls:
+        head.append(Segment(f" · KL max {number(steps[worst].kl)} bits at t={steps[worst].t}",
+                            DIM))
+    header = "".join(f"{'‖Δ' + name + '‖':>{COLUMN + 2}}" for name in diff.names)
+    lines = [head, [Segment(f"{'t':>5} x {header}{'KL bits':>10}  prediction", DIM)]]
+    if view.t < view.start:
+        lines.append([Segment(f"t={view.t}: before the first intervention (t={view.start}) "
+                              "both runs are the same keys from the same state", DIM)])
+        return lines
+    end = min(len(steps), view.t + 1 - view.start)
+    start = max(0, end - max(1, rows))
+    for step in steps[start:end]:
+        mark = "◆" if step.t in view.edited else " "
+        line = [Segment(f"{step.t:>4}{mark}{token_label(step.typed_b):<2}", DIM)]
+        for d in step.distances:
+            line.append(Segment(f"{number(d):>{COLUMN + 2}}", CHANGED if d else DIM))
+        line.append(Segment(f"{number(step.kl):>10}", CHANGED if step.kl else DIM))
+        pred = f"  {token_label(step.prediction_a)}→{token_label(step.prediction_b)}"
+        line.append(Segment(pred + (" ✗ flipped" if step.flipped else ""),
+                            FLIP if step.flipped else DIM))
+        if step.t == view.t:
+            line = [Segment(seg.text, seg.style + VIEW) for seg in line]
+        lines.append(line)
+    return lines
+
+
+class CounterfactualPanel(AnalysisPanel):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.table = LinesWidget(classes="counterfactual-table")
+        self.view: DiffView | None = None
+        self.choice = 0  # which of `references(data)`; a click takes the next
+
+    def compose_body(self):
+        yield self.table
+
+    def depends_on(self, data: PanelInput) -> Hashable:
+        return (data.generation, data.t, data.branch, data.branches, data.interventions,
+                self.choice)
+
+    def waiting(self, data: PanelInput) -> str:
+        return "comparing the runs…"
+
+    def compute(self, data: PanelInput) -> DiffView:
+        return compare(data, self.choice)
+
+    def draw(self, result: DiffView) -> None:
+        self.view = result
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if self.view is not None:
+            self.table.set_lines(diff_lines(self.view, max(1, (self.size.height or 12) - 3)))
+
+    def on_resize(self) -> None:
+        self._redraw()
+
+    def on_click(self, event: events.Click) -> None:
+        """The next reference run (the clean run, then each other branch)."""
+        self.choice += 1
+        if self.data is not None:
+            self.update_input(self.data)
+
+
+SPEC = PanelSpec("diff", "Counterfactual", CounterfactualPanel, order=60,
+                 description="What an intervention or another branch changed: ‖Δh‖ per layer, "
+                             "KL and flipped predictions, step by step")
