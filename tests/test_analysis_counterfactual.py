@@ -171,3 +171,14 @@ def test_diff_arrays_names_the_predictions_by_the_labels(lstm):
     assert [s.prediction_b for s in diff.steps] == [r.prediction for r in b]
     assert [s.distances for s in diff.steps] == [s.distances for s in by_records.steps]
     assert [s.typed_b for s in diff.steps] == list("abdd") and diff.first_difference == 2
+
+
+def test_float32_rounding_between_two_paths_is_not_a_difference():
+    names = ("l0.h",)
+    a = {"l0.h": np.zeros((3, 4), dtype=np.float32), "probs": np.full((3, 2), 0.5)}
+    b = {"l0.h": a["l0.h"] + np.float32(3e-7), "probs": a["probs"] + [[1e-7, -1e-7]] * 3}
+    b["l0.h"][2, 1] = 0.01
+    diff = diff_arrays(a, b, names, ("x", "y"))
+    assert diff.steps[0].distances[0] == pytest.approx(6e-7, rel=1e-3)  # shown, as it is
+    assert not diff.steps[0].differs and not diff.steps[1].differs
+    assert diff.first_difference == 2 and diff.flips == 0

@@ -11,7 +11,12 @@ import pytest
 from panel_support import Host, Timeline, settle
 
 from inspector.analysis import feature, probe, saliency
-from inspector.analysis.counterfactual import branch_diff, intervention_diff
+from inspector.analysis.counterfactual import (
+    SAME_DISTANCE,
+    SAME_KL,
+    branch_diff,
+    intervention_diff,
+)
 from inspector.analysis.trajectory import trajectory, visited_fixed_points
 from inspector.engine import inspectable, trace
 from inspector.engine.records import Intervention
@@ -54,8 +59,8 @@ async def test_the_probe_panel_shows_the_probe_of_the_analysis_package(zoo):
         assert threading.current_thread() is threading.main_thread()
         expected = probe(model, DOUBLED, feature("pair-position", DOUBLED))
         text = panel.table.text()
-        assert text.startswith("probe pair-position (the task's own")
-        assert f"{len(DOUBLED)} steps: fit on {expected.train_steps}, scored on " \
+        assert text.startswith("probe pair-position (the task's; name another in Units)")
+        assert f"{len(DOUBLED)} steps: {expected.train_steps} fit, " \
                f"{expected.test_steps} held out" in text
         rows = table_rows(panel.table)
         for layer in expected.layers:
@@ -182,9 +187,10 @@ async def test_the_saliency_strip_is_the_analysis_packages_saliency(zoo):
             lines = app.panel.strip.text().splitlines()
             total = sum(expected.scores)
             ranked = sorted(range(t + 1), key=lambda s: -expected.scores[s])[:3]
-            best = "  ".join(f"t={s} {text[s]} {expected.scores[s] / total:.0%}" for s in ranked)
+            best = " · ".join(f"t={s} {text[s]} {expected.scores[s] / total:.0%}" for s in ranked)
             assert lines[0] == (f"saliency of {expected.prediction} predicted at t={t} "
-                                f"(x={text[t]}) · ‖∂logit/∂x‖², share of the sum: {best}")
+                                f"(x={text[t]}): ‖∂logit/∂x‖² of each step's input")
+            assert lines[3] == f"largest shares of the sum: {best}"
             assert lines[1].rstrip() == "x " + " ".join(text[:t + 1])
             top = max(expected.scores)
             bars = [lines[2][2 + 2 * s] for s in range(t + 1)]
@@ -223,19 +229,22 @@ async def test_the_diff_after_an_intervention_is_the_analysis_packages(zoo):
         await settle(pilot)
         expected = intervention_diff(timeline.session.clone())
         lines = app.panel.table.text().splitlines()
-        assert lines[0].startswith("vs the same keys without its 1 intervention · first "
-                                   f"difference t={expected.first_difference} · "
+        assert lines[0] == "vs the same keys without its 1 intervention (click: another)"
+        assert lines[1].startswith(f"first difference t={expected.first_difference} · "
                                    f"{expected.flips} of 6 predictions from t=6 flipped")
         assert expected.first_difference == 6 and expected.flips > 0
-        rows = {diff_row(line)[0]: diff_row(line) for line in lines[2:]}
+        rows = {diff_row(line)[0]: diff_row(line) for line in lines[3:]}
         assert set(rows) == {str(t) for t in range(6, 12)}  # before t=6: the same run
         assert all(d == 0 for step in expected.steps[:6] for d in step.distances)
         for step in expected.steps[6:]:
             row = rows[str(step.t)]
             assert row[1] == step.typed_b
             for shown, value in zip(row[2:6], step.distances, strict=True):
-                assert float(shown) == pytest.approx(value, rel=5e-3, abs=1e-6)
-            assert row[6] == number(step.kl)
+                if shown == "≈0":  # float32 rounding between two paths, not a difference
+                    assert 0 < value <= SAME_DISTANCE
+                else:
+                    assert float(shown) == pytest.approx(value, rel=5e-3, abs=1e-6)
+            assert row[6] == number(step.kl, SAME_KL)
             assert row[7] == f"{step.prediction_a}→{step.prediction_b}"
             assert ("flipped" in row) == step.flipped
         assert "◆" in [line for line in lines if diff_row(line)[:1] == ["6"]][0]
@@ -254,15 +263,16 @@ async def test_the_diff_between_two_branches(zoo):
         await settle(pilot)
         expected = branch_diff(timeline.session.clone(), "b1")
         lines = app.panel.table.text().splitlines()
-        assert lines[0].startswith("vs branch b1 · first difference t=4")
+        assert lines[0] == "vs branch b1 (click: another)"
+        assert lines[1].startswith("first difference t=4 ·")
         assert expected.first_difference == 4
-        rows = {diff_row(line)[0]: diff_row(line) for line in lines[2:]}
+        rows = {diff_row(line)[0]: diff_row(line) for line in lines[3:]}
         assert "7" in rows and len(rows) >= 5  # the newest steps that fit, up to the one on view
         for step in expected.steps:
             if str(step.t) in rows:
-                assert rows[str(step.t)][6] == number(step.kl)
+                assert rows[str(step.t)][6] == number(step.kl, SAME_KL)
                 assert rows[str(step.t)][7] == f"{step.prediction_a}→{step.prediction_b}"
-                assert rows[str(step.t)][2] == number(step.distances[0])
+                assert rows[str(step.t)][2] == number(step.distances[0], SAME_DISTANCE)
 
 
 async def test_nothing_to_compare_says_how_to_make_something(zoo):
@@ -272,3 +282,49 @@ async def test_nothing_to_compare_says_how_to_make_something(zoo):
         app.dock.update_input(timeline.input())
         await settle(pilot)
         assert app.panel.note.text().startswith("counterfactual: nothing to compare yet")
+
+
+async def test_a_click_compares_with_the_next_reference(zoo):
+    model = zoo["doubled-lstm"]
+    timeline = Timeline(model, task="doubled").feed("aabb")
+    timeline.session.fork("b1")
+    timeline.feed("cc")
+    timeline.session.switch("main")
+    timeline.session.intervene(Intervention("zero", "l0.c"))
+    timeline.feed("cc")
+    app = Host(CounterfactualPanel)
+    async with app.run_test(size=(120, 24)) as pilot:
+        app.dock.update_input(timeline.input())
+        await settle(pilot)
+        assert app.panel.table.text().splitlines()[0].startswith("vs the same keys without")
+        await pilot.click(app.panel.table)
+        await settle(pilot)
+        lines = app.panel.table.text().splitlines()
+        assert lines[0] == "vs branch b1 (click: another)"
+        expected = branch_diff(timeline.session.clone(), "b1")
+        assert lines[1].startswith(f"first difference t={expected.first_difference} ·")
+        await pilot.click(app.panel.table)
+        await settle(pilot)
+        assert app.panel.table.text().splitlines()[0].startswith("vs the same keys without")
+
+
+def test_the_four_panels_are_registered_in_dock_order():
+    from inspector.tui.panels import panel_specs
+
+    ids = [spec.id for spec in panel_specs()]
+    mine = [i for i in ids if i in ("probe", "trajectory", "saliency", "diff")]
+    assert mine == ["probe", "trajectory", "saliency", "diff"]
+
+
+def test_importing_the_panels_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "import inspector.tui.panels.probe, inspector.tui.panels.trajectory\n"
+            "import inspector.tui.panels.saliency, inspector.tui.panels.counterfactual\n"
+            "from inspector.tui.panels import panel_specs\n"
+            "panel_specs()\n"
+            "print('torch' in sys.modules, 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

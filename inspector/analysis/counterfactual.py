@@ -18,6 +18,11 @@ import numpy as np
 from inspector.engine.records import NO_PREDICTION, StepRecord
 from inspector.engine.session import Feed, Session
 
+# Two computations of the same step by different paths (stepped, fused) agree to float32
+# rounding, ~1e-6; below these a difference is not one (the engine's own tolerance is 1e-5).
+SAME_DISTANCE = 1e-5
+SAME_KL = 1e-6  # bits (small probabilities carry float32 rounding into KL: ~1e-7 seen)
+
 
 @dataclass(frozen=True)
 class StepDiff:
@@ -34,6 +39,12 @@ class StepDiff:
         """The predicted token differs between the runs."""
         return self.prediction_a != self.prediction_b
 
+    @property
+    def differs(self) -> bool:
+        """More apart than two computations of one step by different paths can be."""
+        return (self.flipped or any(d > SAME_DISTANCE for d in self.distances)
+                or self.kl > SAME_KL)
+
 
 @dataclass(frozen=True)
 class CounterfactualDiff:
@@ -42,9 +53,10 @@ class CounterfactualDiff:
 
     @property
     def first_difference(self) -> int | None:
-        """The first step at which the runs' states or outputs differ (None: identical)."""
+        """The first step at which the runs' states or outputs differ by more than float32
+        rounding (None: the same at every step)."""
         for step in self.steps:
-            if any(d != 0 for d in step.distances) or step.flipped or (step.kl and step.kl > 0):
+            if step.differs:
                 return step.t
         return None
 

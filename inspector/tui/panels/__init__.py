@@ -13,6 +13,10 @@ from inspector.tui.panels.base import PanelSpec
 
 PANEL_MODULES: tuple[str, ...] = (
     # one line per panel module, in any order (PanelSpec.order sorts them)
+    "inspector.tui.panels.probe",
+    "inspector.tui.panels.trajectory",
+    "inspector.tui.panels.saliency",
+    "inspector.tui.panels.counterfactual",
 )
 
 

@@ -24,7 +24,7 @@ from inspector.tui.widgets.lines import LinesWidget
 DIM, BOLD = Style(dim=True), Style(bold=True)
 FLIP = Style(color="red", bold=True)
 CHANGED = Style(color="yellow")
-VIEW = Style(reverse=True)
+VIEW = Style(bgcolor="grey30", bold=True)
 COLUMN = 8
 CLEAN = None  # the reference "same keys, no interventions"
 
@@ -37,6 +37,8 @@ class DiffView:
     t: int
     start: int  # the first step compared (the first edited one, against the clean run)
     edited: frozenset[int]  # steps an intervention acts on
+    same_distance: float = 0.0  # at most this apart is float32 rounding, not a difference
+    same_kl: float = 0.0
 
 
 def references(data: PanelInput) -> list[str | None]:
@@ -53,7 +55,12 @@ def state_names(data: PanelInput) -> list[str]:
 
 def compare(data: PanelInput, choice: int) -> DiffView:
     """The diff of the run on view against reference number `choice` (worker thread)."""
-    from inspector.analysis.counterfactual import diff_arrays, replayed_arrays
+    from inspector.analysis.counterfactual import (
+        SAME_DISTANCE,
+        SAME_KL,
+        diff_arrays,
+        replayed_arrays,
+    )
 
     options = references(data)
     if not options:
@@ -87,16 +94,20 @@ def compare(data: PanelInput, choice: int) -> DiffView:
     label = (f"the same keys without its {count} intervention{'s' * (count != 1)}"
              if reference is CLEAN else f"branch {reference}")
     t = data.steps - 1 if data.t is None else data.t
-    return DiffView(reference, label, diff, t, start,
-                    frozenset(t for t, _ in data.interventions))
+    return DiffView(reference, label, diff, t, start, frozenset(t for t, _ in data.interventions),
+                    SAME_DISTANCE, SAME_KL)
 
 
-def number(value: float) -> str:
+def number(value: float, same: float = 0.0) -> str:
+    """Three digits; `≈0` for a value no larger than `same` (float32 rounding between two
+    paths of one computation), `0` for exactly none."""
     if math.isnan(value):
         return "—"
     if math.isinf(value):
         return "inf"
-    return f"{value:.3g}" if value else "0"
+    if value == 0:
+        return "0"
+    return "≈0" if value <= same else f"{value:.3g}"
 
 
 def diff_lines(view: DiffView, rows: int) -> list[list[Segment]]:
@@ -109,14 +120,14 @@ def diff_lines(view: DiffView, rows: int) -> list[list[Segment]]:
     summary = (f"first difference t={first}" if first is not None
                else "identical at every step")
     since = f" from t={view.start}" if view.start else ""
-    head = [Segment("vs ", DIM), Segment(view.label, BOLD),
-            Segment(f" · {summary} · {diff.flips} of {len(steps)} predictions{since} flipped",
-                    DIM)]
+    head = [Segment("vs ", DIM), Segment(view.label, BOLD), Segment(" (click: another)", DIM)]
+    facts = [Segment(f"{summary} · {diff.flips} of {len(steps)} predictions{since} flipped",
+                     DIM)]
     if worst is not None and kls:
-        head.append(Segment(f" · KL max {number(steps[worst].kl)} bits at t={steps[worst].t}",
-                            DIM))
+        facts.append(Segment(f" · KL max {number(steps[worst].kl, view.same_kl)} bits at "
+                             f"t={steps[worst].t}", DIM))
     header = "".join(f"{'‖Δ' + name + '‖':>{COLUMN + 2}}" for name in diff.names)
-    lines = [head, [Segment(f"{'t':>5} x {header}{'KL bits':>10}  prediction", DIM)]]
+    lines = [head, facts, [Segment(f"{'t':>5} x {header}{'KL bits':>10}  prediction", DIM)]]
     if view.t < view.start:
         lines.append([Segment(f"t={view.t}: before the first intervention (t={view.start}) "
                               "both runs are the same keys from the same state", DIM)])
@@ -127,12 +138,14 @@ def diff_lines(view: DiffView, rows: int) -> list[list[Segment]]:
         mark = "◆" if step.t in view.edited else " "
         line = [Segment(f"{step.t:>4}{mark}{token_label(step.typed_b):<2}", DIM)]
         for d in step.distances:
-            line.append(Segment(f"{number(d):>{COLUMN + 2}}", CHANGED if d else DIM))
-        line.append(Segment(f"{number(step.kl):>10}", CHANGED if step.kl else DIM))
+            line.append(Segment(f"{number(d, view.same_distance):>{COLUMN + 2}}",
+                                CHANGED if d > view.same_distance else DIM))
+        line.append(Segment(f"{number(step.kl, view.same_kl):>10}",
+                            CHANGED if step.kl > view.same_kl else DIM))
         pred = f"  {token_label(step.prediction_a)}→{token_label(step.prediction_b)}"
         line.append(Segment(pred + (" ✗ flipped" if step.flipped else ""),
                             FLIP if step.flipped else DIM))
-        if step.t == view.t:
+        if step.t == view.t:  # the step on view: marked as on the tape, on a lit background
             line = [Segment(seg.text, seg.style + VIEW) for seg in line]
         lines.append(line)
     return lines
@@ -164,7 +177,7 @@ class CounterfactualPanel(AnalysisPanel):
 
     def _redraw(self) -> None:
         if self.view is not None:
-            self.table.set_lines(diff_lines(self.view, max(1, (self.size.height or 12) - 3)))
+            self.table.set_lines(diff_lines(self.view, max(1, (self.size.height or 12) - 4)))
 
     def on_resize(self) -> None:
         self._redraw()

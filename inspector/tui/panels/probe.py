@@ -89,10 +89,10 @@ def bar(score: float, baseline: float) -> tuple[Segment, ...]:
 def probe_lines(view: ProbeView) -> list[list[Segment]]:
     result = view.result
     metric = "accuracy" if result.metric == "accuracy" else "R²"
-    origin = "" if view.chosen else " (the task's own; choose another in Units)"
+    origin = "" if view.chosen else " (the task's; name another in Units)"
     lines = [[Segment(f"probe {view.spec}", NAME_STYLE), Segment(origin, DIM),
-              Segment(f" · {result.steps} steps: fit on {result.train_steps}, "
-                      f"scored on {result.test_steps} held out", DIM)],
+              Segment(f" · {result.steps} steps: {result.train_steps} fit, "
+                      f"{result.test_steps} held out", DIM)],
              [Segment(f"{'':6}{metric:<{BAR}}  {'held out':>8}  {'baseline':>8}  top units",
                       DIM)]]
     for layer in result.layers:

@@ -82,11 +82,11 @@ def strip_lines(view: SaliencyView, width: int) -> list[list[Segment]]:
     top = max(view.scores) if view.scores else 0.0
     total = sum(view.scores) or 1.0
     ranked = sorted(range(len(view.scores)), key=lambda t: -view.scores[t])[:TOP_SHOWN]
-    best = "  ".join(f"t={t} {token_label(view.inputs[t])} {view.scores[t] / total:.0%}"
-                     for t in ranked)
+    best = " · ".join(f"t={t} {token_label(view.inputs[t])} {view.scores[t] / total:.0%}"
+                      for t in ranked)
     head = [Segment(f"saliency of {token_label(view.prediction)}", BOLD),
-            Segment(f" predicted at t={view.at} (x={token_label(view.inputs[-1])})", DIM),
-            Segment(f" · ‖∂logit/∂x‖², share of the sum: {best}", DIM)]
+            Segment(f" predicted at t={view.at} (x={token_label(view.inputs[-1])}): "
+                    "‖∂logit/∂x‖² of each step's input", DIM)]
     capacity = max(1, (width - len(LABEL)) // 2)
     first = window(view.at, capacity)
     chars: list[Segment] = [Segment(LABEL, DIM)]
@@ -97,7 +97,7 @@ def strip_lines(view: SaliencyView, width: int) -> list[list[Segment]]:
                                                                         else Style())),
                   Segment(" ")]
         bars += [Segment(BARS[level], BAR_STYLE), Segment(" ")]
-    lines = [head, chars, bars]
+    lines = [head, chars, bars, [Segment(f"largest shares of the sum: {best}", DIM)]]
     if view.intervened:
         lines.append([Segment("the gradient is of the typed keys from the zero state: this "
                               "timeline's interventions are not in it", DIM)])

@@ -108,6 +108,8 @@ def plot_lines(view: TrajectoryView, width: int, height: int) -> list[list[Segme
                  Segment(f"● {len(stable)} stable", LAYER_STYLES[FIXED]),
                  Segment(f" (→{outputs})" if outputs else "", DIM), Segment(" ", DIM),
                  Segment(f"○ {len(unstable)} unstable", UNSTABLE_STYLE)]
+        if sum(len(segment.text) for segment in head) > width:  # the counts matter most
+            head = [segment for segment in head if not segment.text.startswith(" (→")]
     canvas = BrailleCanvas(width, max(1, height))
     path = tr.path
     first = max(0, len(path) - DRAWN)
