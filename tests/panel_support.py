@@ -78,10 +78,11 @@ class Host(App):
 async def settle(pilot) -> None:
     """Wait for every worker (a panel's compute, a fixed-point search) and the redraws."""
     panel = pilot.app.panel
-    for _ in range(200):
+    for _ in range(400):
         await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if not panel.computing and not any(w.is_running for w in pilot.app.workers):
+        await pilot.pause(0.05 if panel.waiting_for_quiet else None)
+        if (not panel.computing and not panel.waiting_for_quiet
+                and not any(w.is_running for w in pilot.app.workers)):
             await pilot.pause()
             return
     raise AssertionError("the panel never settled")

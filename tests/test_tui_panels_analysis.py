@@ -328,3 +328,42 @@ def test_importing_the_panels_does_not_import_torch():
             "print('torch' in sys.modules, 'sklearn' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+async def test_a_quiet_panel_computes_once_the_frames_pause():
+    from textual.app import App, ComposeResult
+
+    from inspector.tui.panels.base import ArrayActivations, ModelInfo, PanelInput, PanelSpec
+    from inspector.tui.panels.dock import AnalysisDock
+    from inspector.tui.panels.quiet import QuietPanel
+
+    class Counting(QuietPanel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.computed: list[int] = []
+
+        def compute(self, data):
+            self.computed.append(data.generation)
+            return data.generation
+
+        def draw(self, result) -> None:
+            self.shown = result
+
+    class One(App):
+        def compose(self) -> ComposeResult:
+            yield AnalysisDock([PanelSpec("c", "C", Counting)])
+
+    info = ModelInfo("m", "rnn", 1, 1, (), ("a",))
+    app = One()
+    async with app.run_test() as pilot:
+        dock = app.query_one(AnalysisDock)
+        panel = dock.panel
+        for generation in range(1, 6):  # five frames, faster than the quiet time
+            dock.update_input(PanelInput(generation, info, ("a",) * generation, None, None,
+                                         ArrayActivations({}), run=lambda job: job(None)))
+            await pilot.pause(0.02)
+        assert panel.computed == [] and panel.waiting_for_quiet
+        await pilot.pause(panel.quiet + 0.1)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert panel.computed == [5] and panel.shown == 5

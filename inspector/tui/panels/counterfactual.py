@@ -17,7 +17,8 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 
-from inspector.tui.panels.base import AnalysisPanel, PanelError, PanelInput, PanelSpec
+from inspector.tui.panels.base import PanelError, PanelInput, PanelSpec
+from inspector.tui.panels.quiet import QuietPanel
 from inspector.tui.text import token_label
 from inspector.tui.widgets.lines import LinesWidget
 
@@ -151,7 +152,7 @@ def diff_lines(view: DiffView, rows: int) -> list[list[Segment]]:
     return lines
 
 
-class CounterfactualPanel(AnalysisPanel):
+class CounterfactualPanel(QuietPanel):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.table = LinesWidget(classes="counterfactual-table")

@@ -14,7 +14,8 @@ from functools import lru_cache
 from rich.segment import Segment
 from rich.style import Style
 
-from inspector.tui.panels.base import AnalysisPanel, PanelError, PanelInput, PanelSpec
+from inspector.tui.panels.base import PanelError, PanelInput, PanelSpec
+from inspector.tui.panels.quiet import QuietPanel
 from inspector.tui.widgets.lines import LinesWidget
 
 TASK_FEATURES = {"doubled": "pair-position", "flipflop": "bits", "text": "in-quotes"}
@@ -104,7 +105,7 @@ def probe_lines(view: ProbeView) -> list[list[Segment]]:
     return lines
 
 
-class ProbePanel(AnalysisPanel):
+class ProbePanel(QuietPanel):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.table = LinesWidget(classes="probe-table")

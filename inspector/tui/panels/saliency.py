@@ -18,7 +18,8 @@ from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 
-from inspector.tui.panels.base import AnalysisPanel, PanelError, PanelInput, PanelSpec
+from inspector.tui.panels.base import PanelError, PanelInput, PanelSpec
+from inspector.tui.panels.quiet import QuietPanel
 from inspector.tui.text import token_label
 from inspector.tui.widgets.lines import LinesWidget
 
@@ -104,7 +105,7 @@ def strip_lines(view: SaliencyView, width: int) -> list[list[Segment]]:
     return lines
 
 
-class SaliencyPanel(AnalysisPanel):
+class SaliencyPanel(QuietPanel):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.strip = LinesWidget(classes="saliency-strip")

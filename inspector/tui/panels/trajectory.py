@@ -20,8 +20,9 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import work
 
-from inspector.tui.panels.base import AnalysisPanel, PanelError, PanelInput, PanelSpec
+from inspector.tui.panels.base import PanelError, PanelInput, PanelSpec
 from inspector.tui.panels.braille import BrailleCanvas, Scale
+from inspector.tui.panels.quiet import QuietPanel
 from inspector.tui.text import token_label
 from inspector.tui.widgets.lines import LinesWidget
 
@@ -159,7 +160,7 @@ def hop_lines(view: TrajectoryView, width: int) -> list[list[Segment]]:
     return [bars]
 
 
-class TrajectoryPanel(AnalysisPanel):
+class TrajectoryPanel(QuietPanel):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.plot = LinesWidget(classes="trajectory-plot")
