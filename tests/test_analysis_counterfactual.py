@@ -9,12 +9,12 @@ import torch
 import torch.nn.functional as F
 
 from inspector.analysis.counterfactual import (
+    SteppedRun,
     branch_diff,
     diff_arrays,
     diff_records,
     intervention_diff,
     kl_bits,
-    replayed_arrays,
     without_interventions,
 )
 from inspector.engine import NativeModel, Session
@@ -147,7 +147,10 @@ def test_the_clean_replay_agrees_bit_for_bit_with_the_edited_run_until_the_edit(
     session.intervene(Intervention("set", "l1.c", 0, 2.0))
     session.feed("bcd")
     names = ["l0.h", "l0.c", "l1.h", "l1.c", "probs"]
-    clean = replayed_arrays(model, tuple("abcabcd"), names, start=2)
+    run = SteppedRun(model, names)
+    run.arrays(tuple("abc"))
+    clean = run.arrays(tuple("abcabcd"), start=2)  # grown by four keys
+    assert run.tokens == tuple("abcabcd")
     edited = session.records(0, 7)
     for name in names:
         rows = np.stack([r.activation(name) for r in edited])
@@ -157,6 +160,9 @@ def test_the_clean_replay_agrees_bit_for_bit_with_the_edited_run_until_the_edit(
     assert np.array_equal(clean["l0.h"][2], edited[4].activation("l0.h"))  # l0 is not edited
     reference = torch_run(lstm, "abcabcd")
     assert np.allclose(clean["l1.h"], np.stack([h[1] for h, _, _ in reference[2:]]), atol=TOL)
+    other = run.arrays(tuple("abd"))  # not a continuation: computed again from the start
+    assert np.allclose(other["probs"], np.stack([p for _, _, p in torch_run(lstm, "abd")]),
+                       atol=TOL)
 
 
 def test_diff_arrays_names_the_predictions_by_the_labels(lstm):

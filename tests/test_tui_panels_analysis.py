@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 import pytest
-from panel_support import Host, Timeline, settle
+from analysis_panel_support import Host, Timeline, settle
 
 from inspector.analysis import feature, probe, saliency
 from inspector.analysis.counterfactual import (
@@ -367,3 +367,23 @@ async def test_a_quiet_panel_computes_once_the_frames_pause():
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert panel.computed == [5] and panel.shown == 5
+
+
+async def test_a_large_state_is_not_searched_on_screen(tmp_path):
+    import torch
+
+    from inspector.engine import NativeModel
+    from models.char_rnn import CharRNN, CharRNNConfig
+    from models.vocab import CharVocab
+
+    torch.manual_seed(0)
+    vocab = CharVocab.letters()
+    model = NativeModel(CharRNN(CharRNNConfig(len(vocab), "lstm", 2, 96, 8)), vocab, "big")
+    timeline = Timeline(model).feed("abcabc")
+    app = Host(TrajectoryPanel)
+    async with app.run_test(size=(120, 16)) as pilot:
+        app.dock.update_input(timeline.input())
+        await settle(pilot)
+        assert ("fixed points: a state of 384 numbers takes minutes to search; run rnn-inspect "
+                "fixed-points") in app.panel.plot.text().splitlines()[0]
+        assert not app.panel.searching and not app.panel.fixed

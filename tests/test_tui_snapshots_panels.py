@@ -9,7 +9,7 @@ the flip-flop's stable fixed points); a retrained zoo changes them. Regenerate w
 from __future__ import annotations
 
 import pytest
-from panel_support import Host, Timeline, settle
+from analysis_panel_support import Host, Timeline, settle
 
 from inspector.engine import inspectable
 from inspector.engine.records import Intervention

@@ -184,17 +184,38 @@ def branch_diff(session: Session, other: str, start: int = 0, stop: int | None =
                         session.records(start, stop))
 
 
-def replayed_arrays(model, tokens: Sequence[str], names: Sequence[str], start: int = 0,
-                    chunk: int = 2048) -> dict[str, np.ndarray]:
-    """Activations `names` (`l0.h`, …, `probs`) of steps start… of `tokens` fed one at a time
-    through `Session` with no intervention: the clean run by the same stepped path a replayed
-    timeline with interventions takes, so the two agree bit for bit until the first edit."""
-    session = Session.replay(model, [Feed(token, model.vocab.id(token)) for token in tokens])
-    columns: dict[str, list[np.ndarray]] = {name: [] for name in names}
-    for first in range(start, session.cursor, chunk):
-        records = session.records(first, min(session.cursor, first + chunk))
-        for name in names:
-            columns[name].append(np.array([r.activation(name) for r in records],
-                                          dtype=np.float32))
-    return {name: (np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32))
-            for name, parts in columns.items()}
+class SteppedRun:
+    """The keys fed one at a time by the model's own step from the zero state, with no
+    intervention — exactly what `Session` computes for them, so a timeline with interventions
+    (replayed through `Session`) agrees with it bit for bit until the first edit. Kept between
+    calls: a run that grew by a key costs one step. One thread at a time."""
+
+    def __init__(self, model, names: Sequence[str]) -> None:
+        self.model = model
+        self.names = tuple(names)  # `l0.h`, `l0.c`, …, and `probs`
+        self.tokens: tuple[str, ...] = ()
+        self.state = model.initial_state()
+        self.rows: dict[str, list[np.ndarray]] = {name: [] for name in self.names}
+
+    def arrays(self, tokens: Sequence[str], start: int = 0) -> dict[str, np.ndarray]:
+        """(T − start, n) float32 per name for steps start… of `tokens`."""
+        from inspector.engine.model import model_lock, state_after
+
+        tokens = tuple(tokens)
+        if tokens[:len(self.tokens)] != self.tokens:  # not a continuation: start again
+            self.__init__(self.model, self.names)
+        for token in tokens[len(self.tokens):]:
+            with model_lock(self.model):
+                layers, output = self.model.step(self.model.vocab.id(token), self.state)
+            self.state = state_after(layers)
+            for name in self.names:
+                if name == "probs":
+                    self.rows[name].append(output.probs)
+                    continue
+                layer, _, part = name.partition(".")
+                step = layers[int(layer[1:])]
+                self.rows[name].append(step.h if part == "h" else step.c)
+        self.tokens = tokens
+        return {name: (np.stack(rows[start:]).astype(np.float32, copy=False) if rows[start:]
+                       else np.zeros((0, 0), dtype=np.float32))
+                for name, rows in self.rows.items()}

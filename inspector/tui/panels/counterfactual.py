@@ -54,13 +54,12 @@ def state_names(data: PanelInput) -> list[str]:
             if f"l{k}.{part}" in have]
 
 
-def compare(data: PanelInput, choice: int) -> DiffView:
+def compare(data: PanelInput, choice: int, clean_runs: dict | None = None) -> DiffView:
     """The diff of the run on view against reference number `choice` (worker thread)."""
     from inspector.analysis.counterfactual import (
         SAME_DISTANCE,
         SAME_KL,
         diff_arrays,
-        replayed_arrays,
     )
 
     options = references(data)
@@ -81,7 +80,8 @@ def compare(data: PanelInput, choice: int) -> DiffView:
         # bit for bit wherever an edit has not reached (a fused trace would differ in float32
         # rounding and show 1e-6 where the truth is 0). `run` does not lock a native model
         # (its weights are only read); each step takes the model's lock itself.
-        other = data.run(lambda model: replayed_arrays(model, data.tokens, wanted, start))
+        other = data.run(lambda model: clean_run(clean_runs if clean_runs is not None else {},
+                                                 model, wanted).arrays(data.tokens, start))
     else:  # another branch (whole runs), or a model with its own forward (locked by `run`)
         runs = data.reference(reference)
         other = {name: runs.get(name)[start:] for name in wanted}
@@ -97,6 +97,16 @@ def compare(data: PanelInput, choice: int) -> DiffView:
     t = data.steps - 1 if data.t is None else data.t
     return DiffView(reference, label, diff, t, start, frozenset(t for t, _ in data.interventions),
                     SAME_DISTANCE, SAME_KL)
+
+
+def clean_run(kept: dict, model, names: list[str]):
+    """The panel's `SteppedRun` of this model (one kept: it grows with the timeline)."""
+    from inspector.analysis.counterfactual import SteppedRun
+
+    run = kept.get("run")
+    if run is None or run.model is not model or run.names != tuple(names):
+        run = kept["run"] = SteppedRun(model, names)
+    return run
 
 
 def number(value: float, same: float = 0.0) -> str:
@@ -158,6 +168,7 @@ class CounterfactualPanel(QuietPanel):
         self.table = LinesWidget(classes="counterfactual-table")
         self.view: DiffView | None = None
         self.choice = 0  # which of `references(data)`; a click takes the next
+        self.clean_runs: dict = {}  # the clean run, stepped and grown (worker thread only)
 
     def compose_body(self):
         yield self.table
@@ -170,7 +181,7 @@ class CounterfactualPanel(QuietPanel):
         return "comparing the runs…"
 
     def compute(self, data: PanelInput) -> DiffView:
-        return compare(data, self.choice)
+        return compare(data, self.choice, self.clean_runs)
 
     def draw(self, result: DiffView) -> None:
         self.view = result

@@ -26,6 +26,7 @@ from inspector.tui.panels.quiet import QuietPanel
 from inspector.tui.text import token_label
 from inspector.tui.widgets.lines import LinesWidget
 
+MAX_SEARCHED_STATE = 256  # a 2x64 LSTM's [h; c]: ~2-10 s of search (its Jacobians are D x D)
 DRAWN = 400  # newest steps drawn (the axes are of every step)
 RECENT = 6  # steps drawn brighter before the one on view
 OLD, NEWER, CURRENT, FIXED, VIEW = 0, 1, 2, 3, 4
@@ -70,6 +71,10 @@ def fixed_points_possible(data: PanelInput) -> str:
         return "an MLP has no state: no fixed points"
     if not data.model.native:
         return "fixed points need the model's own weights (not a model with its own forward)"
+    size = data.model.n_layers * data.model.hidden * (2 if data.model.cell == "lstm" else 1)
+    if size > MAX_SEARCHED_STATE:
+        return (f"fixed points: a state of {size} numbers takes minutes to search; "
+                "run rnn-inspect fixed-points")
     return ""
 
 
