@@ -3,7 +3,7 @@ dock at its own height, at 120x40 and 80x24.
 
 These use zoo models (trained: the pictures are of what the panels are for — a probe at 100%,
 the flip-flop's stable fixed points); a retrained zoo changes them. Regenerate with
-`pytest tests/test_tui_snapshots_panels.py --snapshot-update` and look at the SVGs.
+`pytest tests/test_tui_snapshots_analysis_panels.py --snapshot-update` and look at the SVGs.
 """
 
 from __future__ import annotations
