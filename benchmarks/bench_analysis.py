@@ -1,6 +1,6 @@
 """Analysis and streamed-trace benchmarks, each against plain PyTorch in the same run.
 
-    python benchmarks/bench_analysis.py [--steps 1000000] [--only units|fixed|trace]
+    python benchmarks/bench_analysis.py [--steps 1000000] [--only units|fixed|trace] [--threads N]
 
 1. `units` over N steps of a 2x512 LSTM, every activation (h, c, the four gates, both layers) vs
    the bare fused nn.LSTM forward + head over the same text, chunked the same way; each runs in
@@ -25,6 +25,8 @@ import sys, time, numpy as np, torch
 sys.path.insert(0, {root!r})
 from models import tasks
 torch.manual_seed(0)
+if {threads}:
+    torch.set_num_threads({threads})
 def rss_mb():
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
@@ -42,9 +44,10 @@ from models.vocab import CharVocab
 vocab = CharVocab.from_text(tasks.load_corpus())
 model = NativeModel(CharRNN(CharRNNConfig(len(vocab), "lstm", 2, 512, 32)).eval(), vocab, "b")
 f = feature("in-quotes", text)
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 ranking = rank_units(model, text, f, top=5)
-print(time.perf_counter() - start, rss_mb(), ranking.units[0].name, len(model.activation_names()))
+print(time.perf_counter() - start, rss_mb(), ranking.units[0].name, len(model.activation_names()),
+      time.process_time() - cpu)
 """
 
 BARE = SETUP + """
@@ -53,13 +56,13 @@ from models.vocab import CharVocab
 vocab = CharVocab.from_text(tasks.load_corpus())
 module = CharRNN(CharRNNConfig(len(vocab), "lstm", 2, 512, 32)).eval()
 ids = torch.tensor(vocab.encode(text))
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 hidden = None
 with torch.no_grad():
     for s in range(0, len(ids), {chunk}):
         out, hidden = module.rnn(module.embed(ids[s:s + {chunk}])[None], hidden)
         probs = torch.softmax(module.head(out), -1)
-print(time.perf_counter() - start, rss_mb())
+print(time.perf_counter() - start, rss_mb(), time.process_time() - cpu)
 """
 
 TRACE = SETUP + """
@@ -78,15 +81,17 @@ def run(code: str, stdin: str | None = None) -> list[str]:
     return out.stdout.split()
 
 
-def bench_units(steps: int) -> None:
+def bench_units(steps: int, threads: int) -> None:
     from inspector.engine.bulk import CHUNK
 
-    ours = run(UNITS.format(root=str(ROOT), steps=steps))
-    bare = run(BARE.format(root=str(ROOT), steps=steps, chunk=CHUNK))
+    ours = run(UNITS.format(root=str(ROOT), steps=steps, threads=threads))
+    bare = run(BARE.format(root=str(ROOT), steps=steps, chunk=CHUNK, threads=threads))
     ratio = float(ours[0]) / float(bare[0])
-    print(f"units, 2x512 LSTM, {steps:,} steps, {ours[3]} activations: {float(ours[0]):.1f} s, "
-          f"peak RSS {float(ours[1]):.0f} MB; bare fused forward + head {float(bare[0]):.1f} s, "
-          f"{float(bare[1]):.0f} MB; ratio {ratio:.2f}x (goal <= 2x, <= 1024 MB)")
+    cpu_ratio = float(ours[4]) / float(bare[2])
+    print(f"units, 2x512 LSTM, {steps:,} steps, {ours[3]} activations: {float(ours[0]):.1f} s "
+          f"({float(ours[4]):.1f} s CPU), peak RSS {float(ours[1]):.0f} MB; bare fused forward + "
+          f"head {float(bare[0]):.1f} s ({float(bare[2]):.1f} s CPU), {float(bare[1]):.0f} MB; "
+          f"ratio {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU (goal <= 2x, <= 1024 MB)", flush=True)
 
 
 def bench_fixed_points() -> None:
@@ -108,7 +113,7 @@ print(time.perf_counter() - start, file=sys.stderr)
           f"(goal <= 10 s); {len(points)} points, {stable} stable")
 
 
-def bench_trace(steps: int) -> None:
+def bench_trace(steps: int, threads: int) -> None:
     from models.char_rnn import CharRNN, CharRNNConfig
     from models.checkpoint import save_checkpoint
     from models.tasks import load_corpus
@@ -124,7 +129,7 @@ def bench_trace(steps: int) -> None:
             for length in lengths:
                 out = str(Path(folder) / f"t.{fmt}")
                 seconds, rss = run(TRACE.format(root=str(ROOT), steps=length, model=model,
-                                                fmt=fmt, out=out))[:2]
+                                                fmt=fmt, out=out, threads=threads))[:2]
                 size = Path(out).stat().st_size / 1e6
                 print(f"trace --format {fmt}, 2x64 LSTM, {length:,} steps: {float(seconds):.1f} s,"
                       f" peak RSS {float(rss):.0f} MB (goal < 600), file {size:,.0f} MB")
@@ -135,13 +140,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--only", choices=("units", "fixed", "trace"))
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads in every timed process (0: torch's default); on a "
+                             "busy machine 1 wastes less time waiting between threads")
     args = parser.parse_args()
     if args.only in (None, "fixed"):
         bench_fixed_points()
     if args.only in (None, "trace"):
-        bench_trace(args.steps)
+        bench_trace(args.steps, args.threads)
     if args.only in (None, "units"):
-        bench_units(args.steps)
+        bench_units(args.steps, args.threads)
 
 
 if __name__ == "__main__":

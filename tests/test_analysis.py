@@ -22,6 +22,16 @@ from models.vocab import CharVocab
 DOUBLED = tasks.doubled_source(0, 26) * 4  # 208 steps: every letter in both pair positions
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """These models are small: one torch thread is several times faster than two on a busy
+    machine (the two wait for each other at every small op)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def zoo(name):
     return inspectable(open_model(ModelSource(name)))
 
@@ -151,21 +161,89 @@ def test_pca_equals_numpy():
         assert np.allclose(np.abs(layer.path), np.abs(centred @ vt[:2].T), atol=1e-4)
 
 
-def test_saliency_of_the_doubled_task_sits_on_the_last_two_steps():
-    """The answer at t needs the letter at t and whether t−1 began a pair: on average the two
-    last steps carry most of the gradient, and the current one is nearly always the largest."""
-    model = zoo("doubled-lstm")
-    text = tasks.doubled_source(3, 12)
-    shares, current_first = [], 0
-    for at in range(4, len(text)):
+SALIENT = tasks.doubled_source(0, 26) * 2  # every letter in both positions, twice; z→a wraps
+
+
+def shares(model, text, first=4):
+    """Each step's share of the saliency of the prediction at t, for t = first … end."""
+    rows = []
+    for at in range(first, len(text)):
         result = saliency(model, text, at)
+        assert len(result.scores) == at + 1 and result.inputs == text[:at + 1]
+        assert result.prediction == tasks.doubled_target(0, 26)[at % 52]
         scores = np.array(result.scores)
-        assert len(scores) == at + 1
-        assert result.prediction == tasks.doubled_target(3, 12)[at]
-        shares.append(scores[at - 1:].sum() / scores.sum())
-        current_first += int(scores.argmax() == at)
-    assert np.mean(shares) >= 0.6 and current_first >= 0.75 * len(shares)
-    assert max(shares) >= 0.9
+        rows.append(scores / scores.sum())
+    return rows
+
+
+def prediction_changes(model, text, back, first=6):
+    """How often replacing the input `back` steps before t changes the prediction at t."""
+    predicted = trace(model, text).arrays["probs"].argmax(1)
+    changed = tried = 0
+    for at in range(first, len(text)):
+        s = at - back
+        for char in "afkpuz":
+            if char != text[s]:
+                other = trace(model, text[:s] + char + text[s + 1:at + 1]).arrays["probs"]
+                changed += int(other[-1].argmax() != predicted[at])
+                tried += 1
+    return changed / tried
+
+
+@pytest.mark.parametrize("name", ["doubled-rnn", "doubled-gru"])
+def test_saliency_of_the_doubled_task_sits_on_steps_t_and_t_minus_1(name):
+    """The answer at t is fixed by the letter at t and by whether it repeats the letter at t−1
+    (a repeat is a pair's second letter): for the RNN and the GRU, at every step from the
+    third pair on, the current step carries the largest score, and steps t and t−1 together
+    hold at least 90% of it at nine steps in ten (at least half at every step). Replacing the
+    letter at t−2 leaves their predictions as they were."""
+    model = zoo(name)
+    rows = shares(model, SALIENT)
+    last_two = np.array([row[-2:].sum() for row in rows])
+    assert all(row.argmax() == len(row) - 1 for row in rows)
+    assert (last_two >= 0.9).mean() >= 0.9 and last_two.min() >= 0.5
+    assert np.mean([row[:-2].sum() for row in rows]) <= 0.05
+    assert prediction_changes(model, SALIENT[:52], back=2) <= 0.01
+
+
+def test_the_doubled_lstm_also_reads_steps_before_t_minus_1():
+    """The zoo's 2x64 LSTM is the exception, and its saliency says so: its logits are saturated
+    (squared gradients ~10x smaller than the GRU's) and depend on the last five or six steps,
+    so t and t−1 dominate only on average and step t is the largest at three steps in four.
+    Replacing the letter at t−2 does change its prediction at times, as the scores say."""
+    model = zoo("doubled-lstm")
+    rows = shares(model, SALIENT)
+    last_two = np.array([row[-2:].sum() for row in rows])
+    current = np.mean([row.argmax() == len(row) - 1 for row in rows])
+    assert last_two.mean() >= 0.6 and 0.7 <= current < 0.9
+    assert np.mean([row[:-2].sum() for row in rows]) >= 0.25
+    assert prediction_changes(model, SALIENT[:52], back=2) >= 0.03
+
+
+def test_saliency_equals_finite_differences():
+    """Central differences in float64 through the producer's own module, input by input."""
+    for name, text in (("doubled-lstm", "ddeeffgghh"), ("doubled-gru", "xxyyzzaab")):
+        checkpoint = open_model(ModelSource(name))
+        module = checkpoint.module.double().eval()
+        x = module.input_vectors(torch.tensor([checkpoint.vocab.encode(text)]))[0].detach()
+
+        def logits(vectors, module=module):
+            return module.head(module.rnn(vectors[None])[0])[0, -1]
+
+        with torch.no_grad():
+            target = int(logits(x).argmax())
+            expected = np.zeros(len(text))
+            eps = 1e-6
+            for t in range(len(text)):
+                for d in range(x.shape[1]):
+                    up, down = x.clone(), x.clone()
+                    up[t, d] += eps
+                    down[t, d] -= eps
+                    slope = float(logits(up)[target] - logits(down)[target]) / (2 * eps)
+                    expected[t] += slope ** 2
+        result = saliency(zoo(name), text)
+        assert result.prediction == checkpoint.vocab.tokens[target]
+        assert np.allclose(result.scores, expected, rtol=1e-4, atol=1e-10), name
 
 
 def test_saliency_equals_the_producer_forward_gradient():
@@ -228,27 +306,91 @@ def run_json(capsys, *argv):
     return json.loads(capsys.readouterr().out)
 
 
+# The JSON keys of each command: the issue's keys (issue 15) exactly as it spells them, and the
+# extras the README documents. `None` is a value; a dict nests; a one-element list is a list of
+# such objects.
+ISSUE_KEYS = {
+    "units": {"feature": None, "steps": None, "units": {"name", "r", "jaccard", "threshold"}},
+    "probe": {"feature": None, "steps": None,
+              "layers": {"name", "accuracy", "baseline", "top_units"}},
+    "pca": {"layers": {"name", "explained", "path"}},
+    "fixed-points": {"hold": None, "points": {"stable", "q", "max_abs_eig", "output", "state"}},
+    "saliency": {"at": None, "prediction": None, "scores": None},
+}
+KEYS = {
+    "units": {"feature": None, "steps": None,
+              "units": [{"name": None, "r": None, "jaccard": None, "threshold": None}]},
+    "probe": {"feature": None, "steps": None, "metric": None, "train_steps": None,
+              "test_steps": None,
+              "layers": [{"name": None, "accuracy": None, "baseline": None,
+                          "top_units": [{"name": None, "weight": None}]}]},
+    "pca": {"steps": None, "layers": [{"name": None, "explained": None, "path": None}]},
+    "fixed-points": {"hold": None, "period": None, "starts": None,
+                     "points": [{"stable": None, "q": None, "max_abs_eig": None, "output": None,
+                                 "period": None, "eigenvalues": None,
+                                 "state": {"l0.h": None, "l0.c": None}}]},
+    "saliency": {"at": None, "prediction": None, "inputs": None, "scores": None},
+}
+
+
+def shape(value):
+    """The keys of a JSON value, nested: what KEYS spells."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return [shape(value[0])]
+    return None
+
+
+def names_in(keys) -> set[str]:
+    if isinstance(keys, list):
+        return names_in(keys[0])
+    if not isinstance(keys, dict):
+        return set()
+    return set(keys).union(*(names_in(v) for v in keys.values()))
+
+
+def readme_keys() -> dict[str, set[str]]:
+    """The quoted names in the README's Analysis table, by command."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = readme[readme.index("## Analysis"):readme.index("- **Features**")]
+    rows = {}
+    for line in table.splitlines():
+        match = re.match(r"\| `([a-z-]+) MODEL.*\| `(\{.*\})` \|$", line)
+        if match:
+            rows[match.group(1)] = set(re.findall(r'"([^"]+)"', match.group(2)))
+    return rows
+
+
 def test_commands_print_the_documented_keys(tiny_file, capsys):
-    units = run_json(capsys, "units", tiny_file, "--input", "abcabc", "--feature", "char=a",
-                     "--top", "3")
-    assert set(units) == {"feature", "steps", "units"} and units["steps"] == 6
-    assert len(units["units"]) == 3
-    assert set(units["units"][0]) == {"name", "r", "jaccard", "threshold"}
-    probed = run_json(capsys, "probe", tiny_file, "--input", "abcabcabcabc", "--feature",
-                      "char=a")
-    assert {"feature", "steps", "layers"} <= set(probed)
-    assert {"name", "accuracy", "baseline", "top_units"} <= set(probed["layers"][0])
-    paths = run_json(capsys, "pca", tiny_file, "--input", "abcdefg")
-    assert {"name", "explained", "path"} <= set(paths["layers"][0])
-    assert len(paths["layers"][0]["path"]) == 7 and len(paths["layers"][0]["path"][0]) == 2
-    points = run_json(capsys, "fixed-points", tiny_file, "--hold", "a", "--input", "abcabc",
-                      "--starts", "4", "--iterations", "50")
-    assert {"hold", "points"} <= set(points) and points["hold"] == "a"
-    for p in points["points"]:
-        assert {"stable", "q", "max_abs_eig", "output", "state"} <= set(p)
-        assert set(p["state"]) == {"l0.h", "l0.c"}
-    salient = run_json(capsys, "saliency", tiny_file, "--input", "abcd", "--at", "2")
-    assert {"at", "prediction", "scores"} <= set(salient) and len(salient["scores"]) == 3
+    out = {
+        "units": run_json(capsys, "units", tiny_file, "--input", "abcabc", "--feature", "char=a",
+                          "--top", "3"),
+        "probe": run_json(capsys, "probe", tiny_file, "--input", "abcabcabcabc", "--feature",
+                          "char=a"),
+        "pca": run_json(capsys, "pca", tiny_file, "--input", "abcdefg"),
+        "fixed-points": run_json(capsys, "fixed-points", tiny_file, "--hold", "a", "--input",
+                                 "abcabc", "--starts", "4", "--iterations", "50"),
+        "saliency": run_json(capsys, "saliency", tiny_file, "--input", "abcd", "--at", "2"),
+    }
+    documented = readme_keys()
+    assert set(documented) == set(KEYS)
+    for command, keys in KEYS.items():
+        assert shape(out[command]) == keys, command
+        for outer, inner in ISSUE_KEYS[command].items():  # every key the issue names
+            assert outer in keys, (command, outer)
+            if inner is not None:
+                assert inner <= set(keys[outer][0]), (command, outer)
+        # The README names the same keys (an LSTM's state shows its first entry, "l0.h").
+        assert documented[command] == names_in(keys) - {"l0.c"}, command
+    assert out["units"]["steps"] == 6 and len(out["units"]["units"]) == 3
+    assert out["fixed-points"]["hold"] == "a"
+    path = out["pca"]["layers"][0]["path"]
+    assert len(path) == 7 and len(path[0]) == 2
+    assert out["saliency"]["at"] == 2 and len(out["saliency"]["scores"]) == 3
 
 
 @pytest.mark.parametrize("argv, says", [
