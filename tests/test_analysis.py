@@ -117,6 +117,31 @@ def test_the_doubled_lstm_holds_the_pair_position_and_the_mlp_cannot():
     assert lstm.train_steps == 156 and lstm.test_steps == 52
 
 
+@pytest.mark.parametrize("name", ["doubled-rnn", "doubled-gru", "doubled-lstm"])
+def test_the_zoo_doubled_models_spread_the_pair_position_over_their_units(name):
+    """What the shipped doubled models do (measured, so a retrained zoo must be looked at again):
+    a probe reads the pair position from h, but no unit of any activation (gates included)
+    follows it, because each unit moves between a pair's two letters differently for different
+    letters: none moves the same way for 24 of the 26 letters. The network compares each letter
+    with the one before; it keeps no letter-independent toggle."""
+    model = zoo(name)
+    f = feature("pair-position", DOUBLED)
+    assert max(layer.accuracy for layer in probe(model, DOUBLED, f).layers) >= 0.99
+    ranking = rank_units(model, DOUBLED, f)
+    arrays = trace(model, DOUBLED).arrays
+    assert len(ranking.units) == sum(arrays[n].shape[1] for n in model.activation_names())
+    assert any(".gate." in u.name for u in ranking.units) == (name != "doubled-rnn")
+    assert abs(ranking.units[0].r) < 0.4
+    letters = np.array([ord(c) - ord("a") for c in DOUBLED])
+    second = f.values == 1
+    for name_ in model.activation_names():
+        x = arrays[name_].astype(np.float64)
+        moves = np.array([x[(letters == k) & second].mean(0) - x[(letters == k) & ~second].mean(0)
+                          for k in range(26)])  # (26, H): second minus first, per letter
+        same_way = np.maximum((moves > 0).sum(0), (moves < 0).sum(0))
+        assert same_way.max() < 24, name_
+
+
 def test_a_continuous_feature_gets_r2():
     text = "ab(cd)\n  ef\n" * 20
     result = probe(zoo("text-lstm"), text, feature("line-position", text))
