@@ -73,8 +73,27 @@ def test_lstm_formulas_show_the_records_numbers(zoo, unit):
 def test_the_issues_example_line_reads_as_the_issue_writes_it(zoo):
     lines, step, _ = formulas_at(zoo["doubled-lstm"], "aa", 1, 0, 5)
     i, m, v = (step.input_part["f"][5], step.memory_part["f"][5], step.gates["f"][5])
-    assert lines["f"].text == f"f = σ(input + memory) = σ({i:+.2f} + {m:+.2f}) = {v:.2f}"
-    assert lines["f"].compact == f"f = σ({i:+.2f} + {m:+.2f}) = {v:.2f}"
+    assert lines["f"].text == f"f = σ(input + memory) = σ({i:.2f} + {m:.2f}) = {v:.2f}"
+    assert lines["f"].compact == f"f = σ({i:.2f} + {m:.2f}) = {v:.2f}"
+
+
+@pytest.mark.parametrize("name", ["doubled-lstm", "doubled-gru", "doubled-rnn"])
+def test_every_term_has_one_sign_and_negative_factors_are_bracketed(zoo, name):
+    """`σ(0.13 + 0.16)`, `σ(-0.32 + -0.80)` as the issue writes it; never `+ +0.16`."""
+    model = zoo[name]
+    session = Session(model)
+    session.feed("abcabc")
+    signs = {"+": 0, "-": 0}
+    for t in range(6):
+        for unit in range(model.hidden):
+            lines, _, _ = formulas_at(model, "", t, 0, unit, session)
+            for line in lines.values():
+                assert "+ +" not in line.numeric and "++" not in line.numeric, line.text
+                assert not re.search(r"·-", line.numeric), line.text  # `·(-0.30)`, not `·-0.30`
+                second = line.numeric.partition(" + ")[2]
+                if second[:1] in "-0123456789" and second:
+                    signs["-" if second.startswith("-") else "+"] += 1
+    assert signs["+"] and signs["-"]  # both kinds of second term were seen and written
 
 
 def test_gru_formulas_show_r_z_n_and_the_blend(zoo):

@@ -1,10 +1,15 @@
 """Every number on screen goes through `number`: short, signed where it matters, never 25 digits."""
 
 import math
+import re
 
+import numpy as np
 import pytest
+from tui_support import log_lines, make_checkpoint, settle
 
+from inspector.tui.app import InspectorApp
 from inspector.tui.numbers import number
+from inspector.tui.text import log_line, vector_summary
 
 
 @pytest.mark.parametrize(("value", "signed", "unsigned"), [
@@ -31,3 +36,36 @@ def test_numbers_are_short_and_signed_where_asked(value, signed, unsigned):
 def test_no_number_runs_off_a_panel(value):
     assert len(number(value)) <= 9
     assert float(number(value)) == pytest.approx(value, rel=0.06)
+
+
+def test_the_step_log_writes_huge_and_non_finite_values_through_the_formatter():
+    values = np.array([1e30, math.nan, -math.inf, math.inf, -0.5, 3e-5], dtype=np.float32)
+    assert vector_summary(values) == "[1e+30 nan -inf inf -0.50 3e-05]"
+    line = log_line(2, "a", "b", math.nan, values)
+    assert line == "t=2  x='a'  → y='b' (nan)  h=[1e+30 nan -inf inf -0.50 3e-05]"
+    assert vector_summary(np.array([0.123, -1e30] * 6, dtype=np.float32), 3) == (
+        "[0.12 -1e+30 0.12 …]")
+
+
+async def test_a_set_of_1e30_reads_1e_plus_30_in_the_log_and_nan_reads_nan(tmp_path):
+    lstm = make_checkpoint(tmp_path / "one.safetensors", layers=1, hidden=8)
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "f5")
+        await pilot.pause()
+        await pilot.press(*"clamp 1e30", "enter")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        newest = log_lines(app)[-1]
+        assert re.search(r"h(\[0:8\])?=\[1e\+30 ", newest), newest
+        assert max(len(word) for word in newest.split()) <= 20  # no 31-digit number
+    poisoned = make_checkpoint(tmp_path / "nan.safetensors", layers=1, hidden=8, poison=True)
+    app = InspectorApp(str(poisoned))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        newest = log_lines(app)[-1]
+        assert "=[nan " in newest and "(nan)" in newest, newest

@@ -74,11 +74,15 @@ async def test_the_unit_detail_redoes_the_step_with_the_records_numbers():
         step = session.last.layers[0]
         c_prev = session.records(0, 1)[0].layers[0].c[5]
         i, m, f = step.input_part["f"][5], step.memory_part["f"][5], step.gates["f"][5]
-        assert f"f = σ({i:+.2f} + {m:+.2f}) = {f:.2f}" in text
+        assert f"f = σ({i:.2f} + {m:.2f}) = {f:.2f}" in text  # one sign per term
         gi, gg, go = step.gates["i"][5], step.gates["g"][5], step.gates["o"][5]
         lines = " ".join(text.split())  # a line too long for the panel puts its result below
-        assert f"c = {f:.2f}·({c_prev:+.2f}) + {gi:.2f}·({gg:+.2f}) = {step.c[5]:+.2f}" in lines
-        assert f"h = {go:.2f}·tanh({step.c[5]:+.2f}) = {step.h[5]:+.2f}" in lines
+        def factor(x):  # a negative factor in brackets
+            return f"({x:.2f})" if f"{x:.2f}".startswith("-") else f"{x:.2f}"
+
+        assert (f"c = {f:.2f}·{factor(c_prev)} + {gi:.2f}·{factor(gg)} = {step.c[5]:+.2f}"
+                in lines)
+        assert f"h = {go:.2f}·tanh({step.c[5]:.2f}) = {step.h[5]:+.2f}" in lines
         assert "│" in text and "input" in text and "memory" in text  # the signed bars
 
 

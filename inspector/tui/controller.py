@@ -45,6 +45,7 @@ from inspector.tui.frames import (
     map_specs,
 )
 from inspector.tui.jobs import summaries_of_records, usable_text
+from inspector.tui.numbers import number
 from inspector.tui.summaries import StepSummary, is_miss, summaries_of, tape_window
 from inspector.tui.text import NO_PREDICTION, log_line, state_summary
 from models.errors import first_line, printable
@@ -896,7 +897,7 @@ class Seq2SeqController:
             values = getattr(handoff.layers[spec.layer], spec.activation.partition(".")[2])
             handoff_maps.append(MapFrame(values, spec.step_scale(values)))
         layers = sorted({spec.layer for spec in self.specs})
-        norms = tuple(f"l{k}  " + "  ".join(f"‖{key.partition('.')[2]}‖ {value:.2f}"
+        norms = tuple(f"l{k}  " + "  ".join(f"‖{key.partition('.')[2]}‖ {number(value, sign=False)}"
                                             for key, value in handoff.norms.items()
                                             if key.startswith(f"l{k}."))
                       for k in layers)

@@ -52,7 +52,14 @@ def _sigmoid(x: float) -> float:
 
 
 def _sum(a: float, b: float) -> str:
-    return f"{number(a)} + {number(b)}"
+    """`-0.32 + 2.41`, `0.32 + -0.80`: the terms as they are, one sign each (never `+ +2.41`)."""
+    return f"{number(a, sign=False)} + {number(b, sign=False)}"
+
+
+def _factor(value: float) -> str:
+    """A factor of a product: `0.50`, or `(-0.30)` in brackets when negative."""
+    text = number(value, sign=False)
+    return f"({text})" if text.startswith("-") else text
 
 
 def _held(actual: float, formula: float, held: bool) -> str:
@@ -76,7 +83,7 @@ def unit_formulas(cell: str, step: LayerStep, before: LayerState, unit: int, *,
         pre = ins["h"] + mems["h"]
         value = max(pre, 0.0) if f_name == "relu" else math.tanh(pre)
         if cell == "mlp":
-            return (Formula("act", f"{f_name}(input)", f"{f_name}({number(ins['h'])})",
+            return (Formula("act", f"{f_name}(input)", f"{f_name}({number(ins['h'], sign=False)})",
                             number(value)),)
         return (Formula("h", f"{f_name}(input + memory)", f"{f_name}({_sum(ins['h'], mems['h'])})",
                         number(h), _held(h, value, "h" in held)),)
@@ -94,17 +101,15 @@ def unit_formulas(cell: str, step: LayerStep, before: LayerState, unit: int, *,
         c = float(step.c[unit])
         c_formula = f * c_prev + i * g
         lines.append(Formula("c", "f·c_prev + i·g",
-                             f"{number(f, sign=False)}·({number(c_prev)}) + "
-                             f"{number(i, sign=False)}·({number(g)})",
+                             f"{_factor(f)}·{_factor(c_prev)} + {_factor(i)}·{_factor(g)}",
                              number(c), _held(c, c_formula, "c" in held)))
-        lines.append(Formula("h", "o·tanh(c)", f"{number(o, sign=False)}·tanh({number(c)})",
+        lines.append(Formula("h", "o·tanh(c)", f"{_factor(o)}·tanh({number(c, sign=False)})",
                              number(h), _held(h, o * math.tanh(c), "h" in held)))
     else:  # gru
         z, n = gates["z"], gates["n"]
         h_formula = (1 - z) * n + z * h_prev
         lines.append(Formula("h", "(1-z)·n + z·h_prev",
-                             f"{number(1 - z, sign=False)}·({number(n)}) + "
-                             f"{number(z, sign=False)}·({number(h_prev)})",
+                             f"{_factor(1 - z)}·{_factor(n)} + {_factor(z)}·{_factor(h_prev)}",
                              number(h), _held(h, h_formula, "h" in held)))
     return tuple(lines)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from rich.cells import cell_len
 
+from inspector.tui.numbers import number
 from models.errors import printable
 
 NO_PREDICTION = "<NaN>"  # the engine's prediction when the output is not finite (records.py)
@@ -37,8 +38,9 @@ def token_repr(token: str) -> str:
 
 
 def vector_summary(values: np.ndarray, limit: int = SUMMARY_UNITS) -> str:
-    """`[0.12 -0.53 …]`: the first few values; the log line is cut at the screen edge anyway."""
-    shown = " ".join(f"{v:.2f}" for v in np.asarray(values[:limit], dtype=np.float64))
+    """`[0.12 -0.53 1e+30 nan …]`: the first few values, each through the one number formatter
+    (a huge or non-finite value stays short); the log line is cut at the screen edge anyway."""
+    shown = " ".join(number(v, sign=False) for v in np.asarray(values[:limit], dtype=np.float64))
     return f"[{shown}{' …' if len(values) > limit else ''}]"
 
 
@@ -54,5 +56,6 @@ def log_line(t: int, typed: str, prediction: str | None, confidence: float, stat
     Interventions that shaped the step are written before it, marked `◆`. A step without an
     output (an encoder's) has no `→ y` part."""
     marks = "".join(f"◆ {edit}  " for edit in edits)
-    output = "" if prediction is None else (f"→ y={token_repr(prediction)} ({confidence:.2f})  ")
+    output = "" if prediction is None else (
+        f"→ y={token_repr(prediction)} ({number(confidence, sign=False)})  ")
     return f"t={t}  x={token_repr(typed)}  {output}{marks}{state}"

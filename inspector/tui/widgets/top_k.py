@@ -6,6 +6,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from inspector.tui.frames import TopKFrame
+from inspector.tui.numbers import number
 from inspector.tui.text import glyph
 from inspector.tui.widgets.lines import LinesWidget
 from models.errors import printable
@@ -48,7 +49,8 @@ class TopK(LinesWidget):
         pad = max(map(len, labels))
         width = max(4, self.size.width - pad - 8)
         lines = [[Segment(f"{label:<{pad}} ", LABEL), Segment(bar(prob, width), BAR),
-                  Segment(f" {prob:5.3f}")]
+                  Segment(f" {number(prob, sign=False, digits=3):>5}")]
                  for label, (_, prob) in zip(labels, self.top, strict=True)]
-        lines.append([Segment(f"entropy {frame.entropy:.3f} bits", DIM)])
+        lines.append([Segment(f"entropy {number(frame.entropy, sign=False, digits=3)} bits",
+                              DIM)])
         self.set_lines(lines)
