@@ -113,7 +113,8 @@ async def test_handoff_edits_rerun_the_decode_live():
         assert shown(app, "output") != "output olleh  6 steps"
         await edit(pilot, "set l0.h[999] 1")  # out of range: said in the dialog, which stays
         assert isinstance(app.screen, EditPrompt)
-        assert "out of range" in str(app.screen.query_one("#prompt-error", Label).render())
+        said = str(app.screen.query_one("#prompt-error", Label).render())
+        assert said == "l0.h[999]: there is no unit 999; l0.h has units 0..127", said
         assert app.screen.query_one(Input).value == "set l0.h[999] 1"
         await pilot.press("escape")
         await pilot.pause()

@@ -273,7 +273,7 @@ class InspectorApp(App[int]):
         if message.error:
             self.notify(message.error, title="Could not save the session", severity="error")
             return
-        self.notify(f"session saved to {message.path}", title="Saved")
+        self.notify(f"session saved to {Path(message.path).resolve()}", title="Saved")
         if self.is_web:  # in a browser: the file goes to the visitor too
             self.deliver_text(message.path, save_filename=message.path.name)
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from inspector.tui.colours import SCALE_MODES, SessionRanges
-from inspector.tui.edits import parse_handoff_edit
+from inspector.tui.edits import StateShape, parse_handoff_edit
 from inspector.tui.explain import Formula, held_names, unit_formulas
 from inspector.tui.frames import (
     AgreementFrame,
@@ -60,6 +60,7 @@ log = logging.getLogger("rnn_inspect")
 BULK_CHARS = 200  # longer inputs (pastes) are fed off the event loop, through the fused path
 STALL_SECONDS = 10.0  # a feed job silent this long is given up (a forward that hangs)
 SHOWN_DIFFERENCES = 12  # compare mode: the newest steps where the outputs differ, listed by t
+MAX_BRANCH_NAME = 40  # a branch name fits the status line
 
 
 @dataclass(frozen=True)
@@ -515,9 +516,42 @@ class CharController:
             return
         self.branch_steps[session.branch] = self.steps
         session.switch(name)
-        self.steps = self.branch_steps.pop(name)
+        steps = self.branch_steps.pop(name, None)
+        if steps is None:  # a branch this screen never showed (a saved session's)
+            steps = summaries_of_records(session.records(0, session.cursor), self.task)
+        self.steps = steps
         self.generation += 1
         self.view_t = None
+
+    def rename_branch(self, old: str, new: str) -> str | None:
+        """Give a branch another name (the one on screen too); None, or why it cannot be."""
+        new = new.strip()
+        if not new.isprintable():
+            return "a branch name must be printable (no control characters)"
+        if len(new) > MAX_BRANCH_NAME:
+            return f"a branch name has at most {MAX_BRANCH_NAME} characters, not {len(new)}"
+        try:
+            self.session.rename_branch(old, new)
+        except ValueError as exc:
+            return str(exc)
+        if old in self.branch_steps:
+            self.branch_steps[new] = self.branch_steps.pop(old)
+        self.generation += 1
+        return None
+
+    def delete_branch(self, name: str) -> str | None:
+        """Drop a branch other than the one on screen; None, or why it cannot be."""
+        try:
+            self.session.delete_branch(name)
+        except ValueError as exc:
+            return str(exc)
+        self.branch_steps.pop(name, None)
+        self.generation += 1
+        return None
+
+    def edit_shape(self) -> StateShape:
+        """What an intervention may name in the model on screen (for the F5 dialog)."""
+        return StateShape.of(self.loaded.model)
 
     def timeline(self) -> Timeline | None:
         """The timeline on screen as plain values, for panels and their workers (None before
@@ -856,10 +890,14 @@ class Seq2SeqController:
             target = max(0, min(newest, current + delta))
             self.view_t = None if target == newest else target
 
+    def edit_shape(self) -> StateShape:
+        """What a handoff edit may name: the decoder's first state (for the F5 dialog)."""
+        return StateShape.of(self.loaded.model.decoder)
+
     def edit(self, line: str) -> str | None:
         """Apply one handoff edit line and re-run the decode shown (to the same step when
         stepping). Returns why it cannot be done, or None."""
-        edit = parse_handoff_edit(line)
+        edit = parse_handoff_edit(line, self.edit_shape())
         stepping, steps = self.stepping, len(self.decoded or ())
         decoded = self.decoded is not None
         try:

@@ -23,10 +23,10 @@ from textual.widgets import Static
 
 from inspector.tui.bindings import FOOTER_FIRST, MAIN_BINDINGS
 from inspector.tui.controller import CharController, FeedJob, FeedResult
-from inspector.tui.edits import INTERVENTION_HELP, EditError, parse_intervention
+from inspector.tui.edits import EditError, intervention_help, parse_intervention
 from inspector.tui.frames import Frame, Viewport
 from inspector.tui.messages import Fed, FeedProgress
-from inspector.tui.screens.branches import BranchPicker
+from inspector.tui.screens.branches import BranchEdits, BranchPicker
 from inspector.tui.screens.compare_steps import CompareSteps
 from inspector.tui.screens.confirm import Confirm
 from inspector.tui.screens.edit_prompt import EditPrompt
@@ -308,7 +308,8 @@ class MainScreen(Screen):
         if not controller.ready:
             return
         target, unit, t = controller.intervention_target()
-        parse = partial(parse_intervention, target=target, unit=unit)
+        shape = controller.edit_shape()
+        parse = partial(parse_intervention, target=target, unit=unit, shape=shape)
 
         def apply(line: str) -> str | None:
             try:
@@ -319,7 +320,8 @@ class MainScreen(Screen):
             return error
 
         self.app.push_screen(EditPrompt(f"Intervene on {target}[{unit}]: edits the state step "
-                                        f"t={t} starts from", INTERVENTION_HELP, parse, apply))
+                                        f"t={t} starts from", intervention_help(shape), parse,
+                                        apply))
 
     def action_fork(self) -> None:
         self.controller.fork()
@@ -334,7 +336,16 @@ class MainScreen(Screen):
                 self.controller.switch(name)
                 self.redraw()
 
-        self.app.push_screen(BranchPicker(self.controller.branch_rows()), chosen)
+        controller = self.controller
+
+        def edited(error: str | None) -> str | None:
+            self.redraw()  # the status line names the branch on screen
+            return error
+
+        edits = BranchEdits(controller.branch_rows,
+                            lambda old, new: edited(controller.rename_branch(old, new)),
+                            lambda name: edited(controller.delete_branch(name)))
+        self.app.push_screen(BranchPicker(edits), chosen)
 
     @on(ModelView.Resized)
     def redraw_resized(self) -> None:

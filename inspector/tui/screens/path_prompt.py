@@ -65,21 +65,15 @@ class CheckpointPath(Validator):
         return self.failure(f"{value or 'nothing'}: no such file and no zoo model of that name")
 
 
-class ExportPath(Validator):
-    """A new file, or an existing one the user confirmed by pressing Enter on it twice."""
+class NewFile(Validator):
+    """A file to write: new, or an existing one the user confirmed by pressing Enter on it twice
+    (the first Enter names the file, by its absolute path, that would be replaced)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.confirmed: str | None = None
 
-    def validate(self, value: str) -> ValidationResult:
-        path = Path(value).expanduser()
-        if path.suffix not in EXPORT_SUFFIXES:
-            return self.failure("the file name must end in .json, .jsonl or .npz")
-        if not path.parent.exists():
-            return self.failure(f"folder {path.parent} does not exist")
-        if not path.parent.is_dir():
-            return self.failure(f"{path.parent} is not a folder")
+    def replacing(self, value: str, path: Path) -> ValidationResult:
         try:
             check_output(path)  # never a device, FIFO, socket or folder: refused before any work
         except OutputPathError as exc:
@@ -90,7 +84,21 @@ class ExportPath(Validator):
         return self.success()
 
 
-class SessionPath(Validator):
+class ExportPath(NewFile):
+    """Where ctrl+e writes the timeline: a .json, .jsonl or .npz name in an existing folder."""
+
+    def validate(self, value: str) -> ValidationResult:
+        path = Path(value).expanduser()
+        if path.suffix not in EXPORT_SUFFIXES:
+            return self.failure("the file name must end in .json, .jsonl or .npz")
+        if not path.parent.exists():
+            return self.failure(f"folder {path.parent} does not exist")
+        if not path.parent.is_dir():
+            return self.failure(f"{path.parent} is not a folder")
+        return self.replacing(value, path)
+
+
+class SessionPath(NewFile):
     """Where F10 saves a session: a `.json` name in an existing folder, never a folder."""
 
     def validate(self, value: str) -> ValidationResult:
@@ -101,7 +109,7 @@ class SessionPath(Validator):
             return self.failure(f"{value} is a folder")
         if not path.parent.is_dir():
             return self.failure(f"{path.parent} is not a folder")
-        return self.success()
+        return self.replacing(value, path)
 
 
 class SessionFile(Validator):

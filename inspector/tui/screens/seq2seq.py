@@ -8,6 +8,7 @@ each a verb of the screen's `Seq2SeqController`, whose frames the screen draws.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
@@ -20,7 +21,7 @@ from textual.widgets import Static
 
 from inspector.tui.bindings import FOOTER_FIRST, SEQ2SEQ_BINDINGS
 from inspector.tui.controller import Seq2SeqController
-from inspector.tui.edits import HANDOFF_HELP, EditError, parse_handoff_edit
+from inspector.tui.edits import EditError, handoff_help, parse_handoff_edit
 from inspector.tui.frames import Seq2SeqFrame, Viewport
 from inspector.tui.screens.edit_prompt import EditPrompt
 from inspector.tui.screens.main import MIN_HEIGHT, MIN_WIDTH, TOO_SMALL
@@ -172,8 +173,10 @@ class Seq2SeqScreen(Screen):
             self.redraw()
             return error
 
-        self.app.push_screen(EditPrompt("Edit the handoff (the decode re-runs)", HANDOFF_HELP,
-                                        parse_handoff_edit, apply))
+        shape = self.controller.edit_shape()
+        self.app.push_screen(EditPrompt("Edit the handoff (the decode re-runs)",
+                                        handoff_help(shape),
+                                        partial(parse_handoff_edit, shape=shape), apply))
 
     def action_clear_edits(self) -> None:
         self.controller.edit("clear")
