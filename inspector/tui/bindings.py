@@ -56,7 +56,7 @@ MAIN_BINDINGS = [
             tooltip="Intervene on the selected unit: set, zero, clamp, release or scale it"),
     Binding("f6", "fork", "Fork", id="fork", tooltip="Fork a branch at the step on view"),
     Binding("f7", "branches", "Branches", id="branches",
-            tooltip="Switch branch and see where the branches diverge"),
+            tooltip="Switch, rename or delete branches; see where they diverge"),
     Binding("f8", "write(10)", "Model writes", id="model-writes", show=False,
             tooltip="Let the model write: feed it its own prediction, 10 steps (Backspace undoes)"),
     Binding("shift+f8", "write(10, 1.0)", "Model samples", id="model-samples", show=False,
