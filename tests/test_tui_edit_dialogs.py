@@ -164,3 +164,36 @@ def test_f10_never_replaces_a_session_file_without_saying_which(tmp_path):
     (said,) = validator.validate(str(existing)).failure_descriptions
     assert said == f"{existing.resolve()} exists: Enter again replaces it"
     assert validator.validate(str(existing)).is_valid  # asked once, then replaced
+
+
+async def test_a_saved_sessions_other_branch_can_be_switched_to_renamed_and_deleted(tmp_path):
+    from test_tui_sessions import answer
+
+    lstm = make_checkpoint(tmp_path / "one.safetensors", layers=1, hidden=8)
+    path = tmp_path / "room.json"
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"ab", "f6", *"cd")
+        await settle(pilot)
+        await pilot.press("f10")
+        await answer(pilot, str(path))
+        await pilot.press("ctrl+l")
+        await answer(pilot, str(path))
+        assert tape_lines(app)[0] == "x a b c d" and "branch b1" in status(app)
+        await pilot.press("f7")
+        await pilot.pause()
+        await pilot.press("up", "enter")  # main: a branch this screen never showed
+        await settle(pilot)
+        assert tape_lines(app)[0] == "x a b" and "branch main" in status(app)
+        await pilot.press("f7")
+        await pilot.pause()
+        await pilot.press("down", "r")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "cd"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [row.split()[0] for row in branch_rows(app)] == ["main", "cd"]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert tape_lines(app)[0] == "x a b c d" and "branch cd (forked at t=2) of 2" in status(app)

@@ -9,7 +9,7 @@ from tui_support import log_lines, make_checkpoint, settle
 
 from inspector.tui.app import InspectorApp
 from inspector.tui.numbers import number
-from inspector.tui.text import log_line, vector_summary
+from inspector.tui.text import log_line, state_summary, vector_summary
 
 
 @pytest.mark.parametrize(("value", "signed", "unsigned"), [
@@ -41,8 +41,8 @@ def test_no_number_runs_off_a_panel(value):
 def test_the_step_log_writes_huge_and_non_finite_values_through_the_formatter():
     values = np.array([1e30, math.nan, -math.inf, math.inf, -0.5, 3e-5], dtype=np.float32)
     assert vector_summary(values) == "[1e+30 nan -inf inf -0.50 3e-05]"
-    line = log_line(2, "a", "b", math.nan, values)
-    assert line == "t=2  x='a'  → y='b' (nan)  h=[1e+30 nan -inf inf -0.50 3e-05]"
+    line = log_line(2, "a", "b", math.nan, state_summary("l1.h", values))
+    assert line == "t=2  x='a'  → y='b' (nan)  l1.h[0:6]=[1e+30 nan -inf inf -0.50 3e-05]"
     assert vector_summary(np.array([0.123, -1e30] * 6, dtype=np.float32), 3) == (
         "[0.12 -1e+30 0.12 …]")
 
