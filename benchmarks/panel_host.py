@@ -23,9 +23,9 @@ from inspector.tui.panels.dock import AnalysisDock
 class PanelHost(App):
     CSS = "#step { height: 3; } AnalysisDock { height: 14; }"
 
-    def __init__(self, model_name: str, panel: str) -> None:
+    def __init__(self, model, task: str | None, panel: str) -> None:
         super().__init__()
-        self.model_name = model_name
+        self.model, self.model_task = model, task
         self.panel_id = panel
         self.generation = 0
 
@@ -34,14 +34,11 @@ class PanelHost(App):
         yield AnalysisDock(panel_specs(), id="dock")
 
     def on_mount(self) -> None:
-        from inspector.engine import NativeModel, Session, inspectable
+        from inspector.engine import NativeModel, Session
         from inspector.engine.records import Intervention
-        from inspector.loading import ModelSource, open_model
         from inspector.tui.panels.source import TimelineSource
 
-        checkpoint = open_model(ModelSource(self.model_name))
-        model = inspectable(checkpoint)
-        self.torch_one_thread()
+        model, task = self.model, self.model_task
         self.session = Session(model)
         self.interventions: tuple[tuple[int, str], ...] = ()
         if self.panel_id == "diff":  # something to compare: an edit before the first key
@@ -50,8 +47,7 @@ class PanelHost(App):
             self.interventions = ((0, edit.describe()),)
         self.source = TimelineSource(model)
         self.info = ModelInfo(model.name, model.cell, model.n_layers, model.hidden,
-                              tuple(model.gate_names), tuple(model.labels),
-                              (checkpoint.meta or {}).get("task"),
+                              tuple(model.gate_names), tuple(model.labels), task,
                               isinstance(model, NativeModel))
         dock = self.query_one(AnalysisDock)
         if self.panel_id == "none":
@@ -59,12 +55,6 @@ class PanelHost(App):
         else:
             dock.show_panel(self.panel_id)
         self.query_one("#step", Static).update("ready")
-
-    @staticmethod
-    def torch_one_thread() -> None:
-        import torch
-
-        torch.set_num_threads(1)
 
     def on_key(self, event: events.Key) -> None:
         if not event.is_printable or not event.character:
@@ -82,8 +72,27 @@ class PanelHost(App):
             lambda branch: self.source.activations(session.events)))
 
 
+def load(name: str):
+    """The model, loaded and warmed up before the first screen (keylat types once it is up):
+    torch's first step, the analysis package and scikit-learn load once, seconds under load."""
+    import torch
+
+    from inspector.engine import Session, inspectable
+    from inspector.loading import ModelSource, open_model
+
+    torch.set_num_threads(1)
+    checkpoint = open_model(ModelSource(name))
+    model = inspectable(checkpoint)
+    Session(model).feed("ab")
+    import sklearn.linear_model  # noqa: F401
+
+    import inspector.analysis  # noqa: F401
+
+    return model, (checkpoint.meta or {}).get("task")
+
+
 if __name__ == "__main__":
     from inspector.tui.threads import limit_math_threads
 
     limit_math_threads()
-    PanelHost(sys.argv[1], sys.argv[2]).run()
+    PanelHost(*load(sys.argv[1]), sys.argv[2]).run()
