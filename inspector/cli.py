@@ -22,7 +22,7 @@ from inspector.commands.common import (
     other_encoder,
     source_from,
 )
-from models.errors import CheckpointError
+from models.errors import CheckpointError, StepRefused
 
 # Each name is a module in inspector/commands with add_parser(subparsers) and run(args).
 COMMANDS = ("train", "trace", "info", "zoo", "replay", "serve",
@@ -105,7 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv:
             unknown_command(argv[0])
         return run_app(app_parser().parse_args(argv))
-    except (CheckpointError, CommandError) as exc:
+    except (CheckpointError, CommandError, StepRefused) as exc:
+        # StepRefused: a model's own forward raised, broke the protocol or hung mid-run
         print(f"rnn-inspect: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except json.JSONDecodeError as exc:

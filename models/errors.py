@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CheckpointError", "first_line", "printable"]
+__all__ = ["CheckpointError", "ModelUnusable", "StepRefused", "first_line", "printable"]
 
 
 class CheckpointError(Exception):
@@ -13,6 +13,19 @@ class CheckpointError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(printable(message))
+
+
+class StepRefused(ValueError):
+    """A step of a model's own forward (a factory's, a trusted pickle's) that did not happen:
+    the forward raised, returned something off the protocol, or did not return in time. The
+    message is one line; whoever was stepping is left as it was before the step."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message))
+
+
+class ModelUnusable(StepRefused):
+    """A model's own forward did not return in time: it is never stepped again."""
 
 
 def printable(text: str) -> str:

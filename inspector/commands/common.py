@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +54,9 @@ def add_model_options(parser: argparse.ArgumentParser, *, model_required: bool =
                          help="allow unpickling a whole saved module (runs code: own files only)")
     foreign.add_argument("--factory", metavar="MODULE:CALLABLE",
                          help="build a custom model with this callable instead of MODEL")
+    foreign.add_argument("--step-timeout", metavar="SECONDS", type=step_timeout,
+                         help="how long one call of a factory's or pickled module's forward may "
+                              "take before the model is given up (default 5)")
 
 
 def source_from(args: argparse.Namespace) -> ModelSource:
@@ -63,7 +67,18 @@ def source_from(args: argparse.Namespace) -> ModelSource:
                        nonlinearity=args.nonlinearity, trust_pickle=args.trust_pickle,
                        factory=args.factory, labels=args.labels, decoder=args.decoder,
                        bos=args.bos, eos=args.eos, output=args.output,
-                       source_eos=args.source_eos)
+                       source_eos=args.source_eos, step_timeout=args.step_timeout)
+
+
+def step_timeout(value: str) -> float:
+    """`--step-timeout SECONDS`: a positive, finite number."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {value!r}")
+    return seconds
 
 
 def output_target(path: str | Path, option: str = "--out") -> Path:
@@ -151,6 +166,9 @@ def refuse_unused_options(source: ModelSource, checkpoint: Checkpoint) -> None:
     elif source.nonlinearity is not None and checkpoint.inspectable is not None:
         raise CommandError(f"--nonlinearity {source.nonlinearity}: {name} runs its own forward, "
                            "which decides its nonlinearity; drop the option")
+    if source.step_timeout is not None and checkpoint.inspectable is None:
+        raise CommandError(f"--step-timeout {source.step_timeout:g}: {name} runs no code of its "
+                           "own (only a --factory or --trust-pickle module does); drop the option")
 
 
 @contextlib.contextmanager

@@ -37,6 +37,7 @@ from inspector.engine.cells import (
     step_layer,
     step_stack,
 )
+from inspector.engine.guard import STEP_TIMEOUT, Guard, ModelUnusable, StepRefused
 from inspector.engine.model import InspectableModel
 from inspector.engine.records import (
     LayerState,
@@ -46,6 +47,7 @@ from inspector.engine.records import (
     numbered_labels,
     output_kind,
 )
+from models.errors import first_line
 from models.vocab import Vocab
 
 PROTOCOL = ("the protocol is forward(x_t, hidden) -> (out, hidden), one token per call, hidden "
@@ -63,6 +65,16 @@ def stepping_failed(exc: Exception) -> ProtocolError:
     return ProtocolError(f"stepping its forward failed ({type(exc).__name__}: "
                          f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); "
                          f"{PROTOCOL}")
+
+
+def refused(name: str, exc: Exception) -> StepRefused:
+    """A step that did not happen, in one line: the user's own error, or what broke the
+    protocol."""
+    if isinstance(exc, StepRefused):
+        return exc
+    reason = (str(exc) if isinstance(exc, ProtocolError)
+              else f"its forward raised {type(exc).__name__}: {first_line(exc)}")
+    return StepRefused(f"{name}: step refused, {reason}")
 
 
 # -- the hidden the forward returns <-> State ----------------------------------------------------
@@ -113,13 +125,25 @@ class HiddenLayout:
         return cls(structure, leaves, tuple(sizes), pairs is not None)
 
     def matches(self, hidden: Hidden) -> bool:
+        return self.mismatch(hidden) is None
+
+    def mismatch(self, hidden: Hidden) -> str | None:
+        """How `hidden` differs from the hidden of the first call (None: it does not): another
+        nesting, shape or dtype would be read into the wrong layers, or cast without a word."""
         tensors: list[torch.Tensor] = []
         try:
             structure = _flatten(hidden, tensors)
-        except ProtocolError:
-            return False
-        return structure == self.structure and all(
-            tuple(t.shape) == leaf.shape for t, leaf in zip(tensors, self.leaves))
+        except ProtocolError as exc:
+            return str(exc)
+        if structure != self.structure:
+            return ("the hidden it returned is nested differently from the one its first call "
+                    "returned")
+        for t, leaf in zip(tensors, self.leaves):
+            if tuple(t.shape) != leaf.shape or t.dtype != leaf.dtype:
+                return (f"the hidden it returned holds a tensor of shape {tuple(t.shape)} and "
+                        f"dtype {t.dtype}, where its first call returned {leaf.shape} and "
+                        f"{leaf.dtype}")
+        return None
 
     def to_state(self, hidden: Hidden) -> State:
         tensors: list[torch.Tensor] = []
@@ -315,18 +339,21 @@ class HookedModel(InspectableModel):
 
     def __init__(self, module: nn.Module, vocab: Vocab | None, name: str, *, head: bool = True,
                  labels: tuple[str, ...] | None = None, output: str | None = None,
-                 start: Hidden | None = None, memory: np.ndarray | None = None) -> None:
+                 start: Hidden | None = None, memory: np.ndarray | None = None,
+                 timeout: float = STEP_TIMEOUT) -> None:
         """`vocab` None: a model of real-valued inputs (a time series), fed (1, F) floats.
         `start` is the hidden to try the forward from (a decoder's: the encoder's handoff);
-        `memory` an example of encoder outputs for an attention decoder's first try."""
+        `memory` an example of encoder outputs for an attention decoder's first try. Every call
+        of the user's code runs under `guard` (one at a time, at most `timeout` seconds each)."""
         self.module, self.dtypes, self.notes = readable(module)
+        self.guard = Guard(name, timeout)
         self.vocab = vocab if vocab is not None else Vocab(())
         self.example_memory = memory
         self.name = name
         self.has_head = head  # a seq2seq encoder's `out` is its outputs, not a distribution
         self.attends = takes_memory(self.module)
         self.parts = recurrent_parts(self.module)
-        self._init = initial_hidden(self.module)
+        self._init = self.guard.run(initial_hidden, self.module)
         self.input_form = "index"
         self.features = self.parts[0].layers[0].w_ih.shape[1] if self.parts else None
         forms = ("index", "onehot") if vocab is not None else ("vector",)
@@ -343,6 +370,7 @@ class HookedModel(InspectableModel):
                          else self.layout.zeros())
         self.cell, self.gates_note = self._gate_source()
         self.changes_hidden = False  # seen: the hidden it returns is not its layers' output
+        self.out_shape = tuple(out.shape) if isinstance(out, torch.Tensor) else None
         self._labels, self.output_kind, self.output_note = self._head(out, labels, output)
 
     # -- what it is ----------------------------------------------------------------------------
@@ -421,13 +449,19 @@ class HookedModel(InspectableModel):
             for handle in handles:
                 handle.remove()
 
+    def _hooked_call(self, x: torch.Tensor, hidden: Hidden | None, memory: np.ndarray | None
+                     ) -> tuple[object, list[list[tuple]]]:
+        """One call with hooks on the recurrent parts (on the guard's thread, like every call
+        of the user's code: hooks on a shared module would catch another call's parts)."""
+        with self._hooks() as calls:
+            return self._call(x, hidden, memory), calls
+
     def _call(self, x: torch.Tensor, hidden: Hidden | None, memory: np.ndarray | None):
         with torch.no_grad():
             if not self.attends:
                 return self.module(x, hidden)
             if memory is None:
-                raise ProtocolError(f"{self.name}: an attention decoder needs the encoder's "
-                                    "outputs")
+                raise ProtocolError("an attention decoder needs the encoder's outputs")
             return self.module(x, hidden, torch.from_numpy(np.asarray(memory, np.float32)))
 
     def _discover(self, forms: tuple[str, ...], start: Hidden | None, memory: np.ndarray | None):
@@ -440,10 +474,10 @@ class HookedModel(InspectableModel):
             self.input_form = form
             try:
                 x = self._input(0) if form != "vector" else torch.zeros(1, self.features)
-                returned = self._call(x, start, memory)
+                returned = self.guard.run(self._call, x, start, memory)
                 out, hidden, _ = unpack(returned)
                 return out, hidden
-            except ProtocolError:
+            except (ProtocolError, ModelUnusable):
                 raise
             except Exception as exc:  # the user's code: the first form's error is the one said
                 first = first or exc
@@ -487,18 +521,22 @@ class HookedModel(InspectableModel):
 
     def _run(self, x: torch.Tensor, state: State, memory: np.ndarray | None
              ) -> tuple[tuple[LayerStep, ...], Output]:
+        """One step through the user's forward, or StepRefused (one line) for anything it did
+        that is not a step: it raised, returned something off the protocol, or hung."""
         hidden = self._to_torch(state)
         try:
-            with self._hooks() as calls:
-                returned = self._call(x, hidden, memory)
-        except ProtocolError:
-            raise
+            returned, calls = self.guard.run(self._hooked_call, x, hidden, memory)
+            return self._read(returned, calls, state)
         except Exception as exc:  # the user's code mid-session: one line, not a traceback
-            raise stepping_failed(exc) from None
+            raise refused(self.name, exc) from None
+
+    def _read(self, returned, calls: list[list[tuple]], state: State
+              ) -> tuple[tuple[LayerStep, ...], Output]:
+        """A call's records, checked against the protocol and against its first call."""
         out, new_hidden, attention = unpack(returned)
-        if not self.layout.matches(new_hidden):
-            raise ProtocolError(f"{self.name}: its forward returned a hidden of another shape "
-                                "than on its first call")
+        mismatch = self.layout.mismatch(new_hidden)
+        if mismatch is not None:
+            raise ProtocolError(mismatch)
         new_state = self.layout.to_state(new_hidden)
         readings = self._readings(calls)
         if readings is not None and not all(np.allclose(r.h, s.h, atol=CHECK_TOLERANCE)
@@ -533,9 +571,16 @@ class HookedModel(InspectableModel):
             empty = make_output(None, (), attention=weights)
             return empty if values is None else replace(empty, logits=frozen(values))
         if values is None:
-            raise ProtocolError(f"{self.name}: its forward returned no output tensor")
+            raise ProtocolError(f"its forward returned {type(out).__name__} as its output, not "
+                                "a tensor")
+        if not out.is_floating_point():
+            raise ProtocolError(f"its forward returned an output of dtype {out.dtype}; expected "
+                                "float logits or probabilities")
+        if tuple(out.shape) != self.out_shape:
+            raise ProtocolError(f"its forward returned an output of shape {tuple(out.shape)}, "
+                                f"where its first call returned {self.out_shape}")
         if self.output_kind != "raw" and values.size != len(self.labels):
-            raise ProtocolError(f"{self.name}: its forward returned {values.size} outputs for "
+            raise ProtocolError(f"its forward returned {values.size} outputs for "
                                 f"{len(self.labels)} labels")
         return make_output(values, self.labels, kind=self.output_kind, attention=weights)
 
@@ -551,12 +596,13 @@ def unpack(returned) -> tuple[torch.Tensor | None, Hidden, torch.Tensor | None]:
 
 
 def hooked_pair(encoder: nn.Module, decoder: nn.Module, vocab: Vocab, target: Vocab, name: str,
-                output: str | None = None) -> tuple[HookedModel, HookedModel]:
+                output: str | None = None, timeout: float = STEP_TIMEOUT
+                ) -> tuple[HookedModel, HookedModel]:
     """An encoder and a decoder with their own forwards: the decoder is first tried from the
     encoder's hidden after two source tokens (and, for attention, their outputs)."""
     from inspector.engine.model import state_after
 
-    enc = HookedModel(encoder, vocab, f"{name}.encoder", head=False)
+    enc = HookedModel(encoder, vocab, f"{name}.encoder", head=False, timeout=timeout)
     state, outputs = enc.initial_state(), []
     for _ in range(2):
         steps, out = enc.step(0, state)
@@ -564,5 +610,5 @@ def hooked_pair(encoder: nn.Module, decoder: nn.Module, vocab: Vocab, target: Vo
         outputs.append(out.logits if out.logits.size else steps[-1].h)
     memory = np.stack(outputs)
     dec = HookedModel(decoder, target, f"{name}.decoder", output=output,
-                      start=enc.layout.to_hidden(state), memory=memory)
+                      start=enc.layout.to_hidden(state), memory=memory, timeout=timeout)
     return enc, dec

@@ -154,15 +154,18 @@ class JournaledSession(_Journal, Session):
         return self._call({"op": "type", "keys": [text]}, super().feed, text, applied=applied)
 
     def paste(self, text: str, progress=None, cancelled=None) -> list[str]:
-        """A paste is journaled as the text it fed (all of it, unless it was cancelled)."""
+        """A paste is journaled as the text it fed: all of it, or what was in when it was
+        cancelled or a step was refused (the pieces typed, so a word model's too)."""
+        start = self.cursor
         self._depth += 1
         try:
-            predictions = super().paste(text, progress, cancelled)
+            return super().paste(text, progress, cancelled)
         finally:
             self._depth -= 1
-        if self._depth == 0 and predictions:
-            self._log({"op": "paste", "text": text[:len(predictions)]})
-        return predictions
+            if self._depth == 0 and self.cursor > start:
+                b = self._branch
+                fed = (b.events[i].typed for i in b.step_events[start:self.cursor])
+                self._log({"op": "paste", "text": self.model.vocab.join(fed)})
 
     def generate(self, n: int, temperature: float = 0.0, rng=None) -> list[StepRecord]:
         """Journaled with every token drawn (sampling at temperature > 0): a replay draws

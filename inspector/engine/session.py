@@ -10,6 +10,7 @@ bounded cache of recent records are kept; any other step is recomputed from its 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -304,11 +305,12 @@ class Session:
         b = self._branch
         index = b.step_events[max(at, 0)]
         tail = b.events[index:b.cursor]
-        self._seek(index)
-        apply_intervention(self._now.state, intervention)
-        self._append(Intervene(intervention))
-        for event in tail:
-            self._append(event)
+        with self._all_or_nothing():
+            self._seek(index)
+            apply_intervention(self._now.state, intervention)
+            self._append(Intervene(intervention))
+            for event in tail:
+                self._append(event)
 
     def forget_redo(self) -> None:
         """Drop the undone events after the cursor: what is undone can no longer come back."""
@@ -403,14 +405,16 @@ class Session:
         b = self._branch
         end = b.cursor if at is None or at >= self.cursor else b.step_events[max(at, 0)]
         keyframes = {i: k for i, k in b.keyframes.items() if i <= end}
-        self._new_branch(name, list(b.events[:end]), sum(1 for i in b.step_events if i < end),
-                         keyframes)
-        self._switch_to(name)
+        with self._all_or_nothing():
+            self._new_branch(name, list(b.events[:end]),
+                             sum(1 for i in b.step_events if i < end), keyframes)
+            self._switch_to(name)
 
     def switch(self, name: str) -> None:
         if name not in self._branches:
             raise ValueError(f"no branch named {name!r}; branches: {', '.join(self._branches)}")
-        self._switch_to(name)
+        with self._all_or_nothing():
+            self._switch_to(name)
 
     def branches(self) -> list[BranchInfo]:
         out = []
@@ -485,6 +489,19 @@ class Session:
     def _branch(self) -> Branch:
         return self._branches[self._branch_name]
 
+    @contextlib.contextmanager
+    def _all_or_nothing(self):
+        """A verb that steps many times (a switch recomputing its branch, an edit of an earlier
+        step replaying the steps after it) either completes or leaves the session exactly as
+        it was: a step the model refuses midway (a user's forward that raised) undoes it."""
+        saved = Session.clone(self)
+        try:
+            yield
+        except BaseException:
+            self._branches, self._branch_name = saved._branches, saved._branch_name
+            self._records, self._now = saved._records, saved._now
+            raise
+
     def _start(self) -> Snapshot:
         return Snapshot(self.model.initial_state(), (), (), 0)
 
@@ -533,12 +550,15 @@ class Session:
 
     def _append(self, event: Event) -> StepRecord | None:
         b = self._branch
+        # The step first: a step the model refuses (a user's forward that raised or hung)
+        # leaves the timeline exactly as it was, redo tail included.
+        now, record = self._advance(self._now, event)
         if b.cursor < len(b.events):  # typing after stepping back drops the redo tail
             self._drop_redo()
         b.events.append(event)
         if isinstance(event, Feed):
             b.step_events.append(len(b.events) - 1)
-        self._now, record = self._advance(self._now, event)
+        self._now = now
         b.cursor = len(b.events)
         if record is not None:
             self._cache(record)

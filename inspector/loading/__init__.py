@@ -37,6 +37,7 @@ class ModelSource:
     eos: str | None = None  # the token decoding stops at (default </s>)
     output: str | None = None  # "raw": the head's values are not a distribution
     source_eos: bool = False  # a seq2seq source gets the end token appended, as it was trained
+    step_timeout: float | None = None  # s a user's forward may take per call (default: 5)
 
     def label(self) -> str:
         return self.model or self.factory or "model"

@@ -81,13 +81,19 @@ def from_factory(source: ModelSource) -> Checkpoint:
     return hooked_checkpoint(name, built, vocab, target, f"factory {spec}", source)
 
 
+def timeout(source: ModelSource) -> dict[str, float]:
+    """--step-timeout, when given: how long one call of the user's forward may take."""
+    return {"timeout": source.step_timeout} if source.step_timeout is not None else {}
+
+
 def hooked_checkpoint(name: str, module: nn.Module, vocab: CharVocab | None,
                       target: CharVocab | None, origin: str, source: ModelSource) -> Checkpoint:
     from inspector.engine.hooked import HookedModel
 
     labels = tuple(read_labels(source.labels)) if source.labels else None
     try:
-        model = HookedModel(module, vocab, name, labels=labels, output=source.output)
+        model = HookedModel(module, vocab, name, labels=labels, output=source.output,
+                            **timeout(source))
     except ValueError as exc:
         raise CheckpointError(f"{origin}: {exc}") from None
     probe(model, origin)
@@ -120,7 +126,8 @@ def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab:
     if source.source_eos and vocab.eos not in vocab:
         raise CheckpointError(f"--source-eos: the source vocabulary has no {vocab.eos!r}")
     try:
-        halves = hooked_pair(encoder, decoder, vocab, target_vocab, name, source.output)
+        halves = hooked_pair(encoder, decoder, vocab, target_vocab, name, source.output,
+                             **timeout(source))
     except ValueError as exc:
         raise CheckpointError(f"{origin}: {exc}") from None
     handoff = probe(halves[0], f"{origin} (encoder)")
