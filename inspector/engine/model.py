@@ -6,10 +6,11 @@ adapter) plugs in beside the native one, which steps by hand from the module's w
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -43,6 +44,22 @@ def model_lock(model: object) -> threading.Lock:
         if lock is None:
             lock = _LOCKS[model] = threading.Lock()
         return lock
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """torch's intra-op threads set to `n` while the block runs, then back (None: unchanged).
+    With OpenMP the setting belongs to the calling thread: a worker can take every core for a
+    bulk job while the event loop's steps keep one."""
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class InspectableModel(ABC):
