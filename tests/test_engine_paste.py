@@ -116,3 +116,25 @@ def test_a_paste_on_more_threads_gives_the_callers_back():
     thread.start()
     thread.join()
     assert seen == [1, True]
+
+
+def test_backspace_and_redo_read_the_cached_step_instead_of_stepping(model):
+    counted = Counted(model)
+    session = Session(counted, keyframe_every=64)
+    session.feed(TEXT[:300])
+    session.intervene(Intervention("scale", "l1.h", None, 0.5))
+    session.feed(TEXT[300:310])
+    counted.steps = 0
+    session.back(1)  # the step before is cached: its state, no step
+    session.back(1)
+    session.back(9)  # back over the tenth step and onto the edit made before it
+    session.forward(3)  # redo: the edit and two steps, read off their cached records
+    assert counted.steps == 0
+    fresh = Session(model, keyframe_every=64)
+    fresh.feed(TEXT[:300])
+    fresh.intervene(Intervention("scale", "l1.h", None, 0.5))
+    fresh.feed(TEXT[300:302])
+    assert session.cursor == fresh.cursor == 302 and session.text == fresh.text
+    for a, b in zip(session.state, fresh.state):
+        assert np.array_equal(a.h, b.h) and (a.c is None or np.array_equal(a.c, b.c))
+    assert session.records(300, 301)[0].interventions == fresh.records(300, 301)[0].interventions

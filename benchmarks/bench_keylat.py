@@ -1,0 +1,56 @@
+"""Key->frame latency in a real pty against the bare Textual app, median of three runs (issue 11's
+goals: a 2x512 LSTM at 120x40, p50 <= 4x and p99 <= 8x; a 4x1024 LSTM at 200x60, p50 <= 6x).
+
+Each run is one `shared/tools/keylat.py` call typing letters into `rnn-inspect MODEL` with
+`--vs shared/tools/bare_textual.py`, so both programs are measured in the same run; the ratios are
+of that run's figures, and the median of the runs' ratios is the result. The models are untrained
+seeded checkpoints saved with the project's own code into a temporary folder.
+
+    .venv/bin/python benchmarks/bench_keylat.py [--n 200] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench_tui import keylat  # noqa: E402
+from drive import build_checkpoint, load_average  # noqa: E402
+
+CASES = (("2x512 LSTM", 2, 512, "120x40", 4.0, 8.0), ("4x1024 LSTM", 4, 1024, "200x60", 6.0, None))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="keys typed per program and run")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        for label, layers, hidden, size, goal50, goal99 in CASES:
+            checkpoint = build_checkpoint(Path(folder), layers, hidden)
+            command = [sys.executable, "-m", "inspector.cli", str(checkpoint)]
+            runs = []
+            for run in range(args.runs):
+                before = load_average()
+                lat = keylat(command, args.n, size)
+                runs.append(lat)
+                print(f"  {label} {size} run {run + 1}: p50 {lat['p50']:.1f} ms p99 "
+                      f"{lat['p99']:.1f} ms; bare p50 {lat['ref50']:.1f} ms p99 "
+                      f"{lat['ref99']:.1f} ms; ratio p50 {lat['p50'] / lat['ref50']:.2f}x p99 "
+                      f"{lat['p99'] / lat['ref99']:.2f}x ({before})", flush=True)
+            p50 = statistics.median(r["p50"] / r["ref50"] for r in runs)
+            p99 = statistics.median(r["p99"] / r["ref99"] for r in runs)
+            goals = f"goal p50 <= {goal50:g}x" + (f", p99 <= {goal99:g}x" if goal99 else "")
+            print(f"key->frame, {label} at {size}, {args.n} keys, median of {args.runs} runs: "
+                  f"p50 {statistics.median(r['p50'] for r in runs):.1f} ms "
+                  f"({p50:.2f}x the bare app), p99 {statistics.median(r['p99'] for r in runs):.1f}"
+                  f" ms ({p99:.2f}x) ({goals}); {load_average()}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
