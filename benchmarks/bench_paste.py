@@ -8,9 +8,10 @@ forward + head over the same text in the same run (issue 11: goal <= 2x).
   screen shows), the part of the app's time that is the engine's.
 - reference: the checkpoint's own module (embedding, one fused nn.LSTM call, linear head, argmax
   of every step) under no_grad, on one torch thread as the app runs, timed before and after the
-  others (the median of those is the reference); also on every core, for information.
+  others (the median of those is the reference). With --every-core, the reference and
+  Session.paste also on every core (measured on 2 busy cores: many times slower than one).
 
-    .venv/bin/python benchmarks/bench_paste.py [--chars 20000] [--skip-app]
+    .venv/bin/python benchmarks/bench_paste.py [--chars 20000] [--skip-app] [--every-core]
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ def main() -> None:
     parser.add_argument("--chars", type=int, default=20_000)
     parser.add_argument("--size", default="120x40")
     parser.add_argument("--skip-app", action="store_true", help="the engine figures only")
+    parser.add_argument("--every-core", action="store_true",
+                        help="also time the reference and Session.paste on every core")
     args = parser.parse_args()
     cols, rows = (int(v) for v in args.size.split("x"))
     from inspector.tui.threads import limit_math_threads
@@ -82,10 +85,13 @@ def main() -> None:
         checkpoint = build_checkpoint(Path(folder))
         print(f"start: {load_average()}")
         bare_fused(checkpoint, text[:500])  # warm up: torch's first call
+        cores = os.cpu_count() or 1
         references = [bare_fused(checkpoint, text)]
-        every_core = bare_fused(checkpoint, text, threads=os.cpu_count() or 1)
-        engine_one = engine_paste(checkpoint, text, threads=1)
-        engine_all = engine_paste(checkpoint, text, threads=os.cpu_count())
+        engine = {1: engine_paste(checkpoint, text, threads=1)}
+        every_core = None
+        if args.every_core:
+            every_core = bare_fused(checkpoint, text, threads=cores)
+            engine[cores] = engine_paste(checkpoint, text, threads=cores)
         references.append(bare_fused(checkpoint, text))
         shown = None
         if not args.skip_app:
@@ -95,9 +101,9 @@ def main() -> None:
         print(f"end: {load_average()}")
         runs = ", ".join(f"{r:.2f}" for r in references)
         print(f"reference: bare fused nn.LSTM + head over {args.chars:,} characters, 2x512 "
-              f"LSTM, 1 thread: {reference:.2f} s (runs {runs}); on {os.cpu_count()} threads "
-              f"{every_core:.2f} s")
-        for threads, (paste, records) in ((1, engine_one), (os.cpu_count(), engine_all)):
+              f"LSTM, 1 thread: {reference:.2f} s (runs {runs})"
+              + (f"; on {cores} threads {every_core:.2f} s" if every_core is not None else ""))
+        for threads, (paste, records) in engine.items():
             print(f"engine, {threads} thread(s): Session.paste {paste:.2f} s + the last 100 "
                   f"records {records:.2f} s = {paste + records:.2f} s "
                   f"({(paste + records) / reference:.2f}x the reference)")
