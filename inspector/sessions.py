@@ -255,9 +255,8 @@ def seq2seq_numbers(session: JournaledSeq2Seq, budget: int = RECORD_BUDGET) -> d
 
 
 def _output(session: JournaledSeq2Seq, decoded: tuple[StepRecord, ...]) -> str:
-    from models.vocab import BOS, EOS
-
-    return "".join(r.prediction for r in decoded if r.prediction not in (BOS, EOS))
+    vocab = session.model.target_vocab
+    return "".join(r.prediction for r in decoded if r.prediction not in (vocab.bos, vocab.eos))
 
 
 def branch_states(session: JournaledSession) -> dict[str, State]:

@@ -60,9 +60,6 @@ def make_files(d):
     lstm = torch.nn.LSTM(4, 8, proj_size=3)
     torch.save({f"rnn.{k}": v for k, v in lstm.state_dict().items()} | {
         "head.weight": torch.ones(6, 3), "head.bias": torch.ones(6)}, d / "proj.pt")
-    classifier = torch.nn.RNN(6, 8)  # the names tutorial: one-hot letters in, languages out
-    torch.save({f"rnn.{k}": v for k, v in classifier.state_dict().items()} | {
-        "h2o.weight": torch.ones(3, 8), "h2o.bias": torch.ones(3)}, d / "classifier.pt")
     pair = {f"enc.rnn.{k}": v for k, v in torch.nn.GRU(4, 8).state_dict().items()}
     pair |= {f"dec.rnn.{k}": v for k, v in torch.nn.GRU(4, 6).state_dict().items()}
     torch.save(pair, d / "pair.pt")
@@ -112,7 +109,6 @@ def test_each_bad_input_is_one_line_and_exit_2(tmp_path, python, cli_env):
     ("no-such-model", None, "no zoo model of that name"),
     ("pair.pt", "v6.json", "two recurrent stacks (dec.rnn.*, enc.rnn.*) with different hidden "
                            "(6 vs 8)"),
-    ("classifier.pt", "v6.json", "the head h2o.weight has 3 outputs, so it is not one-hot"),
 ])
 def test_ambiguous_or_unsupported_is_one_line_naming_the_keys(tmp_path, monkeypatch, name, vocab,
                                                               expected):

@@ -124,6 +124,19 @@ class Seq2SeqModel:
         return state_after(layers), record
 
 
+def decoded_text(records, vocab: CharVocab) -> str:
+    """The decoded string of a decode's records: the predictions up to the first end token (the
+    vocabulary's own, `--eos`) or non-finite output, without the start token, joined as the
+    vocabulary joins its tokens (words with a space between them)."""
+    out = []
+    for record in records:
+        if record.prediction in (vocab.eos, NO_PREDICTION):
+            break
+        if record.prediction != vocab.bos:
+            out.append(record.prediction)
+    return vocab.join(out)
+
+
 def encoder_output(record: StepRecord) -> np.ndarray:
     """What an attention decoder attends to for one source step: the encoder forward's own
     output when it has one (a hooked encoder), else the top layer's h."""

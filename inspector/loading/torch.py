@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from inspector.loading.files import first_duplicate, importable_cwd, read_vocab
+from inspector.loading.files import (
+    first_duplicate,
+    importable_cwd,
+    read_labels,
+    read_vocab,
+)
 from models.char_rnn import CharRNN, CharRNNConfig
 from models.checkpoint import (
     FORMAT_VERSION,
@@ -49,6 +54,7 @@ def load_torch(path: Path, source: ModelSource) -> Checkpoint:
     its own forward (or, when its class has no forward, through its state_dict)."""
     obj = torch_load(path, source.trust_pickle)
     stored = stored_vocab(path, obj) if isinstance(obj, dict) else None
+    labels = stored_labels(path, obj) if isinstance(obj, dict) else None
     kind = f"PyTorch state_dict ({path.suffix or 'no suffix'})"
     halves = encoder_decoder(path, obj)
     if halves is not None:
@@ -68,7 +74,8 @@ def load_torch(path: Path, source: ModelSource) -> Checkpoint:
             if source.decoder is not None:
                 tensors = with_decoder(path, tensors, source)
                 wrapper = f"encoder {path.name} + --decoder {source.decoder}"
-            checkpoint = detect(path, tensors, source, kind, wrapper, [], vocab=stored)
+            checkpoint = detect(path, tensors, source, kind, wrapper, [], vocab=stored,
+                                labels=labels)
     if source.trust_pickle:  # a warning like the others: stderr for commands, a note in the TUI
         checkpoint.warnings.insert(0, f"{path}: unpickled with --trust-pickle, which runs code "
                                       "from the file; do this only for files you made")
@@ -283,6 +290,66 @@ def recurrent_stacks(path: Path, tensors: dict[str, torch.Tensor]) -> list[Stack
     return [stack_of(path, tensors, prefix, layers) for prefix, layers in sorted(prefixes.items())]
 
 
+CELL_KEY = re.compile(r"^(?P<prefix>.*?)weight_ih$")
+CELL_NAMES = {"lstm": "nn.LSTMCell", "gru": "nn.GRUCell", "rnn": "nn.RNNCell"}
+
+
+def natural(name: str) -> list:
+    """`cells.10.` after `cells.9.`, `lstm2.` after `lstm1.`."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def cell_stack(path: Path, tensors: dict[str, torch.Tensor]
+               ) -> tuple[dict[str, torch.Tensor], str | None]:
+    """nn.LSTMCell / GRUCell / RNNCell weights (`lstm1.weight_ih`, `lstm2.weight_ih`, …) as
+    the layers of one stack (`lstm1+lstm2.weight_ih_l0`, `_l1`, …), which computes exactly what
+    the cells compute when each is fed the h of the one before: taken in name order, refused
+    unless their widths chain so. Returns the tensors and what was read (None: no cells)."""
+    prefixes = sorted((m["prefix"] for key in tensors if (m := CELL_KEY.match(key))),
+                      key=natural)
+    if not prefixes:
+        return tensors, None
+    if any(RECURRENT_KEY.match(key) for key in tensors):
+        raise CheckpointError(f"{path}: both recurrent cells ({prefixes[0]}weight_ih) and "
+                              "nn.RNN/LSTM/GRU layers; use --factory module:callable for this "
+                              "model")
+    cells, widths = [], []
+    for prefix in prefixes:
+        w_ih, w_hh = tensors[f"{prefix}weight_ih"], tensors.get(f"{prefix}weight_hh")
+        if w_hh is None or w_hh.ndim != 2 or w_ih.ndim != 2 or not w_hh.shape[1] or \
+                w_ih.shape[0] % w_hh.shape[1] or w_ih.shape[0] // w_hh.shape[1] not in GATE_COUNT:
+            raise CheckpointError(f"{path}: {prefix}weight_ih has no matching {prefix}weight_hh "
+                                  "of a recurrent cell")
+        cells.append(GATE_COUNT[w_ih.shape[0] // w_hh.shape[1]])
+        widths.append((w_ih.shape[1], w_hh.shape[1]))
+    names = ", ".join(f"{p}*" for p in prefixes)
+    if len({p.rstrip(".").rpartition(".")[0] for p in prefixes}) != 1:
+        raise CheckpointError(f"{path}: recurrent cells {names} live in different modules (an "
+                              "encoder and a decoder?); use --factory module:callable for this "
+                              "model")
+    if len(set(cells)) != 1 or len({hidden for _, hidden in widths}) != 1:
+        raise CheckpointError(f"{path}: recurrent cells {names} of different kinds or sizes; "
+                              "use --factory module:callable for this model")
+    hidden = widths[0][1]
+    fed = [k for k, (inputs, _) in enumerate(widths) if k and inputs != hidden]
+    if fed:
+        raise CheckpointError(f"{path}: cell {prefixes[fed[0]]}* takes {widths[fed[0]][0]} inputs, "
+                              f"not the {hidden} of the cell before it, so it is not a plain stack "
+                              "(input feeding?); use --factory module:callable for this model")
+    stack = "+".join(p.rstrip(".") or "cell" for p in prefixes) + "."
+    renamed = {k: v for k, v in tensors.items()
+               if not any(k.startswith(p) and k[len(p):] in CELL_PARAMS for p in prefixes)}
+    for layer, prefix in enumerate(prefixes):
+        for name in CELL_PARAMS:
+            if f"{prefix}{name}" in tensors:
+                renamed[f"{stack}{name}_l{layer}"] = tensors[f"{prefix}{name}"]
+    return renamed, (f"{CELL_NAMES[cells[0]]} {names}, stacked in that order (each fed the h of "
+                     "the one before)")
+
+
+CELL_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
 def stack_of(path: Path, tensors: dict[str, torch.Tensor], prefix: str, layers: set[int]
              ) -> Stack:
     if layers != set(range(len(layers))):
@@ -330,7 +397,9 @@ def find_head(path: Path, tensors: dict[str, torch.Tensor], rnn_keys: set[str],
 
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 VOCAB_KEYS = ("tokens", "vocab", "chars", "itos", "int2char", "idx2char", "char2int", "stoi",
-              "char_to_ix", "ix_to_char")
+              "char_to_ix", "ix_to_char", "idx2word", "word2idx", "word_to_ix", "ix_to_word")
+LABEL_KEYS = ("labels", "tags", "classes", "idx2label", "label2idx", "idx2tag", "tag2idx",
+              "tag_to_ix", "ix_to_tag", "label_names", "all_categories")
 
 
 def checked_tensors(path: Path, tensors: dict) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -395,6 +464,51 @@ def stored_vocab(path: Path, obj: dict) -> list[str] | None:
     return None
 
 
+def stored_labels(path: Path, obj: dict) -> list[str] | None:
+    """The names of the head's outputs a checkpoint dict keeps beside its weights (a tagger's
+    `tags` / `tag_to_ix`, a classifier's `classes`), in index order; None when there are none."""
+    for key in LABEL_KEYS:
+        value = obj.get(key)
+        if value is None or isinstance(value, torch.Tensor | int | float):
+            continue
+        if isinstance(value, list | tuple) and value and all(isinstance(t, str) for t in value):
+            labels = list(value)
+        elif isinstance(value, dict) and value:
+            labels = vocab_from_mapping(path, key, value)
+        else:
+            raise CheckpointError(f"{path}: {key!r} is a {type(value).__name__}, not a list of "
+                                  "labels or a label-index mapping")
+        duplicate = first_duplicate(labels)
+        if duplicate is not None:
+            raise CheckpointError(f"{path}: {key!r} names {duplicate!r} twice")
+        return labels
+    return None
+
+
+def choose_labels(path: Path, given: str | None, stored: list[str] | None, outputs: int,
+                  vocab_size: int) -> tuple[list[str] | None, str | None]:
+    """The head's labels: --labels (cross-checked with labels the file stores), else the file's,
+    else numbered 0..K-1 when the head is not the vocabulary; and where they came from."""
+    if given is not None:
+        labels = read_labels(given)
+        if stored is not None and labels != stored:
+            raise CheckpointError(f"{path}: --labels {given} differs from the labels stored in "
+                                  f"the file ({len(stored)} labels); drop --labels or fix it")
+        origin = f"--labels {given}" + (" (matches the file's)" if stored is not None else "")
+    elif stored is not None:
+        labels, origin = stored, "stored in the file"
+    elif outputs != vocab_size:
+        return [str(i) for i in range(outputs)], (
+            f"{outputs} outputs, not the {vocab_size} tokens of the vocabulary: labelled "
+            f"0…{outputs - 1} (name them with --labels FILE)")
+    else:
+        return None, None
+    if len(labels) != outputs:
+        raise CheckpointError(f"{path}: {origin.split(' (')[0]} names {len(labels)} labels, the "
+                              f"head has {outputs} outputs")
+    return labels, origin
+
+
 def vocab_from_mapping(path: Path, key: str, mapping: dict) -> list[str]:
     items = list(mapping.items())
     if all(isinstance(k, int) and isinstance(v, str) for k, v in items):
@@ -445,13 +559,18 @@ def vocab_of(path: Path, tokens: list[str], what: str = "the vocabulary stored i
 
 def detect(path: Path, tensors: dict[str, torch.Tensor], options: ModelSource, source: str,
            wrapper: str | None, tied: list[str], *, nonlinearity: str | None = None,
-           facts: dict[str, str] | None = None, vocab: list[str] | None = None) -> Checkpoint:
-    """Recognise embedding/one-hot + recurrent + head; rename onto CharRNN and load.
+           facts: dict[str, str] | None = None, vocab: list[str] | None = None,
+           labels: list[str] | None = None) -> Checkpoint:
+    """Recognise embedding/one-hot + recurrent + head; rename onto CharRNN and load. A head of
+    another size than the vocabulary is a tagger's or a classifier's, named by `labels`.
 
     `nonlinearity` is what the file itself says about a plain RNN (None: it cannot say), `facts`
-    go to `info` as they are, `vocab` is a vocabulary stored in the file."""
+    go to `info` as they are, `vocab` and `labels` are what the file stores."""
     tensors, notes = checked_tensors(path, strip_common(tensors))
     facts = {**(facts or {}), **notes}
+    tensors, chain = cell_stack(path, tensors)
+    if chain is not None:
+        facts["cells"] = chain
     stacks = recurrent_stacks(path, tensors)
     if len(stacks) == 2:
         from inspector.loading.seq2seq_pairs import detect_pair
@@ -467,7 +586,7 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: ModelSource, s
     input_size, bias, rnn_keys = stack.input_size, stack.bias, set(stack.keys)
     head = find_head(path, tensors, rnn_keys, hidden)
     head_bias = f"{head[:-len('weight')]}bias"
-    vocab_size = tensors[head].shape[0]
+    outputs = tensors[head].shape[0]
     used = rnn_keys | {head, head_bias}
     embeds = [k for k in tensors if k not in used and tensors[k].ndim == 2
               and tensors[k].shape[1] == input_size]
@@ -475,22 +594,17 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: ModelSource, s
         raise CheckpointError(f"{path}: two candidate embeddings ({', '.join(embeds)}); keep one "
                               "or use --factory module:callable")
     embed = embeds[0] if embeds else None
-    if embed is None and input_size != vocab_size:
-        raise CheckpointError(f"{path}: {prefix}weight_ih_l0 takes {input_size} inputs but no "
-                              f"embedding has that width, and the head {head} has {vocab_size} "
-                              "outputs, so it is not one-hot either; a model whose outputs are "
-                              "not its input tokens (a classifier) cannot be stepped through")
-    if embed is not None and tensors[embed].shape[0] != vocab_size:
-        raise CheckpointError(f"{path}: embedding {embed} has {tensors[embed].shape[0]} rows but "
-                              f"head {head} has {vocab_size} outputs; input and output "
-                              "vocabularies must be the same")
+    vocab_size = tensors[embed].shape[0] if embed else input_size
     used |= {embed} if embed else set()
     extra = sorted(set(tensors) - used)
     if extra:
         raise CheckpointError(f"{path}: tensors {', '.join(extra[:6])} are not part of embedding "
                               "+ RNN + Linear; use --factory module:callable for this model")
-    vocab, vocab_origin = choose_vocab(path, options.vocab, vocab, vocab_size,
-                                       f"the model's head {head} has {vocab_size} outputs")
+    needs = (f"the model's head {head} has {vocab_size} outputs" if outputs == vocab_size else
+             f"the model's input ({embed or f'one-hot, {prefix}weight_ih_l0'}) takes "
+             f"{vocab_size}")
+    vocab, vocab_origin = choose_vocab(path, options.vocab, vocab, vocab_size, needs)
+    labels, labels_origin = choose_labels(path, options.labels, labels, outputs, vocab_size)
     if options.nonlinearity and cell != "rnn":
         raise CheckpointError(f"{path}: --nonlinearity applies to a plain nn.RNN, this is a "
                               f"{cell.upper()}")
@@ -504,10 +618,12 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: ModelSource, s
     renamed = {f"rnn.{k[len(prefix):]}": v for k, v in tensors.items() if k in rnn_keys}
     renamed |= zero_hidden_biases(stack, tensors, facts)
     renamed["head.weight"] = tensors[head]
-    renamed["head.bias"] = tensors.get(head_bias, torch.zeros(vocab_size))
+    renamed["head.bias"] = tensors.get(head_bias, torch.zeros(outputs))
     if embed:
         renamed["embed.weight"] = tensors[embed]
     module = CharRNN(config)
+    if outputs != vocab_size:  # a tagger's head: one output per label
+        module.head = torch.nn.Linear(hidden, outputs)
     load_state(path, module, renamed)
     module.eval()
     dtypes = sorted({str(v.dtype).replace("torch.", "") for v in tensors.values()})
@@ -527,23 +643,33 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: ModelSource, s
             " (stated by the file)" if stated else "" if options.nonlinearity
             else " (assumes tanh: a state_dict cannot show it; pass --nonlinearity relu if not)")
     detected["vocab"] = vocab_origin
+    if labels_origin:
+        detected["labels"] = labels_origin
     detected |= facts
     meta = {"format_version": FORMAT_VERSION, "kind": "char", "arch": config.arch(),
             "vocab": vocab.to_json(), "detected": detected}
+    if labels is not None:
+        meta["labels"] = labels
     checkpoint = Checkpoint("char", module, vocab, meta, path)
     if "state_dict" in source:  # a PyTorch state_dict: only weights, none of the forward
         checkpoint.warnings.append(assumption(path, detected["input"], cell, cell == "rnn" and
-                                              not options.nonlinearity and not stated))
+                                              not options.nonlinearity and not stated,
+                                              cells=chain is not None))
     checkpoint.warnings += nonfinite_warning(str(path), tensors)
     return checkpoint
 
 
-def assumption(path: Path, inputs: str, cell: str, tanh_assumed: bool) -> str:
+def assumption(path: Path, inputs: str, cell: str, tanh_assumed: bool, *, cells: bool = False,
+               bridge: str | None = None) -> str:
     """The one line (for stderr, on every command) saying what a state_dict cannot show about
     its forward, and the exact route."""
-    line = (f"{path}: assumes its forward is {inputs} -> {cell.upper()} -> Linear head with "
+    recurrent = (f"{cell.upper()} cells stacked in name order, each fed the h of the one "
+                 "before," if cells else cell.upper())
+    line = (f"{path}: assumes its forward is {inputs} -> {recurrent} -> Linear head with "
             "nothing between (a state_dict cannot show parameter-free steps such as a ReLU or "
             "a scaling)")
+    if bridge:
+        line += f", {bridge}"
     if tanh_assumed:
         line += " and tanh in the plain RNN (else --nonlinearity relu)"
     return line + "; for the model's exact forward use --factory module:callable"

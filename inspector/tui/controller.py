@@ -947,8 +947,10 @@ class Seq2SeqController:
         decoded = self.decoded
         if decoded is None:
             return frame
-        finished = bool(decoded) and decoded[-1].prediction == "</s>"
-        note = "" if finished else " …" if self.stepping else " (no </s>: length cap)"
+        vocab = self.loaded.model.target_vocab
+        finished = bool(decoded) and decoded[-1].prediction == vocab.eos
+        note = ("" if finished else " …" if self.stepping
+                else f" (no {vocab.eos}: length cap)")
         newest = len(decoded) - 1
         t = newest if self.view_t is None else min(self.view_t, newest)
         expected = expected_output(self.loaded.task, source)
@@ -968,7 +970,7 @@ class Seq2SeqController:
                             for r in shown)
         top = TopKFrame(decoded[t].top, decoded[t].entropy, "output not finite: NaN/Inf") \
             if decoded else None
-        return replace(frame, output=output_text(decoded),
+        return replace(frame, output=output_text(decoded, vocab),
                        output_note=f"{note}  {len(decoded)} steps", decoder_tape=tape,
                        decoder_log=decoder_log, decoder_top=top,
                        expected=None if expected is None else tuple(expected),
@@ -989,13 +991,10 @@ class Seq2SeqController:
         return " │ ".join(parts)
 
 
-def output_text(records: Sequence[StepRecord]) -> str:
-    """The decoded string, without `</s>`: the predictions up to the first end token (or a
-    non-finite output), escaped (a target vocabulary from a file may hold control or bidi
-    characters)."""
-    out = []
-    for record in records:
-        if record.prediction in ("</s>", NO_PREDICTION):
-            break
-        out.append(record.prediction)
-    return printable("".join(out))
+def output_text(records: Sequence[StepRecord], vocab) -> str:
+    """The decoded string up to the vocabulary's own end token (`--eos`) or a non-finite output
+    (engine.seq2seq.decoded_text), escaped (a target vocabulary from a file may hold control or
+    bidi characters)."""
+    from inspector.engine.seq2seq import decoded_text
+
+    return printable(decoded_text(records, vocab))

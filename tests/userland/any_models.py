@@ -259,3 +259,61 @@ def tutorial_evaluate(encoder, decoder, source_ids, max_length=MAX_LENGTH):
         token = torch.tensor([[top]])
     return decoded, torch.stack(rows), torch.stack(attention)
 
+
+
+class CellStackLM(nn.Module):
+    """A character LM from hand-stacked cells (nn.LSTMCell / GRUCell / RNNCell), as the
+    time-sequence example stacks them, saved with torch.save(model.state_dict(), PATH)."""
+
+    def __init__(self, cell=nn.LSTMCell, vocab_size=8, embed=5, hidden=6):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed)
+        self.cell1 = cell(embed, hidden)
+        self.cell2 = cell(hidden, hidden)
+        self.fc = nn.Linear(hidden, vocab_size)
+
+    def forward(self, x_t, hidden=None):
+        first, second = hidden if hidden is not None else (None, None)
+        x = self.embedding(x_t).view(1, -1)
+        first = self.cell1(x, first)
+        second = self.cell2(first[0] if isinstance(first, tuple) else first, second)
+        top = second[0] if isinstance(second, tuple) else second
+        return self.fc(top), (first, second)
+
+
+def build_cell_stack(cell=nn.LSTMCell):
+    torch.manual_seed(29)
+    return CellStackLM(cell).eval()
+
+
+class InputFeedingDecoder(nn.Module):
+    """OpenNMT-style input feeding: the cell takes the embedding and the previous output."""
+
+    def __init__(self, vocab_size=8, embed=5, hidden=6):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed)
+        self.cell = nn.LSTMCell(embed + hidden, hidden)
+        self.out = nn.Linear(hidden, vocab_size)
+
+
+class BiTagger(nn.Module):
+    """A bidirectional LSTM tagger (the tutorial's tagger with bidirectional=True), forward over
+    a whole sentence (T,) of word ids -> (T, tags) log-probabilities."""
+
+    def __init__(self, embedding_dim=6, hidden_dim=5, vocab_size=11,
+                 tagset_size=5, layers=1, cell=nn.LSTM):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(vocab_size, embedding_dim)
+        self.lstm = cell(embedding_dim, hidden_dim, num_layers=layers, bidirectional=True)
+        self.hidden2tag = nn.Linear(2 * hidden_dim, tagset_size)
+
+    def forward(self, sentence):
+        embeds = self.word_embeddings(sentence)
+        lstm_out, _ = self.lstm(embeds.view(len(sentence), 1, -1))
+        tag_space = self.hidden2tag(lstm_out.view(len(sentence), -1))
+        return F.log_softmax(tag_space, dim=1)
+
+
+def build_bi_tagger(layers=1, cell=nn.LSTM):
+    torch.manual_seed(30)
+    return BiTagger(layers=layers, cell=cell).eval()
