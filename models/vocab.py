@@ -9,7 +9,7 @@ occur (characters plus `<eos>`, words plus `.`) the longest token that matches i
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 BOS = "<s>"
@@ -130,6 +130,26 @@ class Vocab:
                 out.append((word, self._unknown(word)))
         return out
 
+    def chunks(self, text: str, size: int) -> Iterator[str]:
+        """`text` in pieces of at least `size` characters (the last one shorter), cut only
+        between tokens: feeding the pieces one after another feeds exactly the tokens of
+        feeding it whole (a word is never split, nor a token such as `<eos>`)."""
+        if size < 1:
+            raise ValueError(f"chunk size must be at least 1, not {size}")
+        if self.split == "chars" and self._longest == 1:
+            cuts = iter(range(size, len(text), size))
+        elif self.split == "chars":
+            cuts = _spaced(self._token_ends(text), size)
+        else:  # words: cut at whitespace, which always ends a word
+            cuts = _spaced((i for i, char in enumerate(text) if char.isspace()), size)
+        start = 0
+        for cut in cuts:
+            if cut < len(text):
+                yield text[start:cut]
+                start = cut
+        if start < len(text):
+            yield text[start:]
+
     def encode(self, text: str) -> list[int]:
         """Token ids for typed text (`tokenize` without the pieces)."""
         return [token_id for _, token_id in self.tokenize(text)]
@@ -155,6 +175,16 @@ class Vocab:
             raise UnknownCharacterError(piece)
         return self.unk_id
 
+    def _token_ends(self, text: str) -> Iterator[int]:
+        """Where each token of `_longest_match` ends, lazily and whatever the `<unk>` policy
+        (an unmatched character is a token of its own there)."""
+        position = 0
+        while position < len(text):
+            position += next((size for size in range(min(self._longest, len(text) - position),
+                                                     1, -1)
+                              if self._typable(text[position:position + size]) is not None), 1)
+            yield position
+
     def _longest_match(self, text: str, unknown: bool = True) -> list[tuple[str, int]]:
         """At each position the longest token that matches; an unmatched character is one
         unknown (or, with `unknown` false, an error)."""
@@ -173,6 +203,15 @@ class Vocab:
             out.append((piece, found))
             position += len(piece)
         return out
+
+
+def _spaced(boundaries: Iterable[int], size: int) -> Iterator[int]:
+    """The first boundary at least `size` characters after the previous cut, each time."""
+    last = 0
+    for boundary in boundaries:
+        if boundary - last >= size:
+            yield boundary
+            last = boundary
 
 
 CharVocab = Vocab  # the name most of the code base knows it by
