@@ -42,6 +42,10 @@ def open_char_model(args: argparse.Namespace):
     if model.kind == "seq2seq":
         raise CommandError(f"{checkpoint.name} is a seq2seq model: the analyses read one "
                            "recurrent stack (a char or MLP model)")
+    if getattr(model, "whole_input", False):
+        raise CommandError(f"{checkpoint.name} is bidirectional: the analyses step a model "
+                           "through its input, and its every step depends on the whole input; "
+                           "trace it with rnn-inspect trace MODEL --input TEXT")
     return checkpoint, model
 
 

@@ -153,6 +153,10 @@ def write_intervened(checkpoint, text: str, edits, args: argparse.Namespace, std
     if model.kind == "seq2seq":
         raise CommandError(f"{checkpoint.name}: --intervene edits a character model's state; "
                            "a seq2seq model's handoff is edited in the TUI (F5)")
+    if getattr(model, "whole_input", False):
+        raise CommandError(f"{checkpoint.name}: --intervene edits the state a step starts from; "
+                           "a bidirectional model's every step depends on the whole input, so "
+                           "there is no such state to edit")
     if args.splits:
         raise CommandError("--intervene and --splits cannot be combined yet")
     write_session_trace(intervened_session(model, text, edits), args.format, args.out,

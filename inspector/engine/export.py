@@ -423,6 +423,11 @@ def write_trace(checkpoint, text: str, fmt: str = "json", out: str | Path | None
     source = source_block(checkpoint)
     if inputs is not None and model.kind == "seq2seq":
         raise ValueError("real-valued inputs are for one-stream models, not seq2seq")
+    if getattr(model, "whole_input", False):  # bidirectional: one run over the whole input
+        if inputs is not None:
+            raise ValueError(f"{model.name} takes tokens, not real-valued inputs")
+        write_whole_trace(model, text, fmt, out, splits, source, stdout)
+        return
     parts = ([trace_array(model, inputs, splits)] if inputs is not None
              else trace_chunks(model, text, chunk=chunk, splits=splits))
     if fmt == "npz":
@@ -449,6 +454,20 @@ def write_trace(checkpoint, text: str, fmt: str = "json", out: str | Path | None
     steps = (step for part in parts for step in chunk_steps(part, splits))
     write_json_trace(trace_header(model, source), steps, out, lines=fmt == "jsonl",
                      stdout=stdout)
+
+
+def write_whole_trace(model, text: str, fmt: str, out: str | Path | None, splits: bool,
+                      source: dict[str, str], stdout: IO[str] | None) -> None:
+    """A bidirectional model's trace: every step from one run over the whole input."""
+    records = model.records(text)
+    if fmt == "npz":
+        if out is None:
+            raise ValueError("npz output needs a file")
+        write_npz(out, [records_npz_chunk(records, model)],
+                  {**npz_constants(model), "source": source_array(source)})
+        return
+    write_json_trace(trace_header(model, source), iter(records_json(records, model, splits)),
+                     out, lines=fmt == "jsonl", stdout=stdout)
 
 
 def read_trace(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -66,6 +66,11 @@ class Seq2SeqModel:
     source_eos: bool = False  # the source gets its end token appended before the handoff
 
     @property
+    def whole_source(self) -> bool:
+        """The encoder is bidirectional: run over the whole source, never stepped."""
+        return bool(getattr(self.encoder, "whole_input", False))
+
+    @property
     def attends(self) -> bool:
         """The decoder takes the encoder's outputs (an attention decoder)."""
         return bool(getattr(self.decoder, "attends", False))
@@ -102,6 +107,12 @@ class Seq2SeqModel:
 
     def handoff_of(self, source: str) -> State:
         """The bridged final encoder state for a source string."""
+        if self.whole_source:
+            from inspector.engine.bidirectional import WholeSession
+
+            session = WholeSession(self.encoder, self.source_eos)
+            session.feed(source)
+            return self.bridge(session.state)
         state = self.encoder.initial_state()
         for token_id in self.source_vocab.encode(source):
             with model_lock(self.encoder):
@@ -111,8 +122,8 @@ class Seq2SeqModel:
 
     def finish_source(self, state: State) -> tuple[State, StepRecord | None]:
         """The encoder state after the typed source, with the end token fed when `source_eos`
-        (and that step's record)."""
-        if not self.source_eos:
+        (and that step's record). A bidirectional encoder's state already is (WholeSession)."""
+        if not self.source_eos or self.whole_source:
             return state, None
         eos = self.source_vocab.eos
         if eos not in self.source_vocab:
@@ -193,7 +204,12 @@ class Seq2SeqSession:
 
     def __init__(self, model: Seq2SeqModel) -> None:
         self.model = model
-        self.encoder = Session(model.encoder)
+        if model.whole_source:
+            from inspector.engine.bidirectional import WholeSession
+
+            self.encoder = WholeSession(model.encoder, model.source_eos)
+        else:
+            self.encoder = Session(model.encoder)
         self.edits: list[HandoffEdit] = []
         self._stepping: tuple[State, list[StepRecord], int, bool] | None = None
 
@@ -209,6 +225,8 @@ class Seq2SeqSession:
     def source_records(self) -> list[StepRecord]:
         """The encoder's steps over the source as the decoder sees it: the typed source, then
         the end token's step when the model appends one (`--source-eos`)."""
+        if self.model.whole_source:
+            return self.encoder.all_records()
         records = self.encoder_records
         _, extra = self.model.finish_source(self.encoder.state)
         if extra is None:
@@ -219,6 +237,11 @@ class Seq2SeqSession:
         """The encoder outputs (T_src, H) an attention decoder is given; None otherwise."""
         if not self.model.attends:
             return None
+        if self.model.whole_source:
+            run = self.encoder.run()
+            if run is None:
+                raise ValueError("an attention decoder needs a source of at least one token")
+            return run.memory
         records = self.source_records
         if not records:
             raise ValueError("an attention decoder needs a source of at least one token")

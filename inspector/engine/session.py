@@ -155,6 +155,10 @@ class Session:
     """Feed characters, move through the timeline, fork branches and intervene."""
 
     def __init__(self, model: InspectableModel, keyframe_every: int = 256) -> None:
+        if getattr(model, "whole_input", False):
+            from inspector.engine.bidirectional import WHOLE_INPUT
+
+            raise ValueError(f"{model.name}: {WHOLE_INPUT}")
         self.model = model
         self.keyframe_every = keyframe_every
         self._branches: dict[str, Branch] = {}

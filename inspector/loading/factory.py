@@ -86,17 +86,44 @@ def timeout(source: ModelSource) -> dict[str, float]:
     return {"timeout": source.step_timeout} if source.step_timeout is not None else {}
 
 
+def bidirectional(module: nn.Module) -> bool:
+    return any(isinstance(m, nn.RNNBase) and m.bidirectional for m in module.modules())
+
+
+def whole_model(module: nn.Module, vocab: CharVocab | None, name: str, origin: str, **options):
+    """A model with a bidirectional layer, run over the whole input (engine.bidirectional),
+    tried on a short input now so a forward off the protocol is one line at load time."""
+    from inspector.engine.bidirectional import WholeModel
+
+    if vocab is None:
+        raise CheckpointError(f"{origin}: a bidirectional model takes tokens: pass --vocab FILE")
+    try:
+        model = WholeModel(module, vocab, name, **options)
+        run = model.run([0, len(vocab) - 1, 0])
+        if not model.has_head:
+            model.handoff_state(run.hidden)
+    except ValueError as exc:
+        raise CheckpointError(f"{origin}: {exc}") from None
+    except Exception as exc:  # the user's code: report it, never a traceback
+        raise CheckpointError(f"{origin}: running its forward over a whole input failed "
+                              f"({type(exc).__name__}: {first_line(exc)})") from None
+    return model
+
+
 def hooked_checkpoint(name: str, module: nn.Module, vocab: CharVocab | None,
                       target: CharVocab | None, origin: str, source: ModelSource) -> Checkpoint:
     from inspector.engine.hooked import HookedModel
 
     labels = tuple(read_labels(source.labels)) if source.labels else None
-    try:
-        model = HookedModel(module, vocab, name, labels=labels, output=source.output,
-                            **timeout(source))
-    except ValueError as exc:
-        raise CheckpointError(f"{origin}: {exc}") from None
-    probe(model, origin)
+    if bidirectional(module):
+        model = whole_model(module, vocab, name, origin, labels=labels, output=source.output)
+    else:
+        try:
+            model = HookedModel(module, vocab, name, labels=labels, output=source.output,
+                                **timeout(source))
+        except ValueError as exc:
+            raise CheckpointError(f"{origin}: {exc}") from None
+        probe(model, origin)
     meta = {"kind": "char", "arch": {"cell": model.cell, "layers": model.n_layers,
                                      "hidden": model.hidden},
             "vocab": model.vocab.to_json(), "name": name,
@@ -125,13 +152,16 @@ def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab:
                               "vocabulary; give them with --target-vocab FILE")
     if source.source_eos and vocab.eos not in vocab:
         raise CheckpointError(f"--source-eos: the source vocabulary has no {vocab.eos!r}")
-    try:
-        halves = hooked_pair(encoder, decoder, vocab, target_vocab, name, source.output,
-                             **timeout(source))
-    except ValueError as exc:
-        raise CheckpointError(f"{origin}: {exc}") from None
-    handoff = probe(halves[0], f"{origin} (encoder)")
-    probe(halves[1], f"{origin} (decoder)", handoff)
+    if bidirectional(encoder):
+        halves = whole_pair(encoder, decoder, vocab, target_vocab, name, origin, source)
+    else:
+        try:
+            halves = hooked_pair(encoder, decoder, vocab, target_vocab, name, source.output,
+                                 **timeout(source))
+        except ValueError as exc:
+            raise CheckpointError(f"{origin}: {exc}") from None
+        handoff = probe(halves[0], f"{origin} (encoder)")
+        probe(halves[1], f"{origin} (decoder)", handoff)
     try:
         model = Seq2SeqModel(name, *halves, Bridge(), vocab, target_vocab,
                              source_eos=source.source_eos)
@@ -154,6 +184,24 @@ def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab:
         f"{half}.{key}": value for half, module in (("encoder", encoder), ("decoder", decoder))
         for key, value in module.state_dict().items()})
     return checkpoint
+
+
+def whole_pair(encoder: nn.Module, decoder: nn.Module, vocab: CharVocab, target: CharVocab,
+               name: str, origin: str, source: ModelSource):
+    """A bidirectional encoder (run over the whole source; its forward returns (outputs,
+    hidden), and that hidden is what the decoder starts from, as the model's own code hands it
+    over) and a decoder stepped through its own forward from it."""
+    from inspector.engine.hooked import HookedModel
+
+    enc = whole_model(encoder, vocab, f"{name}.encoder", f"{origin} (encoder)", head=False)
+    run = enc.run([0, len(vocab) - 1])
+    try:
+        dec = HookedModel(decoder, target, f"{name}.decoder", output=source.output,
+                          start=run.hidden, memory=run.memory)
+    except ValueError as exc:
+        raise CheckpointError(f"{origin} (decoder): {exc}") from None
+    probe(dec, f"{origin} (decoder)", enc.handoff_state(run.hidden))
+    return enc, dec
 
 
 def probe(model, origin: str, state=None):

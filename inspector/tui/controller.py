@@ -812,6 +812,10 @@ class Seq2SeqController:
         self.specs = tuple(spec for spec in layout_of(loaded.label, encoder).specs
                            if spec.title in ("h", "c"))
         self.hidden = encoder.hidden
+        # the handoff is the decoder's first state (a bridge may change its width)
+        self.handoff_specs = tuple(spec for spec in layout_of(loaded.label, model.decoder).specs
+                                   if spec.title in ("h", "c"))
+        self.handoff_hidden = model.decoder.hidden
         self.n_layers = encoder.n_layers
         view, newest = loaded.view, len(self.decoded or ()) - 1
         self.view_t: int | None = (view.t if view is not None and view.t is not None
@@ -931,10 +935,10 @@ class Seq2SeqController:
                             for r in records) or ("no source yet: type it",)
         handoff = session.handoff()
         handoff_maps = []
-        for spec in self.specs:
+        for spec in self.handoff_specs:
             values = getattr(handoff.layers[spec.layer], spec.activation.partition(".")[2])
             handoff_maps.append(MapFrame(values, spec.step_scale(values)))
-        layers = sorted({spec.layer for spec in self.specs})
+        layers = sorted({spec.layer for spec in self.handoff_specs})
         norms = tuple(f"l{k}  " + "  ".join(f"‖{key.partition('.')[2]}‖ {number(value, sign=False)}"
                                             for key, value in handoff.norms.items()
                                             if key.startswith(f"l{k}."))

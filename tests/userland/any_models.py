@@ -317,3 +317,96 @@ class BiTagger(nn.Module):
 def build_bi_tagger(layers=1, cell=nn.LSTM):
     torch.manual_seed(30)
     return BiTagger(layers=layers, cell=cell).eval()
+
+
+def build_bi_tagger_gru():
+    return build_bi_tagger(layers=2, cell=nn.GRU)
+
+
+class BiEncoder(nn.Module):
+    """The attention-seq2seq notebooks' encoder: embedding -> bidirectional GRU over the whole
+    source (src_len, batch); the decoder's first hidden is tanh(fc([forward; backward])) of
+    the last layer's final states."""
+
+    def __init__(self, input_dim=10, emb_dim=6, enc_hid_dim=5, dec_hid_dim=7):
+        super().__init__()
+        self.embedding = nn.Embedding(input_dim, emb_dim)
+        self.rnn = nn.GRU(emb_dim, enc_hid_dim, bidirectional=True)
+        self.fc = nn.Linear(enc_hid_dim * 2, dec_hid_dim)
+
+    def forward(self, src):
+        outputs, hidden = self.rnn(self.embedding(src))
+        hidden = torch.tanh(self.fc(torch.cat((hidden[-2, :, :], hidden[-1, :, :]), dim=1)))
+        return outputs, hidden
+
+
+class Attention(nn.Module):
+    def __init__(self, enc_hid_dim=5, dec_hid_dim=7):
+        super().__init__()
+        self.attn = nn.Linear(enc_hid_dim * 2 + dec_hid_dim, dec_hid_dim)
+        self.v = nn.Linear(dec_hid_dim, 1, bias=False)
+
+    def forward(self, hidden, encoder_outputs):
+        src_len = encoder_outputs.shape[0]
+        hidden = hidden.unsqueeze(1).repeat(1, src_len, 1)
+        encoder_outputs = encoder_outputs.permute(1, 0, 2)
+        energy = torch.tanh(self.attn(torch.cat((hidden, encoder_outputs), dim=2)))
+        return F.softmax(self.v(energy).squeeze(2), dim=1)
+
+
+class BiAttnDecoder(nn.Module):
+    """The notebooks' decoder: forward(input (batch,), hidden (batch, dec_hid), encoder_outputs
+    (src_len, batch, 2 enc_hid)) -> (prediction, hidden, attention)."""
+
+    def __init__(self, output_dim=10, emb_dim=6, enc_hid_dim=5, dec_hid_dim=7):
+        super().__init__()
+        self.attention = Attention(enc_hid_dim, dec_hid_dim)
+        self.embedding = nn.Embedding(output_dim, emb_dim)
+        self.rnn = nn.GRU(enc_hid_dim * 2 + emb_dim, dec_hid_dim)
+        self.fc_out = nn.Linear(enc_hid_dim * 2 + dec_hid_dim + emb_dim, output_dim)
+
+    def forward(self, input, hidden, encoder_outputs):
+        embedded = self.embedding(input.unsqueeze(0))
+        a = self.attention(hidden, encoder_outputs).unsqueeze(1)
+        weighted = torch.bmm(a, encoder_outputs.permute(1, 0, 2)).permute(1, 0, 2)
+        output, hidden = self.rnn(torch.cat((embedded, weighted), dim=2), hidden.unsqueeze(0))
+        embedded, output, weighted = embedded.squeeze(0), output.squeeze(0), weighted.squeeze(0)
+        prediction = self.fc_out(torch.cat((output, weighted, embedded), dim=1))
+        return prediction, hidden.squeeze(0), a.squeeze(1)
+
+
+class OneStep(nn.Module):
+    """The factory's wrapper: the inspector gives x_t (1, 1) and the outputs as (T_src, D)."""
+
+    def __init__(self, decoder):
+        super().__init__()
+        self.decoder = decoder
+
+    def forward(self, x_t, hidden, encoder_outputs):
+        return self.decoder(x_t.view(1), hidden, encoder_outputs.unsqueeze(1))
+
+
+def bi_pair():
+    torch.manual_seed(34)
+    return BiEncoder().eval(), BiAttnDecoder().eval()
+
+
+def build_bi_attention():
+    encoder, decoder = bi_pair()
+    return encoder, OneStep(decoder)
+
+
+@torch.no_grad()
+def bi_translate(encoder, decoder, source_ids, max_len=12):
+    """The notebooks' translate_sentence(): EOS appended, greedy from SOS. Returns the
+    encoder outputs, its hidden, and per decoder step (logits, hidden, attention)."""
+    src = torch.tensor([*source_ids, SOURCE.index("EOS")])[:, None]
+    outputs, hidden = encoder(src)
+    first, steps, token = hidden, [], 0
+    for _ in range(max_len):
+        out, hidden, a = decoder(torch.tensor([token]), hidden, outputs)
+        steps.append((out[0], hidden[0], a[0]))
+        token = int(out.argmax())
+        if token == TARGET.index("EOS"):
+            break
+    return outputs[:, 0], first, steps

@@ -82,7 +82,8 @@ class Seq2SeqScreen(Screen):
         self.source = LinesWidget(id="source")
         self.encoder_maps = [Heatmap(spec.activation, spec.activation, hidden) for spec in specs]
         self.encoder_log = StepLog(id="encoder-log")
-        self.handoff = HandoffPanel(specs, hidden, id="handoff")
+        self.handoff = HandoffPanel(self.controller.handoff_specs, self.controller.handoff_hidden,
+                                    id="handoff")
         self.output = LinesWidget(id="output")
         self.decoder_tape = Tape(id="decoder-tape")
         self.decoder_log = StepLog(id="decoder-log")
