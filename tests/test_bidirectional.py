@@ -224,3 +224,68 @@ async def test_the_seq2seq_screen_runs_a_bidirectional_encoder_again_after_each_
     for record, row in zip(records, outputs, strict=True):
         assert close(record.layers[0].h, row) <= TOL
     assert f"{len(steps)} steps" in line
+
+
+def test_a_bidirectional_tagger_state_dict_with_its_vocabularies_is_traced(tmp_path, capsys):
+    model = am.build_bi_tagger()
+    path = tmp_path / "bitagger.pt"
+    torch.save({"state_dict": model.state_dict(), "word_to_ix": {w: i for i, w in
+                                                                 enumerate(am.WORDS)},
+                "tag_to_ix": {t: i for i, t in enumerate(am.TAGS)}}, path)
+    out = tmp_path / "trace.json"
+    assert main(["trace", str(path), "--input", SENTENCE, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("assumes") == 1 and "--factory module:callable" in err
+    data = json.loads(out.read_text())
+    ids = torch.tensor([am.WORDS.index(w) for w in SENTENCE.split()])
+    with torch.no_grad():
+        scores = model(ids).exp()
+        outputs, _ = model.lstm(model.word_embeddings(ids)[:, None])
+    assert data["model"]["labels"] == am.TAGS
+    for t, step in enumerate(data["steps"]):
+        assert step["prediction"] == am.TAGS[int(scores[t].argmax())]
+        assert close([p for _, p in step["top"]], scores[t].sort(descending=True).values[:5]
+                     ) <= TOL
+        assert close(step["layers"][0]["h"], outputs[t, 0]) <= TOL
+
+
+@pytest.mark.parametrize(("pair", "squeeze", "bridge"), [
+    ("concat_pair", False, "both directions' final states side by side"),
+    ("bridge_pair", True, "tanh(encoder.fc.weight·[forward; backward] + bias)")])
+def test_a_bidirectional_encoder_state_dict_hands_over_as_detected(tmp_path, pair, squeeze,
+                                                                   bridge):
+    encoder, decoder = getattr(am, pair)()
+    path = tmp_path / "pair.pt"
+    torch.save({"encoder": encoder.state_dict(), "decoder": decoder.state_dict()}, path)
+    source = json_file(tmp_path, "src.json", am.SOURCE)
+    target = json_file(tmp_path, "trg.json", am.TARGET)
+    checkpoint = open_model(ModelSource(str(path), vocab=source, target_vocab=target,
+                                        bos="SOS", eos="EOS", source_eos=True))
+    assert checkpoint.meta["detected"]["bridge"].startswith(bridge)
+    assert any("assumes" in w and "--factory" in w for w in checkpoint.warnings)
+    session = Seq2SeqSession(inspectable(checkpoint))
+    session.feed_source("hadec")
+    decoded = session.decode()
+    outputs, first, steps = am.greedy(encoder, decoder, [am.SOURCE.index(c) for c in "hadec"],
+                                      squeeze=squeeze)
+    for record, row in zip(session.source_records, outputs, strict=True):
+        assert close(record.layers[-1].h, row) <= TOL
+    first_h = first[0] if isinstance(first, tuple) else first
+    for k, layer in enumerate(session.handoff().layers):
+        assert close(layer.h, first_h[k, 0]) <= TOL
+    assert len(decoded.records) == len(steps)
+    for record, (logits, hidden) in zip(decoded.records, steps, strict=True):
+        assert close(record.probs, torch.softmax(logits, -1)) <= TOL
+        h = hidden[0] if isinstance(hidden, tuple) else hidden
+        assert close(record.layers[-1].h, h[-1, 0]) <= TOL
+
+
+def test_a_bidirectional_pair_with_attention_weights_is_refused_naming_the_factory(tmp_path,
+                                                                                    capsys):
+    encoder, decoder = am.bi_pair()
+    path = tmp_path / "attn.pt"
+    torch.save({"encoder": encoder.state_dict(), "decoder": decoder.state_dict()}, path)
+    source = json_file(tmp_path, "src.json", am.SOURCE)
+    assert main(["info", str(path), "--vocab", source]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--factory module:callable" in err

@@ -568,6 +568,11 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: ModelSource, s
     go to `info` as they are, `vocab` and `labels` are what the file stores."""
     tensors, notes = checked_tensors(path, strip_common(tensors))
     facts = {**(facts or {}), **notes}
+    from inspector.loading.bidirectional import bidirectional_prefixes, detect_bidirectional
+
+    if bidirectional_prefixes(tensors):
+        return detect_bidirectional(path, tensors, options, source, wrapper, facts, vocab,
+                                    labels)
     tensors, chain = cell_stack(path, tensors)
     if chain is not None:
         facts["cells"] = chain

@@ -410,3 +410,57 @@ def bi_translate(encoder, decoder, source_ids, max_len=12):
         if token == TARGET.index("EOS"):
             break
     return outputs[:, 0], first, steps
+
+
+class PlainDecoder(nn.Module):
+    """A decoder without attention: embedding -> GRU/LSTM -> fc_out, one token per call."""
+
+    def __init__(self, output_dim=10, emb_dim=6, hid_dim=7, cell=nn.GRU, layers=1):
+        super().__init__()
+        self.embedding = nn.Embedding(output_dim, emb_dim)
+        self.rnn = cell(emb_dim, hid_dim, layers)
+        self.fc_out = nn.Linear(hid_dim, output_dim)
+
+    def forward(self, input, hidden):
+        output, hidden = self.rnn(self.embedding(input).view(1, 1, -1), hidden)
+        return self.fc_out(output[0]), hidden
+
+
+class ConcatEncoder(nn.Module):
+    """A bidirectional LSTM encoder whose final states are joined direction by direction for a
+    decoder twice as wide: hidden[0::2] | hidden[1::2]."""
+
+    def __init__(self, input_dim=10, emb_dim=6, hid_dim=4, layers=2):
+        super().__init__()
+        self.embedding = nn.Embedding(input_dim, emb_dim)
+        self.rnn = nn.LSTM(emb_dim, hid_dim, layers, bidirectional=True)
+
+    def forward(self, src):
+        outputs, (h, c) = self.rnn(self.embedding(src))
+        return outputs, (torch.cat((h[0::2], h[1::2]), 2), torch.cat((c[0::2], c[1::2]), 2))
+
+
+def concat_pair():
+    torch.manual_seed(35)
+    return ConcatEncoder().eval(), PlainDecoder(hid_dim=8, cell=nn.LSTM, layers=2).eval()
+
+
+def bridge_pair():
+    torch.manual_seed(36)
+    return BiEncoder().eval(), PlainDecoder().eval()
+
+
+@torch.no_grad()
+def greedy(encoder, decoder, source_ids, max_len=64, squeeze=False):
+    """Encode the source with EOS appended, decode greedily from SOS; per step (logits, h)."""
+    outputs, hidden = encoder(torch.tensor([*source_ids, SOURCE.index("EOS")])[:, None])
+    if squeeze:  # the bridge's (batch, dec_hid) as the GRU's (1, batch, dec_hid)
+        hidden = hidden[None]
+    first, steps, token = hidden, [], 0
+    for _ in range(max_len):
+        out, hidden = decoder(torch.tensor([[token]]), hidden)
+        steps.append((out[0], hidden))
+        token = int(out.argmax())
+        if token == TARGET.index("EOS"):
+            break
+    return outputs[:, 0], first, steps
