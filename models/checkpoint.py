@@ -124,6 +124,9 @@ def describe(checkpoint: Checkpoint) -> list[str]:
              f"dtype      {detected.get('dtype', dtype_of(checkpoint.module))}"]
     assumed = [f"{key}: {value}" for key, value in detected.items()
                if "assumes" in str(value)]
+    prefix = f"{checkpoint.path}: "
+    assumed += [line.removeprefix(prefix).removeprefix("assumes ") for line in checkpoint.warnings
+                if line.startswith(prefix) and " assumes its forward " in f" {line}"]
     lines += [f"assumes    {line}" for line in assumed] or [
         "assumes    nothing: the file states all it is read by"]
     lines += [f"kind       {checkpoint.kind}",
@@ -154,6 +157,8 @@ def describe(checkpoint: Checkpoint) -> list[str]:
 
 def route(checkpoint: Checkpoint) -> str:
     """How the numbers are computed: the engine's exact step, or the model's own forward."""
+    if "route" in checkpoint.meta:
+        return str(checkpoint.meta["route"])
     if checkpoint.inspectable is not None:
         return "its own forward, read by hooks on its recurrent layers"
     if "detected" not in checkpoint.meta:

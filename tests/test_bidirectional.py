@@ -263,6 +263,11 @@ def test_a_bidirectional_encoder_state_dict_hands_over_as_detected(tmp_path, pai
                                         bos="SOS", eos="EOS", source_eos=True))
     assert checkpoint.meta["detected"]["bridge"].startswith(bridge)
     assert any("assumes" in w and "--factory" in w for w in checkpoint.warnings)
+    from models.checkpoint import describe
+
+    said = describe(checkpoint)
+    assert any(line.startswith("route      mapped onto a bidirectional") for line in said)
+    assert any(line.startswith("assumes    its forward is") and bridge in line for line in said)
     session = Seq2SeqSession(inspectable(checkpoint))
     session.feed_source("hadec")
     decoded = session.decode()

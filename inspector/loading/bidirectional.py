@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 REVERSE = re.compile(r"^(?P<prefix>.*?)weight_ih_l(?P<layer>\d+)_reverse$")
 FACTORY = "use --factory module:callable for this model"
+ROUTE = ("mapped onto a bidirectional nn.RNN/LSTM/GRU with PyTorch's names, run over the whole "
+         "input; both directions recomputed exactly from their weights")
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ def detect_bidirectional(path: Path, tensors: dict[str, torch.Tensor], options: 
     meta = {"format_version": FORMAT_VERSION, "kind": "char",
             "arch": {"cell": stack.cell, "layers": stack.layers, "hidden": 2 * stack.hidden,
                      "bidirectional": True},
-            "vocab": chosen.to_json(), "detected": detected}
+            "vocab": chosen.to_json(), "detected": detected, "route": ROUTE}
     if names:
         meta["labels"] = names
     checkpoint = Checkpoint("char", module, chosen, meta, path, inspectable=model)
@@ -260,16 +262,19 @@ def bidirectional_pair(path: Path, tensors: dict[str, torch.Tensor], encoder: Bi
     meta = {"format_version": FORMAT_VERSION, "kind": "seq2seq",
             "arch": {"cell": encoder.cell, "layers": encoder.layers,
                      "hidden": 2 * encoder.hidden, "bidirectional": True},
-            "bridge": handoff, "vocab": vocab.to_json(), "detected": detected}
+            "bridge": handoff, "vocab": vocab.to_json(), "detected": detected, "route": ROUTE}
     if target != vocab:
         meta["target_vocab"] = target.to_json()
     checkpoint = Checkpoint("seq2seq", nn.ModuleList([enc_module, dec_module]), vocab, meta,
                             path, target if target != vocab else None, inspectable=model)
     if "state_dict" in source:
         inputs = f"embedding {source_embed}" if source_embed else f"one-hot of {source_size}"
-        checkpoint.warnings.append(assumption(
-            path, inputs, f"bidirectional {encoder.cell}", False,
-            bridge=f"a handoff of {said}, and a decoder fed only its own embedding"))
+        checkpoint.warnings.append(
+            f"{path}: assumes its forward is {inputs} -> bidirectional {encoder.cell.upper()} "
+            f"encoder, a handoff of {said}, then {decoder.cell.upper()} decoder fed only its "
+            "own embedding -> Linear head, nothing between (a state_dict cannot show "
+            "parameter-free steps such as a ReLU or a scaling); for the model's exact forward "
+            "use --factory module:callable")
     checkpoint.warnings += nonfinite_warning(str(path), tensors)
     return checkpoint
 

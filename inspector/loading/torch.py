@@ -664,8 +664,8 @@ def detect(path: Path, tensors: dict[str, torch.Tensor], options: ModelSource, s
     return checkpoint
 
 
-def assumption(path: Path, inputs: str, cell: str, tanh_assumed: bool, *, cells: bool = False,
-               bridge: str | None = None) -> str:
+def assumption(path: Path, inputs: str, cell: str, tanh_assumed: bool, *,
+               cells: bool = False) -> str:
     """The one line (for stderr, on every command) saying what a state_dict cannot show about
     its forward, and the exact route."""
     recurrent = (f"{cell.upper()} cells stacked in name order, each fed the h of the one "
@@ -673,8 +673,6 @@ def assumption(path: Path, inputs: str, cell: str, tanh_assumed: bool, *, cells:
     line = (f"{path}: assumes its forward is {inputs} -> {recurrent} -> Linear head with "
             "nothing between (a state_dict cannot show parameter-free steps such as a ReLU or "
             "a scaling)")
-    if bridge:
-        line += f", {bridge}"
     if tanh_assumed:
         line += " and tanh in the plain RNN (else --nonlinearity relu)"
     return line + "; for the model's exact forward use --factory module:callable"
