@@ -174,3 +174,10 @@ def test_a_one_hot_classifier_state_dict_says_what_it_would_say_at_every_step(tm
     for record, h, p in zip(records, outputs[:, 0], probs, strict=True):
         assert close(record.layers[0].h, h) <= TOL and close(record.probs, p) <= TOL
         assert record.prediction == ["Arabic", "Chinese", "Czech"][int(p.argmax())]
+
+
+def test_label_ids_kept_beside_the_weights_are_not_taken_for_names(tmp_path):
+    model, path = saved_tagger(tmp_path, labels=[0, 3, 1], classes=5)
+    words = json_file(tmp_path, "words.json", am.WORDS)
+    checkpoint = open_model(ModelSource(str(path), vocab=words))
+    assert checkpoint.meta["labels"] == ["0", "1", "2", "3", "4"]  # numbered, and said

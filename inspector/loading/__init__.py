@@ -66,6 +66,10 @@ def attach_labels(checkpoint: Checkpoint, path: str) -> None:
     from inspector.loading.files import read_labels
 
     labels = read_labels(path)
+    stored = checkpoint.meta.get("labels")
+    if stored is not None and list(stored) != labels:
+        raise CheckpointError(f"--labels {path} differs from the labels stored in "
+                              f"{checkpoint.name} ({len(stored)} labels); drop --labels or fix it")
     head = getattr(checkpoint.module, "head", None)
     outputs = getattr(head, "out_features", None)
     if outputs is not None and outputs != len(labels):

@@ -475,9 +475,8 @@ def stored_labels(path: Path, obj: dict) -> list[str] | None:
             labels = list(value)
         elif isinstance(value, dict) and value:
             labels = vocab_from_mapping(path, key, value)
-        else:
-            raise CheckpointError(f"{path}: {key!r} is a {type(value).__name__}, not a list of "
-                                  "labels or a label-index mapping")
+        else:  # not names (a training run's label ids, a count): not the head's labels
+            continue
         duplicate = first_duplicate(labels)
         if duplicate is not None:
             raise CheckpointError(f"{path}: {key!r} names {duplicate!r} twice")
