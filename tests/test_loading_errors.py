@@ -105,7 +105,8 @@ def test_each_bad_input_is_one_line_and_exit_2(tmp_path, python, cli_env):
     ("plain.pt", None, "plain.pt: a plain state_dict carries no vocabulary: pass --vocab FILE"),
     ("twoheads.pt", "v6.json", "two candidate heads (aux.weight, head.weight)"),
     ("proj.pt", "v6.json", "rnn.weight_hr_l0: LSTM projections (proj_size) are not supported"),
-    ("bidir.pt", "v6.json", "rnn.weight_ih_l0_reverse belongs to a bidirectional"),
+    # a bidirectional GRU alone: no head over its two directions (16 = 2 x 8), so not a tagger
+    ("bidir.pt", "v6.json", "no Linear head taking the hidden size 16"),
     ("no-such-model", None, "no zoo model of that name"),
     ("pair.pt", "v6.json", "two recurrent stacks (dec.rnn.*, enc.rnn.*) with different hidden "
                            "(6 vs 8)"),

@@ -57,6 +57,11 @@ def bidirectional_prefixes(tensors: dict[str, torch.Tensor]) -> set[str]:
 def bi_stack(path: Path, tensors: dict[str, torch.Tensor], prefix: str) -> BiStack:
     layers = {int(m["layer"]) for key in tensors if (m := REVERSE.match(key))
               and m["prefix"] == prefix}
+    missing = sorted(f"{prefix}weight_ih_l{k}" for k in layers
+                     if f"{prefix}weight_ih_l{k}" not in tensors)
+    if missing:
+        raise CheckpointError(f"{path}: {missing[0]}_reverse has no forward direction "
+                              f"({missing[0]} is missing)")
     forward = stack_of(path, tensors, prefix, layers)
     keys = {k for k in tensors if k.startswith(prefix) and re.search(r"_l\d+(_reverse)?$", k)}
     for layer in range(forward.layers):  # each direction of each layer, the same shapes

@@ -464,3 +464,22 @@ def greedy(encoder, decoder, source_ids, max_len=64, squeeze=False):
         if token == TARGET.index("EOS"):
             break
     return outputs[:, 0], first, steps
+
+
+class SoftmaxHead(nn.Module):
+    """A char model whose forward ends in nn.Softmax (probabilities, rows summing to 1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(len(LETTERS), 4)
+        self.rnn = nn.RNN(4, 5, batch_first=True)
+        self.out = nn.Sequential(nn.Linear(5, len(LETTERS)), nn.Softmax(dim=-1))
+
+    def forward(self, x_t, hidden):
+        output, hidden = self.rnn(self.embed(x_t), hidden)
+        return self.out(output[:, -1]), hidden
+
+
+def build_softmax_head():
+    torch.manual_seed(37)
+    return SoftmaxHead().eval()
