@@ -219,7 +219,7 @@ async def test_the_seq2seq_screen_runs_a_bidirectional_encoder_again_after_each_
             line = app.seq2seq.query_one("#output", LinesWidget).text()
             if "steps" in line:
                 break
-        records = app.seq2seq.session.source_records
+        records = app.seq2seq.controller.session.source_records
     assert [entry.split()[1] for entry in log] == ["x='c'", "x='a'", "x='b'"]
     for record, row in zip(records, outputs, strict=True):
         assert close(record.layers[0].h, row) <= TOL

@@ -47,7 +47,7 @@ from inspector.tui.frames import (
 from inspector.tui.jobs import summaries_of_records, usable_text
 from inspector.tui.numbers import number
 from inspector.tui.summaries import StepSummary, is_miss, summaries_of, tape_window
-from inspector.tui.text import NO_PREDICTION, log_line, state_summary
+from inspector.tui.text import log_line, state_summary
 from models.errors import first_line, printable
 from models.tasks import expected_output
 
