@@ -13,6 +13,7 @@ of task targets, so the analysis and the training data can never disagree.
     indent          the indentation (leading spaces) of the current line
     line-position   the column of the character in its line
     regex:PATTERN   1 on every character inside a match of PATTERN
+    span:A-B        1 on steps A to B-1 (a span selected on the tape), 0 elsewhere
     labels:FILE     one label per token: numbers or names, one a line (or a JSON list)
 """
 
@@ -29,7 +30,7 @@ from models import tasks
 
 BINARY, CATEGORICAL, CONTINUOUS = "binary", "categorical", "continuous"
 NAMES = ("pair-position", "position", "char=X", "bit=N", "bits", "in-quotes", "in-parens",
-         "indent", "line-position", "regex:PATTERN", "labels:FILE")
+         "indent", "line-position", "regex:PATTERN", "span:A-B", "labels:FILE")
 
 
 class FeatureError(ValueError):
@@ -156,6 +157,16 @@ def read_labels(path: str, steps: int) -> tuple[np.ndarray, str, tuple[str, ...]
         return np.array([index[x] for x in labels], dtype=np.float64), kind, classes
 
 
+def span_bounds(spec: str, steps: int) -> tuple[int, int]:
+    """`span:A-B` -> (A, B): the steps A .. B-1, inside a text of `steps` steps."""
+    start, dash, stop = spec[len("span:"):].partition("-")
+    if not (dash and start.isdigit() and stop.isdigit()) or int(start) >= int(stop):
+        raise FeatureError(f"{spec}: name the steps as span:A-B with A < B (steps A to B-1)")
+    if int(stop) > steps:
+        raise FeatureError(f"{spec}: the input has {steps} steps (0 to {steps - 1})")
+    return int(start), int(stop)
+
+
 def feature(spec: str, text: str) -> Feature:
     """The feature named `spec` over `text` (one value per character)."""
     if spec == "pair-position":
@@ -185,6 +196,11 @@ def feature(spec: str, text: str) -> Feature:
         return _made(spec, line_positions(text), CONTINUOUS)
     if spec.startswith("regex:"):
         return _made(spec, regex_spans(text, spec[len("regex:"):]), BINARY)
+    if spec.startswith("span:"):
+        start, stop = span_bounds(spec, len(text))
+        values = np.zeros(len(text))
+        values[start:stop] = 1
+        return _made(spec, values, BINARY)
     if spec.startswith("labels:"):
         values, kind, classes = read_labels(spec[len("labels:"):], len(text))
         return _made(spec, values, kind or None, classes)

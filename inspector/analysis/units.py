@@ -12,12 +12,13 @@ one chunk, and a panel can feed it a growing session.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from inspector.analysis.activations import activation_chunks, bounds, names_for
+from inspector.analysis.activations import Chunk, activation_chunks, bounds, names_for
 from inspector.analysis.features import BINARY, CATEGORICAL, Feature, FeatureError
 from inspector.engine.bulk import CHUNK
 from inspector.engine.model import InspectableModel
@@ -176,17 +177,26 @@ class UnitStats:
         return UnitRanking(feature, self.n, tuple(scores[:top] if top else scores))
 
 
+def rank_chunks(model: InspectableModel, chunks: Iterable[Chunk], feature: Feature, *,
+                names: list[str] | None = None, top: int | None = None,
+                by: str = "r") -> UnitRanking:
+    """Rank every unit against `feature` over activations that come in chunks
+    (`(first step, {name: rows})`, as `activation_chunks` gives, or a session's own rows)."""
+    if feature.kind == CATEGORICAL:
+        raise FeatureError(f"{feature.name} has {len(feature.classes)} classes, so no unit can "
+                           "correlate with it: name one of them, or use `probe`")
+    stats = UnitStats(model, feature.kind == BINARY, names)
+    for start, arrays in chunks:
+        rows = len(next(iter(arrays.values())))
+        stats.update(arrays, feature.values[start:start + rows])
+    return stats.ranking(feature.name, top, by)
+
+
 def rank_units(model: InspectableModel, text: str, feature: Feature, *,
                names: list[str] | None = None, top: int | None = None, by: str = "r",
                chunk: int = CHUNK) -> UnitRanking:
     """Stream `text` through the model and rank every unit against `feature`."""
-    if feature.kind == CATEGORICAL:
-        raise FeatureError(f"{feature.name} has {len(feature.classes)} classes, so no unit can "
-                           "correlate with it: name one of them, or use `probe`")
     if feature.steps != len(text):
         raise FeatureError(f"{feature.name}: {feature.steps} values for {len(text)} steps")
-    stats = UnitStats(model, feature.kind == BINARY, names)
-    for start, arrays in activation_chunks(model, text, names, chunk):
-        rows = len(next(iter(arrays.values())))
-        stats.update(arrays, feature.values[start:start + rows])
-    return stats.ranking(feature.name, top, by)
+    return rank_chunks(model, activation_chunks(model, text, names, chunk), feature,
+                       names=names, top=top, by=by)

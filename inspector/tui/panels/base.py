@@ -135,6 +135,7 @@ class ModelInfo:
     labels: tuple[str, ...]  # the head's outputs (the vocabulary, or a tagger's labels)
     task: str | None = None  # the task the model was trained on (`doubled`…), if known
     native: bool = True  # its weights are ours: gradients, fixed points and saliency work
+    nonlinearity: str | None = None  # a plain RNN's `tanh` | `relu` (a relu h is unbounded)
 
 
 @dataclass(frozen=True)
