@@ -87,3 +87,21 @@ def test_past_the_cache_budget_chunks_stream_the_same_numbers():
 def test_run_gives_the_model_to_the_job():
     model = lstm()
     assert TimelineSource(model).run(lambda m: m.hidden) == 24
+
+
+def test_state_before_includes_the_edits_made_before_the_step():
+    model = lstm()
+    source = TimelineSource(model)
+    session = Session(model)
+    session.feed("abc")
+    plain = source.activations(session.events)
+    for t in (0, 2):
+        for (h, c), layer in zip(plain.state_before(t), session.state_before(t), strict=True):
+            np.testing.assert_allclose(h, layer.h, atol=1e-5)
+            np.testing.assert_allclose(c, layer.c, atol=1e-5)
+    session.intervene(Intervention("set", "l1.h", 4, 0.75))
+    session.feed("d")
+    edited = source.activations(session.events)
+    (h0, _), (h1, _) = edited.state_before(3)
+    assert h1[4] == np.float32(0.75)
+    np.testing.assert_array_equal(h1, session.state_before(3)[1].h)

@@ -120,7 +120,8 @@ class UnitStats:
             positive = torch.from_numpy(np.flatnonzero(y64 == 1.0))
             self.positives += len(positive)
         for name in self.names:
-            x = torch.from_numpy(np.ascontiguousarray(arrays[name], dtype=np.float32))
+            # a read-only array (a panel's cached rows) is copied: torch cannot share it
+            x = torch.from_numpy(np.require(arrays[name], np.float32, ["C", "W"]))
             if name not in self._acts:
                 self._acts[name] = _Activation(x, bounds(self.model, name), self.binary)
             self._acts[name].update(x, centred, positive)

@@ -439,6 +439,16 @@ class Session:
             out.append(BranchInfo(name, steps, b.fork_t))
         return out
 
+    def branch_names(self) -> tuple[str, ...]:
+        return tuple(self._branches)
+
+    def branch_events(self, name: str) -> tuple[Event, ...]:
+        """The events of branch `name` up to its cursor (what it shows when switched to)."""
+        if name not in self._branches:
+            raise KeyError(f"no branch named {name!r}")
+        b = self._branches[name]
+        return tuple(b.events[: b.cursor])
+
     def rename_branch(self, old: str, new: str) -> None:
         """Give a branch another name; its timeline and cursor are untouched."""
         if old not in self._branches:

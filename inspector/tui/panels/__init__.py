@@ -11,8 +11,9 @@ from importlib import import_module
 
 from inspector.tui.panels.base import PanelSpec
 
-PANEL_MODULES: tuple[str, ...] = (
-    # one line per panel module, in any order (PanelSpec.order sorts them)
+PANEL_MODULES: tuple[str, ...] = (  # one line per panel module (PanelSpec.order sorts them)
+    "inspector.tui.panels.text_colour",
+    "inspector.tui.panels.units",
     "inspector.tui.panels.probe",
     "inspector.tui.panels.trajectory",
     "inspector.tui.panels.saliency",

@@ -30,8 +30,9 @@ Rules:
 - Import `inspector.analysis` (torch) inside `compute`, never at module level: importing any
   `inspector.tui` module must not import torch.
 - Panels never bind printable keys (every printable key feeds the model); the dock's keys and
-  the command palette reach them. A panel asks the screen for something by posting
-  `AnalysisPanel.SelectUnit` / `AnalysisPanel.ShowUnits`; the screen turns it into a verb.
+  the command palette reach them: ctrl+↑/↓ call `cursor(delta)`, ctrl+←/→ `option(delta)`.
+  A panel asks the screen for something by posting `AnalysisPanel.SelectUnit` /
+  `AnalysisPanel.ShowUnits`; the screen turns it into a verb.
 
 Activation names are the engine's stable names (`StepRecord.activation`, trace arrays): `l0.h`,
 `l0.c`, `l0.dh`, `l0.gate.f`, and `logits`, `probs` for the head's output. Units are named
@@ -85,6 +86,10 @@ class Activations(Protocol):
         panel that reads every activation streams over, so its memory does not grow with T
         (`UnitStats.update`, `Moments.update` take these rows as they come)."""
 
+    def state_before(self, t: int) -> tuple[tuple[np.ndarray, np.ndarray | None], ...]:
+        """The state step t started from, per layer `(h, c or None)`: the state after step
+        t-1 with the edits made before step t applied (zeros at t = 0)."""
+
 
 class ArrayActivations:
     """`Activations` over arrays already in memory (tests, and a timeline computed up front)."""
@@ -117,6 +122,27 @@ class ArrayActivations:
         wanted = self.names() if names is None else tuple(names)
         for start in range(0, self._steps, size):
             yield start, {name: self._arrays[name][start:start + size] for name in wanted}
+
+    def state_before(self, t: int) -> tuple[tuple[np.ndarray, np.ndarray | None], ...]:
+        """From the rows of step t-1 (these arrays know of no edits)."""
+        return rows_state(self._arrays, t)
+
+
+def rows_state(arrays: Mapping[str, np.ndarray],
+               t: int) -> tuple[tuple[np.ndarray, np.ndarray | None], ...]:
+    """The state after step t-1 read from a plain timeline's rows (zeros at t = 0)."""
+    state = []
+    k = 0
+    while f"l{k}.h" in arrays:
+        h = arrays[f"l{k}.h"]
+        c = arrays.get(f"l{k}.c")
+        if t == 0:
+            state.append((np.zeros(h.shape[1], np.float32),
+                          None if c is None else np.zeros(c.shape[1], np.float32)))
+        else:
+            state.append((h[t - 1].copy(), None if c is None else c[t - 1].copy()))
+        k += 1
+    return tuple(state)
 
 
 Job = Callable[[Any], R]
@@ -191,6 +217,7 @@ class PanelSpec:
 @dataclass
 class _Failed:
     message: str
+    style: Style
 
 
 class AnalysisPanel(Vertical):
@@ -211,11 +238,13 @@ class AnalysisPanel(Vertical):
             self.unit = unit
 
     class ShowUnits(Message):
-        """Ask the screen to show these units in the maps, in this order (None: all units)."""
+        """Ask the screen to show only these units in each layer's maps, in this order: one
+        tuple of unit indices per layer (None: every unit, in index order). `label` says why
+        (`top 16 by |Δh|`)."""
 
-        def __init__(self, units: tuple[str, ...] | None, label: str = "") -> None:
+        def __init__(self, orders: tuple[tuple[int, ...], ...] | None, label: str = "") -> None:
             super().__init__()
-            self.units = units
+            self.orders = orders
             self.label = label
 
     class Computed(Message):
@@ -260,6 +289,16 @@ class AnalysisPanel(Vertical):
         """The line shown while the first result is being computed."""
         return "computing…"
 
+    def clear(self) -> None:
+        """Drop what is drawn (a compute failed: nothing stale stays on screen)."""
+
+    def cursor(self, delta: int) -> None:
+        """ctrl+↓ / ctrl+↑ while the panel is on view: move through its list (if it has one)."""
+
+    def option(self, delta: int) -> None:
+        """ctrl+→ / ctrl+← while the panel is on view: the next / previous setting (a sort
+        order, a layer…), if it has any."""
+
     # ---- the machinery ---------------------------------------------------------------------
 
     @property
@@ -300,10 +339,10 @@ class AnalysisPanel(Vertical):
         try:
             result = self.compute(data)
         except PanelError as exc:
-            result = _Failed(str(exc))
+            result = _Failed(str(exc), DIM)
         except Exception as exc:  # shown as one line, logged with its traceback
             self.log.error(f"{type(self).__name__}.compute failed", exc)
-            result = _Failed(f"{type(self).__name__} failed: {type(exc).__name__}: {exc}")
+            result = _Failed(f"{type(self).__name__} failed: {type(exc).__name__}: {exc}", ERROR)
         self.post_message(self.Computed(self, key, result))
 
     def on_analysis_panel_computed(self, message: AnalysisPanel.Computed) -> None:
@@ -315,7 +354,8 @@ class AnalysisPanel(Vertical):
         if message.key == newest:  # a stale result is dropped, never drawn
             self.shown_key = message.key
             if isinstance(message.result, _Failed):
-                self.show_message(message.result.message, ERROR)
+                self.show_message(message.result.message, message.result.style)
+                self.clear()
             else:
                 self.show_message("")
                 self.draw(message.result)

@@ -36,7 +36,7 @@ class TimelineSource:
         self._lock = threading.Lock()
         self._ids = np.zeros(0, dtype=np.int64)  # token ids of the rows kept
         self._rows: dict[str, np.ndarray] = {}  # name -> buffer; rows [0, len(_ids)) are valid
-        self._replayed: tuple[tuple, dict[str, np.ndarray]] | None = None  # last one with edits
+        self._replayed: tuple | None = None  # (events, arrays, session): the last one with edits
 
     # ---- handles -------------------------------------------------------------------------
 
@@ -82,6 +82,19 @@ class TimelineSource:
         ids = np.array([e.token_id for e in events], dtype=np.int64)
         for start, part in self._trace(ids, 0, None, size):
             yield start, part if names is None else {name: part[name] for name in names}
+
+    def state_before(self, events: tuple, t: int) -> tuple[tuple[np.ndarray, np.ndarray | None],
+                                                            ...]:
+        """The state step t of `events` started from, edits before it included."""
+        from inspector.engine.session import Intervene
+        from inspector.tui.panels.base import rows_state
+
+        if any(isinstance(e, Intervene) for e in events):
+            with self._lock:
+                self._replay(events)
+                session = self._replayed[2]
+                return tuple((layer.h, layer.c) for layer in session.state_before(t))
+        return rows_state(self.arrays(events), t)
 
     # ---- internals -----------------------------------------------------------------------
 
@@ -176,7 +189,7 @@ class TimelineSource:
                 columns.setdefault(name, []).append(
                     np.array([r.activation(name) for r in records], dtype=np.float32))
         arrays = _frozen({name: np.concatenate(parts) for name, parts in columns.items()})
-        self._replayed = (events, arrays)
+        self._replayed = (events, arrays, session)
         return arrays
 
 
@@ -235,6 +248,9 @@ class TimelineActivations:
     def get(self, name: str) -> np.ndarray:
         """Raises KeyError for an unknown name, and for every name while T = 0."""
         return self._all()[name]
+
+    def state_before(self, t: int) -> tuple[tuple[np.ndarray, np.ndarray | None], ...]:
+        return self.source.state_before(self.events, t)
 
     def chunks(self, names: Sequence[str] | None = None,
                size: int = CHUNK) -> Iterator[tuple[int, dict[str, np.ndarray]]]:

@@ -1,0 +1,47 @@
+"""Building a `PanelInput` from the session on screen: the controller's side of the contract.
+
+Cheap (runs on the event loop once per frame): it copies the session's event list and names
+what is selected; every number is computed later, in the panels' workers, by `TimelineSource`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inspector.tui.panels.base import ModelInfo, PanelInput
+from inspector.tui.panels.source import TimelineSource
+
+
+def model_info(model: Any, label: str, task: str | None) -> ModelInfo:
+    from inspector.engine.model import NativeModel
+
+    return ModelInfo(label, model.cell, model.n_layers, model.hidden, tuple(model.gate_names),
+                     tuple(model.labels), task, isinstance(model, NativeModel),
+                     model.nonlinearity)
+
+
+def panel_input(session: Any, source: TimelineSource, info: ModelInfo, generation: int, *,
+                t: int | None, unit: str | None, feature: str | None = None,
+                span: tuple[int, int] | None = None) -> PanelInput:
+    """The input every panel gets for this frame of `session` (a `Session`)."""
+    from inspector.engine.session import Feed, Intervene
+
+    events = session.events
+    tokens = tuple(e.typed for e in events if isinstance(e, Feed))
+    interventions = []
+    step = 0
+    for event in events:
+        if isinstance(event, Feed):
+            step += 1
+        elif isinstance(event, Intervene):
+            interventions.append((step, event.intervention.describe()))
+    branch = session.branch
+
+    def reference(name: str | None):
+        if name is None:
+            return source.activations(tuple(e for e in events if isinstance(e, Feed)))
+        return source.activations(session.branch_events(name))
+
+    return PanelInput(generation, info, tokens, t, unit, source.activations(events), source.run,
+                      feature, span, branch, session.branch_names(),
+                      tuple(interventions), reference)
