@@ -128,7 +128,8 @@ def test_importing_the_panels_imports_no_torch():
 
     code = ("import sys, inspector.tui.panels, inspector.tui.panels.base, "
             "inspector.tui.panels.dock, inspector.tui.panels.source, inspector.tui.panels.inputs, "
-            "inspector.tui.panels.text_colour, inspector.tui.panels.units; "
+            "inspector.tui.panels.text_colour, inspector.tui.panels.units, "
+            "inspector.tui.panels.sort_units; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -138,5 +139,5 @@ def test_every_registered_panel_has_a_spec_in_dock_order():
     from inspector.tui.panels import panel_specs
 
     specs = panel_specs()
-    assert [s.id for s in specs][:2] == ["text", "units"]
+    assert [s.id for s in specs][:3] == ["text", "units", "sort"]
     assert len({s.id for s in specs}) == len(specs)

@@ -83,30 +83,37 @@ class StepMap:
         return [f"l{k}.{part}" for k in range(len(self.layers))
                 for part in ("h", "c")[:self.parts]]
 
+    def layer_step(self, k: int, inp: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None,
+                   on_c=None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Layer k's new (h, c) from its input `inp` (B, I) and state: PyTorch's equations and
+        gate order (c is None but for an LSTM). `on_c(c)` may replace an LSTM's new c before
+        h is made from it."""
+        w = self.layers[k]
+        pre_x = inp @ w["w_ih"].T + w["b_ih"]
+        pre_h = h @ w["w_hh"].T + w["b_hh"]
+        if self.cell == "rnn":
+            return (torch.relu(pre_x + pre_h) if self.relu else torch.tanh(pre_x + pre_h)), None
+        if self.cell == "lstm":
+            i, f, g, o = (pre_x + pre_h).chunk(4, 1)
+            new_c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            if on_c is not None:
+                new_c = on_c(new_c)
+            return torch.sigmoid(o) * torch.tanh(new_c), new_c
+        xr, xz, xn = pre_x.chunk(3, 1)  # gru
+        hr, hz, hn = pre_h.chunk(3, 1)
+        r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+        return (1 - z) * torch.tanh(xn + r * hn) + z * h, None
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, D) -> (B, D): one step of every layer; PyTorch's equations and gate order."""
+        """(B, D) -> (B, D): one step of every layer."""
         H, out = self.hidden, []
         inp = self.x0.expand(x.shape[0], -1)
-        for k, w in enumerate(self.layers):
+        for k in range(len(self.layers)):
             base = k * H * self.parts
             h = x[:, base:base + H]
-            pre_x = inp @ w["w_ih"].T + w["b_ih"]
-            pre_h = h @ w["w_hh"].T + w["b_hh"]
-            if self.cell == "rnn":
-                new_h = torch.relu(pre_x + pre_h) if self.relu else torch.tanh(pre_x + pre_h)
-                out.append(new_h)
-            elif self.cell == "lstm":
-                c = x[:, base + H:base + 2 * H]
-                i, f, g, o = (pre_x + pre_h).chunk(4, 1)
-                new_c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                new_h = torch.sigmoid(o) * torch.tanh(new_c)
-                out += [new_h, new_c]
-            else:  # gru
-                xr, xz, xn = pre_x.chunk(3, 1)
-                hr, hz, hn = pre_h.chunk(3, 1)
-                r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
-                new_h = (1 - z) * torch.tanh(xn + r * hn) + z * h
-                out.append(new_h)
+            c = x[:, base + H:base + 2 * H] if self.parts == 2 else None
+            new_h, new_c = self.layer_step(k, inp, h, c)
+            out += [new_h] if new_c is None else [new_h, new_c]
             inp = new_h
         return torch.cat(out, 1)
 

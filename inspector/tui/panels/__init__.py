@@ -14,6 +14,7 @@ from inspector.tui.panels.base import PanelSpec
 PANEL_MODULES: tuple[str, ...] = (  # one line per panel module (PanelSpec.order sorts them)
     "inspector.tui.panels.text_colour",
     "inspector.tui.panels.units",
+    "inspector.tui.panels.sort_units",
     "inspector.tui.panels.probe",
     "inspector.tui.panels.trajectory",
     "inspector.tui.panels.saliency",
