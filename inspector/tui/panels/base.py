@@ -247,6 +247,19 @@ class AnalysisPanel(Vertical):
             self.orders = orders
             self.label = label
 
+    class ColourTape(Message):
+        """Ask the screen to colour the tape's characters by these per-step values (and draw
+        them in the strip under it) while this panel is on view: `values[t]` for steps
+        0..T-1 of the timeline of `generation`, non-negative ones on a 0..max scale, signed
+        ones on ±max (None: the tape goes back to the selected unit's colours, or none)."""
+
+        def __init__(self, values: tuple[float, ...] | None, label: str = "",
+                     generation: int | None = None) -> None:
+            super().__init__()
+            self.values = values
+            self.label = label
+            self.generation = generation
+
     class Computed(Message):
         def __init__(self, panel: AnalysisPanel, key: Hashable, result: Any) -> None:
             super().__init__()
