@@ -30,6 +30,10 @@ class InspectorCommands(Provider):
                     continue
                 yield (binding.tooltip or binding.description, app.get_key_display(binding),
                        partial(screen.run_action, binding.action))
+        if isinstance(screen, MainScreen):
+            for spec in screen.dock.specs:
+                yield (f"Analysis: {spec.title}", spec.description or "analysis panel",
+                       partial(screen.run_action, f"show_panel('{spec.id}')"))
         yield ("Open a saved session even if its model's weights differ", "",
                partial(app.run_action, "open_session(True)"))
         for name in zoo_names():

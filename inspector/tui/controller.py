@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inspector.tui.colours import SCALE_MODES, SessionRanges
+from inspector.tui.colours import EMPTY, SCALE_MODES, SessionRanges
 from inspector.tui.edits import StateShape, parse_handoff_edit
 from inspector.tui.explain import Formula, held_names, unit_formulas
 from inspector.tui.frames import (
@@ -34,6 +34,7 @@ from inspector.tui.frames import (
     MapFrame,
     Seq2SeqFrame,
     TapeCell,
+    TapeColours,
     TapeFrame,
     Timeline,
     TopKFrame,
@@ -135,6 +136,16 @@ class CharController:
         self.scale_mode = SCALE_MODES[0]  # "session": a colour means one number at every step
         self.ranges = SessionRanges()
         self.generation = 0  # changes whenever the timeline on screen does (panels key on it)
+        # issue 16: what the analysis panels and the tape's colours follow
+        self.activation = "h"  # of the selected unit: `h`, `c`, `gate.f`… (`l0.gate.f[3]`)
+        self.span: tuple[int, int] | None = None  # steps [a, b) selected on the tape
+        self.span_anchor: int | None = None  # where shift+arrows started the span
+        self.feature: str | None = None  # the feature named for the panels (ctrl+f)
+        self.tape_by_unit = False  # ctrl+u: the tape coloured by the selected unit
+        self.tape_values: tuple[int, tuple[float, ...], str] | None = None  # a panel's colours
+        self.unit_orders: tuple[tuple[int, ...], ...] | None = None  # the maps' units shown
+        self.orders_label = ""
+        self.panel_source = None  # panels.source.TimelineSource of the model on screen
 
     # ---- what is loaded ----------------------------------------------------------------------
 
@@ -200,6 +211,12 @@ class CharController:
         self.ranges = SessionRanges()
         self.note = ""
         self.notices.extend(Notice(note, severity="warning") for note in loaded.notes)
+        from inspector.tui.panels.source import TimelineSource
+
+        self.panel_source = TimelineSource(loaded.model)
+        self.span = self.span_anchor = self.tape_values = self.unit_orders = None
+        if self.activation not in self._activation_kinds():
+            self.activation = "h"
 
     def restore_view(self, view) -> None:
         """A saved session's step on view and selection (`inspector.sessions.View`)."""
@@ -406,6 +423,116 @@ class CharController:
             self.layer = min(layer, self.layout.n_layers - 1)
             self.unit = min(unit, self.layout.hidden - 1)
 
+    # ---- issue 16: the analysis panels' selections -------------------------------------------
+
+    def _activation_kinds(self) -> tuple[str, ...]:
+        layout = self.layout
+        if layout is None:
+            return ("h",)
+        kinds = ["h"] + (["c"] if layout.cell == "lstm" else [])
+        return (*kinds, *(f"gate.{g}" for g in layout.gate_names))
+
+    def select_name(self, name: str) -> str | None:
+        """Select a unit by its engine name (`l1.gate.f[9]`): the maps mark unit 9 of layer 1,
+        the unit panel shows it, the tape and text colours follow `l1.gate.f`. Returns an error
+        line, or None."""
+        layer_part, _, rest = name.partition(".")
+        kind, _, unit = rest.partition("[")
+        layout = self.layout
+        if (layout is None or not layer_part[1:].isdigit() or not unit.rstrip("]").isdigit()
+                or kind not in self._activation_kinds()):
+            return f"no unit named {name!r}"
+        layer, index = int(layer_part[1:]), int(unit.rstrip("]"))
+        if layer >= layout.n_layers or index >= layout.hidden:
+            return f"no unit named {name!r}: the model has {layout.n_layers} layers of " \
+                   f"{layout.hidden} units"
+        self.layer, self.unit, self.activation = layer, index, kind
+        return None
+
+    def extend_span(self, delta: int) -> None:
+        """shift+← / shift+→: move the step on view and select the steps from where the span
+        began to it."""
+        if not self.ready or not self.steps:
+            return
+        here = len(self.steps) - 1 if self.view_t is None else self.view_t
+        if self.span is None or self.span_anchor is None:
+            self.span_anchor = here
+        self.view(delta)
+        there = len(self.steps) - 1 if self.view_t is None else self.view_t
+        self.span = (min(self.span_anchor, there), max(self.span_anchor, there) + 1)
+
+    def set_span(self, start: int, stop: int) -> None:
+        """Steps [start, stop) selected (a drag on the tape)."""
+        steps = len(self.steps)
+        start, stop = max(0, min(start, stop)), min(steps, max(start, stop))
+        if stop > start:
+            self.span, self.span_anchor = (start, stop), start
+
+    def clear_span(self) -> bool:
+        had = self.span is not None
+        self.span = self.span_anchor = None
+        return had
+
+    def choose_feature(self, spec: str) -> str | None:
+        """The feature the panels rank and probe against (`pair-position`, `regex:…`); an error
+        line if it cannot be computed on the text typed."""
+        from inspector.analysis.features import FeatureError, feature
+
+        spec = spec.strip()
+        if not spec:
+            self.feature = None
+            return None
+        try:
+            feature(spec, self.text)
+        except FeatureError as exc:
+            return str(exc)
+        self.feature = spec
+        return None
+
+    def toggle_tape_colours(self) -> bool:
+        self.tape_by_unit = not self.tape_by_unit
+        return self.tape_by_unit
+
+    def colour_tape(self, values: tuple[float, ...] | None, label: str,
+                    generation: int | None) -> None:
+        """A panel's per-step values on the tape (None: back to the unit's, or none)."""
+        self.tape_values = None if values is None else (
+            self.generation if generation is None else generation, tuple(values), label)
+
+    def show_units(self, orders: tuple[tuple[int, ...], ...] | None, label: str = "") -> None:
+        """Each layer's maps show these units in this order (None: all, in index order)."""
+        self.unit_orders, self.orders_label = orders, label
+
+    def _tape_colours(self, tape: TapeFrame) -> TapeColours | None:
+        from inspector.tui.panels.unit_colours import scale_of, values_scale
+
+        fed = [t for t in range(tape.first_t, tape.first_t + len(tape.cells))
+               if t < len(self.steps)]
+        if self.tape_values is not None and self.tape_values[0] == self.generation:
+            _, values, label = self.tape_values
+            known = np.array([values[t] if t < len(values) else np.nan for t in fed])
+            scale = values_scale(np.asarray(values))
+        elif self.tape_by_unit:
+            name = f"l{self.layer}.{self.activation}"
+            known = (self.session.history(name, self.unit, fed[0], fed[-1] + 1) if fed
+                     else np.zeros(0, np.float32))
+            model = self.loaded.model
+            scale = scale_of(name, known, self.loaded.inline, model.nonlinearity)
+            label = f"{name}[{self.unit}]"
+        else:
+            return None
+        levels = scale.quantise(known) if len(known) else np.zeros(0, np.int8)
+        pad = len(tape.cells) - len(fed)
+        return TapeColours(label, scale, tuple(float(v) for v in known) + (None,) * pad,
+                           tuple(int(v) for v in levels) + (EMPTY,) * pad)
+
+    def _tape_span(self, tape: TapeFrame) -> tuple[int, int] | None:
+        if self.span is None:
+            return None
+        start = max(self.span[0] - tape.first_t, 0)
+        stop = min(self.span[1] - tape.first_t, len(tape.cells))
+        return (start, stop) if stop > start else None
+
     def reset(self) -> None:
         if self.ready:
             self.session.reset()
@@ -560,9 +687,12 @@ class CharController:
             return None
         session = self.session
         t = len(self.steps) - 1 if self.view_t is None else self.view_t
+        if self.span is not None and self.span[1] > len(self.steps):
+            self.clear_span()  # the steps it held were taken back
         return Timeline(self.generation, self.loaded.model, tuple(session.events),
                         session.branch, tuple(self.steps), None if t < 0 else t, self.layer,
-                        self.unit, self.label, self.task, self.loaded.inline)
+                        self.unit, self.label, self.task, self.loaded.inline, self.activation,
+                        self.span, self.feature)
 
     # ---- frames ------------------------------------------------------------------------------
 
@@ -582,12 +712,20 @@ class CharController:
         record = self.record(t)
         tape = tape_window(steps, self.pending if pending is None else pending, viewport.tape,
                            view_t, self.task_targets)
+        if self.span is not None and self.span[1] > len(steps):
+            self.clear_span()
+        if self.tape_by_unit or self.tape_values is not None or self.span is not None:
+            tape = replace(tape, colours=self._tape_colours(tape), span=self._tape_span(tape))
         layer, unit = min(self.layer, layout.n_layers - 1), min(self.unit, layout.hidden - 1)
+        orders = self.unit_orders
         maps = []
         for spec in layout.specs:
             values = None if record is None else record.activation(spec.activation)
+            order = orders[spec.layer] if orders is not None and spec.layer < len(orders) \
+                else None
             maps.append(MapFrame(values, spec.scale_for(values, self.scale_mode, self.ranges),
-                                 unit if spec.layer == layer else None))
+                                 unit if spec.layer == layer else None, order,
+                                 self.orders_label if order is not None else ""))
         top = TopKFrame() if record is None else TopKFrame(record.top, record.entropy,
                                                            "output not finite: NaN/Inf")
         return ViewFrame(tape, tuple(maps), top, self._unit_view(record, layer, unit),

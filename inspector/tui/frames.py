@@ -105,10 +105,23 @@ class TapeCell:
 
 
 @dataclass(frozen=True)
+class TapeColours:
+    """The tape's characters coloured by one value per step (the selected unit, or a panel's
+    values such as saliency), and those values drawn in the strip under the tape."""
+
+    label: str  # what the colours are: `l0.h[3]`, `saliency of 'b' at t=12`
+    scale: Scale
+    values: tuple[float | None, ...]  # per cell (None: a key not fed yet)
+    levels: tuple[int, ...]  # the colour level of each value on `scale`
+
+
+@dataclass(frozen=True)
 class TapeFrame:
     cells: tuple[TapeCell, ...] = ()
     first_t: int = 0
     view_index: int | None = None  # index into cells of the step on view
+    colours: TapeColours | None = None
+    span: tuple[int, int] | None = None  # cells [a, b) of the span selected on the tape
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,8 @@ class MapFrame:
     values: np.ndarray | None
     scale: Scale
     selected: int | None = None
+    order: tuple[int, ...] | None = None  # the units shown, in this order (None: all)
+    order_label: str = ""  # why: `top 32 by |Δh|`
 
 
 @dataclass(frozen=True)
@@ -256,11 +271,14 @@ class Timeline:
     label: str
     task: str | None
     native: bool  # the engine steps it itself (False: the user's own forward)
+    activation: str = "h"  # what of the selected unit: `h`, `c`, `gate.f`…
+    span: tuple[int, int] | None = None  # steps [a, b) selected on the tape
+    feature: str | None = None  # the feature chosen for the analysis panels (ctrl+f)
 
     @property
     def unit_name(self) -> str:
         """`l0.h[3]`, the selected unit as the engine names it."""
-        return f"l{self.layer}.h[{self.unit}]"
+        return f"l{self.layer}.{self.activation}[{self.unit}]"
 
 
 @dataclass(frozen=True)

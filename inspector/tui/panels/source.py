@@ -37,6 +37,7 @@ class TimelineSource:
         self._ids = np.zeros(0, dtype=np.int64)  # token ids of the rows kept
         self._rows: dict[str, np.ndarray] = {}  # name -> buffer; rows [0, len(_ids)) are valid
         self._replayed: tuple | None = None  # (events, arrays, session): the last one with edits
+        self.info = None  # the panels' ModelInfo of this model, built once (`inputs`)
 
     # ---- handles -------------------------------------------------------------------------
 

@@ -22,11 +22,27 @@ SIGMOID = frozenset("ifozr")
 
 def unit_scale(model: ModelInfo, activation: str, values: np.ndarray) -> Scale:
     """The scale one unit of `activation` (`l0.h`, `l1.gate.f`…) is coloured on."""
+    return scale_of(activation, values, model.native, model.nonlinearity)
+
+
+def scale_of(activation: str, values: np.ndarray, native: bool,
+             nonlinearity: str | None) -> Scale:
+    """As `unit_scale`, from the model's plain facts (the controller has no ModelInfo)."""
     kind = activation.split(".", 1)[1]
     if kind.startswith("gate."):
         return UNIT if kind[-1] in SIGMOID else SIGNED
-    if kind == "h" and model.native and model.nonlinearity != "relu":
+    if kind == "h" and native and nonlinearity != "relu":
         return SIGNED
+    return adaptive_signed(values, basis="session")
+
+
+def values_scale(values: np.ndarray) -> Scale:
+    """A panel's own values (saliency…): 0..max when none is negative, else ±max."""
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if finite.size and finite.min() >= 0:
+        top = float(finite.max())
+        return Scale("unit", 0.0, top if top > 0 else 1.0, adaptive=True, basis="session")
     return adaptive_signed(values, basis="session")
 
 

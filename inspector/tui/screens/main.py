@@ -26,6 +26,10 @@ from inspector.tui.controller import CharController, FeedJob, FeedResult
 from inspector.tui.edits import EditError, intervention_help, parse_intervention
 from inspector.tui.frames import Frame, Viewport
 from inspector.tui.messages import Fed, FeedProgress
+from inspector.tui.panels import panel_specs
+from inspector.tui.panels.base import AnalysisPanel
+from inspector.tui.panels.dock import AnalysisDock
+from inspector.tui.panels.inputs import timeline_input
 from inspector.tui.screens.branches import BranchEdits, BranchPicker
 from inspector.tui.screens.compare_steps import CompareSteps
 from inspector.tui.screens.confirm import Confirm
@@ -91,12 +95,15 @@ class MainScreen(Screen):
         self.controller = CharController()
         self.status = LinesWidget(id="status")
         self.view: ModelView | None = None
+        self.dock = AnalysisDock(panel_specs(), id="dock")
+        self.dock.display = False
         self._flush_scheduled = False
         self._lookahead: asyncio.TimerHandle | None = None
 
     def compose(self) -> ComposeResult:
         yield self.status
         yield BlankContainer(Tape(id="pending-tape"), id="content")
+        yield self.dock
         yield Static(TOO_SMALL, id="too-small")
         yield KeyFooter()
 
@@ -259,9 +266,12 @@ class MainScreen(Screen):
                              answered)
 
     def action_cancel_feed(self) -> None:
-        """Escape: stop a paste being fed (what was fed is kept); else close the keys panel."""
+        """Escape: stop a paste being fed (what was fed is kept); else clear the span selected
+        on the tape; else close the keys panel."""
         if self.cancel_feeds():
             self.notify("stopping the paste…", title="Paste")
+        elif self.controller.clear_span():
+            self.redraw()
         else:
             self.app.action_hide_keys()
 
@@ -347,6 +357,102 @@ class MainScreen(Screen):
                             lambda name: edited(controller.delete_branch(name)))
         self.app.push_screen(BranchPicker(edits), chosen)
 
+    # ---- issue 16: the analysis dock ---------------------------------------------------------
+
+    def action_toggle_dock(self) -> None:
+        """ctrl+d: show or hide the analysis panels (only the one on view computes)."""
+        shown = not self.dock.display
+        self.dock.set_shown(shown)
+        self.set_class(shown, "-dock")
+        if not shown:  # the maps and tape go back to what they show without panels
+            self.controller.show_units(None)
+            self.controller.colour_tape(None, "", None)
+        self.call_after_refresh(self.redraw)
+
+    def action_next_panel(self, delta: int) -> None:
+        if not self.dock.display:
+            self.action_toggle_dock()
+            return
+        self.dock.next_panel(delta)
+        self.redraw()
+
+    def action_show_panel(self, panel_id: str) -> None:
+        """The palette's `Analysis: …` commands."""
+        if not self.dock.display:
+            self.action_toggle_dock()
+        self.dock.show_panel(panel_id)
+        self.redraw()
+
+    def action_panel_cursor(self, delta: int) -> None:
+        if self.dock.display and self.dock.panel is not None:
+            self.dock.panel.cursor(delta)
+
+    def action_panel_option(self, delta: int) -> None:
+        if self.dock.display and self.dock.panel is not None:
+            self.dock.panel.option(delta)
+
+    def action_extend_span(self, delta: int) -> None:
+        self.controller.extend_span(delta)
+        self.redraw()
+
+    def action_tape_colours(self) -> None:
+        self.controller.toggle_tape_colours()
+        self.call_after_refresh(self.redraw)
+
+    def action_choose_feature(self) -> None:
+        """ctrl+f: the feature the units and probe panels follow."""
+        from inspector.tui.edits import EditError
+
+        def parse(line: str) -> str:
+            if "\n" in line:
+                raise EditError("one line")
+            return line
+
+        def apply(line: str) -> str | None:
+            error = self.controller.choose_feature(line)
+            if error is None:
+                self.redraw()
+            return error
+
+        hint = ("pair-position · position · char=X · bit=N · in-quotes · in-parens · indent · "
+                "line-position · regex:PATTERN · span:A-B · labels:FILE (empty: none)")
+        self.app.push_screen(EditPrompt("Feature for the analysis panels", hint, parse, apply))
+
+    @on(AnalysisPanel.SelectUnit)
+    def select_panel_unit(self, message: AnalysisPanel.SelectUnit) -> None:
+        message.stop()
+        error = self.controller.select_name(message.unit)
+        if error:
+            self.notify(error, severity="warning")
+        self.redraw()
+
+    @on(AnalysisPanel.ShowUnits)
+    def show_panel_units(self, message: AnalysisPanel.ShowUnits) -> None:
+        message.stop()
+        self.controller.show_units(message.orders, message.label)
+        self.redraw()
+
+    @on(AnalysisPanel.ColourTape)
+    def colour_tape(self, message: AnalysisPanel.ColourTape) -> None:
+        message.stop()
+        self.controller.colour_tape(message.values, message.label, message.generation)
+        self.call_after_refresh(self.redraw)
+
+    @on(Tape.SpanDragged)
+    def drag_span(self, message: Tape.SpanDragged) -> None:
+        message.stop()
+        self.controller.set_span(message.start, message.stop)
+        self.redraw()
+
+    def feed_dock(self) -> None:
+        """Hand the panel on view this frame's input (cheap: it computes in a worker)."""
+        if not self.dock.display:
+            return
+        timeline = self.controller.timeline()
+        if timeline is not None and self.controller.panel_source is not None:
+            self.dock.update_input(timeline_input(timeline, self.controller.panel_source,
+                                                  self.controller.session))
+
     @on(ModelView.Resized)
     def redraw_resized(self) -> None:
         self.redraw()
@@ -360,6 +466,12 @@ class MainScreen(Screen):
 
     def measure(self) -> None:
         """Tell the controller how much of the timeline fits, as laid out now."""
+        controller = self.controller
+        strip = controller.tape_by_unit or controller.tape_values is not None
+        for tape in self.query(Tape):
+            if tape.strip != strip:
+                tape.strip = strip
+                tape.set_class(strip, "-strip")
         if self.view is not None and self.view.is_mounted:
             self.controller.viewport = self.view.viewport()
         else:
@@ -371,6 +483,7 @@ class MainScreen(Screen):
         """Draw the controller's frame for the step on view, in one batch."""
         self.measure()
         self.draw(self.controller.frame())
+        self.feed_dock()
         self.show_notices(self.controller)
         self.schedule_lookahead()
 

@@ -69,7 +69,9 @@ class Heatmap(CachedStyle):
         super().__init__(id=id, classes=classes)
         self.activation = activation
         self.title = title
-        self.units = size
+        self.units = size  # units drawn: all of them, or those of `order`
+        self.size_units = size
+        self.order: np.ndarray | None = None  # the units drawn, in this order (None: all)
         self.scale = SIGNED
         self.levels = np.full(size, EMPTY, dtype=np.int8)
         self.selected: int | None = None
@@ -88,13 +90,28 @@ class Heatmap(CachedStyle):
         self.glyphs = self.app.no_color
 
     def show(self, values: np.ndarray | None, scale: Scale, selected: int | None = None, *,
-             visible: bool = True, t: int | None = None) -> None:
+             visible: bool = True, t: int | None = None,
+             order: tuple[int, ...] | None = None) -> None:
         """New values (None: nothing to show yet, e.g. before the first step).
 
         Only the text lines whose cells changed are redrawn (saturated units, a fixed scale's
         calm regions stay put), and a map scrolled out of view only keeps the values, to be
         quantised and drawn once it is seen (see `catch_up`): drawing maps nobody can see cost
-        ~2 ms a key with a 2x512 LSTM."""
+        ~2 ms a key with a 2x512 LSTM.
+
+        `order` draws only those units, in that order (a panel's top units); `selected` stays
+        a unit number and clicks report unit numbers."""
+        if (None if order is None else tuple(order)) != (
+                None if self.order is None else tuple(self.order.tolist())):
+            self.order = None if order is None else np.array(order, dtype=np.int64)
+            self.units = self.size_units if order is None else len(order)
+            self._strips.clear()
+            self._keys = None
+            self.stale = False
+            self._unseen = None
+            self._set(values, scale, selected, t)
+            self.refresh(layout=True)
+            return
         if not visible:
             self._unseen = (values, scale, selected, t)
             self.stale = True
@@ -126,9 +143,14 @@ class Heatmap(CachedStyle):
              t: int | None = None) -> None:
         self.scale = scale
         self.values, self.t = values, t
-        self.levels = (np.full(self.units, EMPTY, dtype=np.int8) if values is None
-                       else scale.quantise(values))
-        self.selected = selected
+        order = self.order
+        shown = values if values is None or order is None else values[order]
+        self.levels = (np.full(self.units, EMPTY, dtype=np.int8) if shown is None
+                       else scale.quantise(shown))
+        if order is not None and selected is not None:
+            where = np.flatnonzero(order == selected)
+            selected = int(where[0]) if len(where) else None
+        self.selected = selected  # its place on the map
         self._keys = None
 
     def _settle(self) -> None:
@@ -183,6 +205,10 @@ class Heatmap(CachedStyle):
         unit = pixel_row // zoom_y * per_row + x // zoom_x
         return unit if unit < self.units else None
 
+    def unit_number(self, place: int) -> int:
+        """The unit drawn at `place` on the map (its number in the layer)."""
+        return place if self.order is None else int(self.order[place])
+
     def unit_under(self, x: float, y: float) -> int | None:
         """The unit under the pointer: the half it is in where the terminal reports pixels
         (fractional coordinates), else the upper unit."""
@@ -197,14 +223,15 @@ class Heatmap(CachedStyle):
         if unit is not None:
             self.can_focus = True
             self.focus()
-            self.post_message(self.UnitClicked(self, unit))
+            self.post_message(self.UnitClicked(self, self.unit_number(unit)))
 
     def on_blur(self) -> None:
         self.can_focus = False
 
-    def hover_text(self, unit: int) -> str:
+    def hover_text(self, place: int) -> str:
         """`l0.h[13] = +0.73 (t=4)`: the unit's name and value at the step on view."""
         self._settle()
+        unit = self.unit_number(place)
         value = "no step yet" if self.values is None else number(self.values[unit])
         when = "" if self.t is None else f" (t={self.t})"
         return f"{self.activation}[{unit}] = {value}{when}"
@@ -224,7 +251,7 @@ class Heatmap(CachedStyle):
             unit = self.selected + dx + dy * self.units_per_row()
             if not 0 <= unit < self.units:
                 return
-        self.post_message(self.UnitClicked(self, unit))
+        self.post_message(self.UnitClicked(self, self.unit_number(unit)))
 
     def action_blur(self) -> None:
         self.blur()

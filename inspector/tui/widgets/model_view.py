@@ -66,6 +66,8 @@ class MapsPanel(Panel):
     def __init__(self, units: int, maps_per_layer: int, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.units = units
+        self.all_units = units
+        self.ordered = False  # the maps show a panel's top units, not all of them
         self.maps_per_layer = maps_per_layer
 
     def on_resize(self) -> None:
@@ -146,12 +148,32 @@ class ModelView(Vertical):
         return Viewport(self.tape.capacity, self.step_log.capacity,
                         self.unit_detail.history_width)
 
+    def _show_orders(self, frame: ViewFrame) -> None:
+        """A panel's top units in the maps (or all units again): titles say which, and the
+        grid is laid out for the new number of units."""
+        orders = {}
+        for spec, map_frame in zip(self.view_layout.specs, frame.maps, strict=True):
+            orders.setdefault(spec.layer, (map_frame.order, map_frame.order_label))
+        ordered = any(order is not None for order, _ in orders.values())
+        for layer, title in enumerate(self.query(".layer-title")):
+            order, label = orders.get(layer, (None, ""))
+            title.update(f"layer {layer}" + (f" · {label}" if order is not None else ""))
+        shown = max((len(order) for order, _ in orders.values() if order is not None),
+                    default=self.maps.all_units)
+        if ordered != self.maps.ordered or shown != self.maps.units:
+            self.maps.ordered = ordered
+            self.maps.units = shown
+            self.call_after_refresh(self.maps.on_resize)
+
     def draw(self, frame: ViewFrame) -> None:
         self.tape.show(frame.tape)
         panel = self.maps.region
+        ordered = any(m.order is not None for m in frame.maps)
+        if ordered or self.maps.ordered:
+            self._show_orders(frame)
         for heatmap, map_frame in zip(self.heatmaps, frame.maps, strict=True):
             heatmap.show(map_frame.values, map_frame.scale, map_frame.selected,
-                         visible=heatmap.region.overlaps(panel), t=frame.t)
+                         visible=heatmap.region.overlaps(panel), t=frame.t, order=map_frame.order)
         self.top_k.show(frame.top)
         self.step_log.show(frame.log)
         self.unit_detail.show(frame.unit, frame.unit_placeholder, formulas=frame.formulas)

@@ -11,11 +11,15 @@ from functools import lru_cache
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
+from textual.message import Message
 from textual.strip import Strip
 
-from inspector.tui.frames import TapeCell, TapeFrame
+from inspector.tui.colours import EMPTY
+from inspector.tui.frames import TapeCell, TapeColours, TapeFrame
 from inspector.tui.text import token_label
 from inspector.tui.widgets.cached_style import CachedStyle
+from inspector.tui.widgets.unit_strip import SCALE_WIDTH, StripCell, strip_lines
 
 LABELS = ("x ", "y ", "  ")
 LABEL_STYLE = Style(dim=True)
@@ -24,33 +28,73 @@ VIEW_STYLE = Style(reverse=True)
 PENDING_STYLE = Style(dim=True, italic=True)
 INTERVENED_STYLE = Style(color="magenta", bold=True)
 WRITTEN_STYLE = Style(color="cyan", italic=True)
+SPAN_STYLE = Style(underline=True, bold=True)
 
 
 class Tape(CachedStyle):
     """Three lines: x (typed), y (output at that step, red when a miss), and ✗ under every miss,
     ◆ under a step whose state was edited by an intervention, ✎ under a step the model wrote
-    (its x in cyan italics)."""
+    (its x in cyan italics).
+
+    With colours (ctrl+u, or a panel's values) each typed character sits on its step's colour
+    and two more lines draw the values as bars aligned under the characters (`unit_strip`);
+    a span selected on the tape (shift+← →, a drag) is underlined."""
+
+    class SpanDragged(Message):
+        """Steps [start, stop) dragged over with the mouse."""
+
+        def __init__(self, start: int, stop: int) -> None:
+            super().__init__()
+            self.start = start
+            self.stop = stop
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.cells: tuple[TapeCell, ...] = ()
         self.first_t = 0
         self.view_index: int | None = None
+        self.colours: TapeColours | None = None
+        self.span: tuple[int, int] | None = None
+        self.strip = False  # the bars are drawn: the screen sets it before measuring
+        self._drag_from: int | None = None
 
     @property
     def capacity(self) -> int:
-        """How many steps fit: two columns each after the label."""
-        return max(1, (self.size.width - len(LABELS[0])) // 2)
+        """How many steps fit: two columns each after the label (and, with the bars, the
+        scale's ends at the right)."""
+        room = self.size.width - len(LABELS[0]) - (SCALE_WIDTH if self.strip else 0)
+        return max(1, room // 2)
 
     def show(self, frame: TapeFrame) -> None:
         """Cells for steps frame.first_t.. ; `view_index` (into cells) is highlighted."""
-        if (frame.cells, frame.first_t, frame.view_index) == (self.cells, self.first_t,
-                                                              self.view_index):
+        if (frame.cells, frame.first_t, frame.view_index, frame.colours, frame.span) == (
+                self.cells, self.first_t, self.view_index, self.colours, self.span):
             return
         self.cells = frame.cells
         self.first_t = frame.first_t
         self.view_index = frame.view_index
+        self.colours = frame.colours
+        self.span = frame.span
         self.refresh()
+
+    def step_at(self, x: int) -> int | None:
+        """The step drawn at column x (content coordinates), or None."""
+        column = len(LABELS[0])
+        for index, cell in enumerate(self.cells):
+            width = cell.width + 1
+            if column <= x < column + width:
+                return self.first_t + index
+            column += width
+        return None
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        self._drag_from = self.step_at(event.x)
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        start, self._drag_from = self._drag_from, None
+        stop = self.step_at(event.x)
+        if start is not None and stop is not None and start != stop:
+            self.post_message(self.SpanDragged(min(start, stop), max(start, stop) + 1))
 
     def line_text(self, y: int) -> str:
         """The plain text of line y (what tests read)."""
@@ -60,6 +104,8 @@ class Tape(CachedStyle):
         width = self.size.width
         base = self.base_style
         if y >= len(LABELS):
+            if self.colours is not None and y < len(LABELS) + 2:
+                return self._strip_line(y - len(LABELS), width)
             return Strip.blank(width, base)
         # Runs of equal style become one segment each (a cell's trailing space takes its
         # style, but for the reversed step on view), built on the widget's own style, so the
@@ -71,7 +117,8 @@ class Tape(CachedStyle):
             char = self._char(y, cell)
             if not cell.narrow:  # a word: every line of the cell as wide as its longest
                 char = char.ljust(cell.width)
-            pieces = ((style, char), (plain, " ")) if style.reverse else ((style, char + " "),)
+            own = style.reverse or style.bgcolor is not None  # the gap keeps no colour
+            pieces = ((style, char), (plain, " ")) if own else ((style, char + " "),)
             for piece_style, text in pieces:
                 if runs[-1][0] is piece_style:
                     runs[-1][1] += text
@@ -94,9 +141,40 @@ class Tape(CachedStyle):
         return "◆" if cell.intervened else "✎" if cell.by_model else "✗" if cell.miss else " "
 
     def _style(self, y: int, index: int, cell: TapeCell) -> Style:
-        return tape_style(cell.predicted is None, y > 0 and cell.miss,
-                          index == self.view_index and y < 2, y == 2 and cell.intervened,
-                          cell.by_model and y != 1)
+        in_span = self.span is not None and self.span[0] <= index < self.span[1] and y == 0
+        colours = self.colours
+        if y == 0 and colours is not None and colours.levels[index] != EMPTY:
+            return coloured_style(colours.scale.ramp, colours.levels[index],
+                                  index == self.view_index, in_span)
+        style = tape_style(cell.predicted is None, y > 0 and cell.miss,
+                           index == self.view_index and y < 2, y == 2 and cell.intervened,
+                           cell.by_model and y != 1)
+        return style + SPAN_STYLE if in_span else style
+
+    def _strip_line(self, line: int, width: int) -> Strip:
+        colours = self.colours
+        cells = [StripCell(value, level, cell.width if not cell.narrow else 1)
+                 for cell, value, level in zip(self.cells, colours.values, colours.levels,
+                                               strict=True)]
+        upper, lower = strip_lines(cells, colours.scale, colours.label, self.view_index)
+        segments = [Segment(LABELS[2], LABEL_STYLE), *(upper if line == 0 else lower)]
+        base = self.base_style
+        strip = Strip([Segment(seg.text, base + seg.style if seg.style else base)
+                       for seg in segments])
+        return strip.crop_extend(0, width, base)
+
+
+@lru_cache(maxsize=256)
+def coloured_style(ramp: str, level: int, on_view: bool, in_span: bool) -> Style:
+    """A typed character on its value's colour (see `unit_colours.char_style`)."""
+    from inspector.tui.panels.unit_colours import char_style
+
+    style = char_style(ramp, level)
+    if on_view:
+        style += Style(reverse=True, bold=True)
+    if in_span:
+        style += SPAN_STYLE
+    return style
 
 
 @lru_cache(maxsize=32)
