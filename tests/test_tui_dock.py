@@ -79,12 +79,13 @@ async def test_ctrl_u_colours_the_tape_and_draws_the_unit_under_it_aligned():
             expected = coloured_style("signed", int(levels[t]), t == 3, False)
             assert style.bgcolor == expected.bgcolor, t
         assert style.bgcolor == char_style("signed", int(levels[3])).bgcolor
-        upper = tape.line_text(3)
-        assert "┤+1 ▁0 l1.h[0]" in upper
+        upper, lower = tape.line_text(3), tape.line_text(4)
+        top = float(np.abs(values).max())  # the bars span the window's largest |value|
+        assert f"┤{top:+.2g} ▁0" in upper and lower.endswith(f"┤{-top:+.2g} l1.h[0]")
         # one bar per character, in the character's own column
         x_line = tape.line_text(0)
         for column in (i for i, ch in enumerate(x_line) if ch in "abcd"):
-            assert upper[column] != " " or tape.line_text(4)[column] != " "
+            assert upper[column] != " " or lower[column] != " "
 
 
 async def test_a_span_selected_with_shift_arrows_ranks_the_units_and_ctrl_down_selects_one():
@@ -150,3 +151,15 @@ async def test_the_sort_panel_shows_each_layers_top_units_in_the_maps():
         await pilot.press("ctrl+n")  # another panel: the maps show every unit again
         await settle(pilot)
         assert h0.units == 64 and h0.order is None
+
+
+def test_strip_bars_rise_for_positive_values_and_hang_for_negative_ones():
+    from inspector.tui.widgets.unit_strip import StripCell, strip_cells
+
+    (up, up_style), (down, _) = strip_cells(StripCell(0.5), 0.5)
+    assert (up, down) == ("█", " ") and not up_style.reverse
+    (up, _), (down, down_style) = strip_cells(StripCell(-0.25), 0.5)
+    assert up == "▁" and down == "▄" and down_style.reverse  # hangs 4 eighths from the top
+    assert strip_cells(StripCell(0.0), 0.5)[0][0] == "▁"  # zero: the baseline only
+    assert strip_cells(StripCell(float("nan")), 0.5)[0][0] == "!"
+    assert strip_cells(StripCell(None), 0.5) == ((" ", None), (" ", None))

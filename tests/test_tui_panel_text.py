@@ -44,7 +44,7 @@ async def test_each_character_is_coloured_by_the_unit_at_its_step():
         assert panel.text.line_text(1) == "abcabc"
         legend = panel.legend.text()
         assert legend.startswith("l1.h[5] ") and "-1 … 0 … +1" in legend
-        assert legend.endswith(f"t={last} c: {number(values[last])}")
+        assert legend.endswith(f"t={last} 'c': {number(values[last])}")
 
 
 async def test_moving_the_step_on_view_moves_the_mark_without_recomputing():
@@ -64,7 +64,7 @@ async def test_moving_the_step_on_view_moves_the_mark_without_recomputing():
         scale = adaptive_signed(values)  # a cell state is unbounded: the timeline's largest |c|
         assert panel.text.step_style(2) == char_style("signed", int(scale.quantise(values)[2])) \
             + char_style("signed", 0).__class__(reverse=True, bold=True)
-        assert panel.legend.text().endswith(f"t=2 c: {number(values[2])}")
+        assert panel.legend.text().endswith(f"t=2 'c': {number(values[2])}")
 
 
 async def test_a_gate_is_coloured_on_its_0_to_1_scale_and_a_long_text_scrolls_to_the_step():

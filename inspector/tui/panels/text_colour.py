@@ -23,7 +23,7 @@ from inspector.tui.colours import LEVELS, Scale
 from inspector.tui.numbers import number
 from inspector.tui.panels.base import AnalysisPanel, PanelError, PanelInput, PanelSpec
 from inspector.tui.panels.unit_colours import char_style, scale_text, unit_scale
-from inspector.tui.text import glyph, token_label
+from inspector.tui.text import glyph, token_label, token_repr
 from inspector.tui.widgets.cached_style import CachedStyle
 from inspector.tui.widgets.lines import LinesWidget
 
@@ -64,7 +64,7 @@ def legend(colours: UnitColours, t: int | None) -> list[Segment]:
     line = [Segment(f"{colours.unit} ", BOLD), *swatch(colours.scale),
             Segment(f" {scale_text(colours.scale)}", DIM)]
     if t is not None and 0 <= t < len(colours.values):
-        line.append(Segment(f"  t={t} {token_label(colours.tokens[t])!s}: "
+        line.append(Segment(f"  t={t} {token_repr(colours.tokens[t])}: "
                             f"{number(colours.values[t])}"))
     return line
 

@@ -424,6 +424,9 @@ class MainScreen(Screen):
         error = self.controller.select_name(message.unit)
         if error:
             self.notify(error, severity="warning")
+        titles = self.query(".layer-title")
+        if len(titles) > self.controller.layer:  # its layer's maps in view, as Tab does
+            titles[self.controller.layer].scroll_visible(top=True, animate=False)
         self.redraw()
 
     @on(AnalysisPanel.ShowUnits)
