@@ -1,4 +1,4 @@
-"""Building a `PanelInput` from the session on screen: the controller's side of the contract.
+"""Building a `PanelInput` from the timeline on screen: the controller's side of the contract.
 
 Cheap (runs on the event loop once per frame): it copies the session's event list and names
 what is selected; every number is computed later, in the panels' workers, by `TimelineSource`.
@@ -46,30 +46,3 @@ def timeline_input(timeline: Any, source: TimelineSource, session: Any) -> Panel
     return PanelInput(timeline.generation, source.info, tokens, timeline.t, timeline.unit_name,
                       source.activations(events), source.run, timeline.feature, timeline.span,
                       timeline.branch, session.branch_names(), tuple(interventions), reference)
-
-
-def panel_input(session: Any, source: TimelineSource, info: ModelInfo, generation: int, *,
-                t: int | None, unit: str | None, feature: str | None = None,
-                span: tuple[int, int] | None = None) -> PanelInput:
-    """The input every panel gets for this frame of `session` (a `Session`)."""
-    from inspector.engine.session import Feed, Intervene
-
-    events = session.events
-    tokens = tuple(e.typed for e in events if isinstance(e, Feed))
-    interventions = []
-    step = 0
-    for event in events:
-        if isinstance(event, Feed):
-            step += 1
-        elif isinstance(event, Intervene):
-            interventions.append((step, event.intervention.describe()))
-    branch = session.branch
-
-    def reference(name: str | None):
-        if name is None:
-            return source.activations(tuple(e for e in events if isinstance(e, Feed)))
-        return source.activations(session.branch_events(name))
-
-    return PanelInput(generation, info, tokens, t, unit, source.activations(events), source.run,
-                      feature, span, branch, session.branch_names(),
-                      tuple(interventions), reference)
