@@ -109,7 +109,7 @@ async def test_a_span_selected_with_shift_arrows_ranks_the_units_and_ctrl_down_s
         assert f"l{layer} unit {unit}" in status(app)
         maps = [h for h in app.main.query(Heatmap) if h.activation.startswith(f"l{layer}.")]
         assert all(h.selected == unit for h in maps)
-        await pilot.press("ctrl+n", "ctrl+n", "ctrl+n")  # back round to the text panel
+        await pilot.press(*["ctrl+n"] * (len(dock(app).specs) - 1))  # round to the text panel
         await settle(pilot)
         text = dock(app).panels["text"]
         assert text.colours.unit == best

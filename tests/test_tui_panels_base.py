@@ -141,3 +141,14 @@ def test_every_registered_panel_has_a_spec_in_dock_order():
     specs = panel_specs()
     assert [s.id for s in specs][:3] == ["text", "units", "sort"]
     assert len({s.id for s in specs}) == len(specs)
+
+
+async def test_the_title_of_the_panel_on_view_is_always_seen():
+    panels = [SumPanel for _ in range(8)]
+    async with Host(panels).run_test(size=(60, 10)) as pilot:
+        dock = pilot.app.query_one(AnalysisDock)
+        for _ in range(7):
+            dock.next_panel()
+        await pilot.pause()
+        titles = dock.titles.text()
+        assert titles.startswith("‹ ") and " Panel 7 " in titles[:60]

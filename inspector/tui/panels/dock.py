@@ -88,9 +88,25 @@ class AnalysisDock(Vertical):
         if self.panel is not None:
             self.panel.activate(shown)
 
+    def on_resize(self) -> None:
+        self._draw_titles()
+
     def _draw_titles(self) -> None:
-        line: list[Segment] = []
-        for spec in self.specs:
+        """The panels' titles, the one on view highlighted; where they do not all fit, the
+        first ones give way (`‹`) so the one on view is always seen."""
+        ids = [spec.id for spec in self.specs]
+        first = 0
+        width = self.titles.size.width or 10_000
+        on_view = ids.index(self.current) if self.current in ids else 0
+
+        def used(start: int) -> int:
+            shown = self.specs[start:on_view + 1]
+            return (2 if start else 0) + sum(len(spec.title) + 3 for spec in shown)
+
+        while first < on_view and used(first) > width:
+            first += 1
+        line: list[Segment] = [Segment("‹ ", HINT)] if first else []
+        for spec in self.specs[first:]:
             style = TITLE_ON if spec.id == self.current else TITLE_OFF
             line += [Segment(f" {spec.title} ", style), Segment(" ")]
         line.append(Segment("ctrl+n next · ctrl+d hide", HINT))
