@@ -229,7 +229,8 @@ async def test_the_diff_after_an_intervention_is_the_analysis_packages(zoo):
         await settle(pilot)
         expected = intervention_diff(timeline.session.clone())
         lines = app.panel.table.text().splitlines()
-        assert lines[0] == "vs the same keys without its 1 intervention (click: another)"
+        assert lines[0] == ("vs the same keys without its 1 intervention "
+                            "(ctrl+→ or a click: another)")
         assert lines[1].startswith(f"first difference t={expected.first_difference} · "
                                    f"{expected.flips} of 6 predictions from t=6 flipped")
         assert expected.first_difference == 6 and expected.flips > 0
@@ -263,7 +264,7 @@ async def test_the_diff_between_two_branches(zoo):
         await settle(pilot)
         expected = branch_diff(timeline.session.clone(), "b1")
         lines = app.panel.table.text().splitlines()
-        assert lines[0] == "vs branch b1 (click: another)"
+        assert lines[0] == "vs branch b1 (ctrl+→ or a click: another)"
         assert lines[1].startswith("first difference t=4 ·")
         assert expected.first_difference == 4
         rows = {diff_row(line)[0]: diff_row(line) for line in lines[3:]}
@@ -300,7 +301,7 @@ async def test_a_click_compares_with_the_next_reference(zoo):
         await pilot.click(app.panel.table)
         await settle(pilot)
         lines = app.panel.table.text().splitlines()
-        assert lines[0] == "vs branch b1 (click: another)"
+        assert lines[0] == "vs branch b1 (ctrl+→ or a click: another)"
         expected = branch_diff(timeline.session.clone(), "b1")
         assert lines[1].startswith(f"first difference t={expected.first_difference} ·")
         await pilot.click(app.panel.table)
@@ -387,3 +388,48 @@ async def test_a_large_state_is_not_searched_on_screen(tmp_path):
         assert ("fixed points: a state of 384 numbers takes minutes to search; run rnn-inspect "
                 "fixed-points") in app.panel.plot.text().splitlines()[0]
         assert not app.panel.searching and not app.panel.fixed
+
+
+async def test_the_saliency_colours_the_screens_tape_while_on_view(zoo):
+    from inspector.tui.panels.base import AnalysisPanel
+
+    model = zoo["doubled-lstm"]
+    text = "aabbccdd"
+    timeline = Timeline(model, task="doubled").feed(text)
+    asked = []
+
+    class Screen(Host):
+        def on_analysis_panel_colour_tape(self, message: AnalysisPanel.ColourTape) -> None:
+            asked.append((message.values, message.label, message.generation))
+
+    app = Screen(SaliencyPanel)
+    async with app.run_test(size=(100, 16)) as pilot:
+        app.dock.update_input(timeline.input(t=5))
+        await settle(pilot)
+        expected = saliency(model, text, 5)
+        values, label, generation = asked[-1]
+        assert values == (*expected.scores, 0.0, 0.0)  # steps after the one on view: none
+        assert label == f"saliency of {expected.prediction} at t=5"
+        assert generation == timeline.generation
+        app.panel.activate(False)
+        await pilot.pause()
+        assert asked[-1][0] is None  # off view: the tape goes back to its own colours
+
+
+async def test_ctrl_right_takes_the_next_reference_like_a_click(zoo):
+    timeline = Timeline(zoo["doubled-lstm"], task="doubled").feed("aabb")
+    timeline.session.fork("b1")
+    timeline.feed("cc")
+    timeline.session.switch("main")
+    timeline.session.intervene(Intervention("zero", "l0.c"))
+    timeline.feed("cc")
+    app = Host(CounterfactualPanel)
+    async with app.run_test(size=(120, 24)) as pilot:
+        app.dock.update_input(timeline.input())
+        await settle(pilot)
+        app.panel.option(1)
+        await settle(pilot)
+        assert app.panel.table.text().startswith("vs branch b1")
+        app.panel.option(-1)
+        await settle(pilot)
+        assert app.panel.table.text().startswith("vs the same keys without")

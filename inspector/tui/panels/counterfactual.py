@@ -131,7 +131,8 @@ def diff_lines(view: DiffView, rows: int) -> list[list[Segment]]:
     summary = (f"first difference t={first}" if first is not None
                else "identical at every step")
     since = f" from t={view.start}" if view.start else ""
-    head = [Segment("vs ", DIM), Segment(view.label, BOLD), Segment(" (click: another)", DIM)]
+    head = [Segment("vs ", DIM), Segment(view.label, BOLD),
+            Segment(" (ctrl+→ or a click: another)", DIM)]
     facts = [Segment(f"{summary} · {diff.flips} of {len(steps)} predictions{since} flipped",
                      DIM)]
     if worst is not None and kls:
@@ -196,9 +197,17 @@ class CounterfactualPanel(QuietPanel):
 
     def on_click(self, event: events.Click) -> None:
         """The next reference run (the clean run, then each other branch)."""
-        self.choice += 1
+        self.option(1)
+
+    def option(self, delta: int) -> None:
+        """ctrl+→ / ctrl+← (and a click): the next / previous reference run."""
+        self.choice += delta
         if self.data is not None:
             self.update_input(self.data)
+
+    def clear(self) -> None:
+        self.view = None
+        self.table.set_lines([])
 
 
 SPEC = PanelSpec("diff", "Counterfactual", CounterfactualPanel, order=60,

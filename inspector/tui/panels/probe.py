@@ -128,5 +128,9 @@ class ProbePanel(QuietPanel):
         self.table.set_lines(probe_lines(result))
 
 
+    def clear(self) -> None:
+        self.view = None
+        self.table.set_lines([])
+
 SPEC = PanelSpec("probe", "Probe", ProbePanel, order=30,
                  description="How well a linear probe reads the feature from each layer's h and c")

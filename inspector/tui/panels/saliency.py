@@ -126,6 +126,21 @@ class SaliencyPanel(QuietPanel):
     def draw(self, result: SaliencyView) -> None:
         self.view = result
         self.strip.set_lines(strip_lines(result, self.strip.size.width or 80))
+        if self.data is not None:  # the main screen's own tape shows the same shares
+            values = (*result.scores, *(0.0,) * (self.data.steps - len(result.scores)))
+            self.post_message(self.ColourTape(
+                values, f"saliency of {token_label(result.prediction)} at t={result.at}",
+                self.data.generation))
+
+    def activate(self, active: bool) -> None:
+        if not active:
+            self.post_message(self.ColourTape(None))
+        super().activate(active)
+
+    def clear(self) -> None:
+        self.view = None
+        self.strip.set_lines([])
+        self.post_message(self.ColourTape(None))
 
     def on_resize(self) -> None:
         if self.view is not None:

@@ -234,6 +234,10 @@ class TrajectoryPanel(QuietPanel):
             self.update_input(self.data)
 
 
+    def clear(self) -> None:
+        self.view = None
+        self.plot.set_lines([])
+
 SPEC = PanelSpec("trajectory", "Trajectory", TrajectoryPanel, order=40,
                  description="The state's path in its first two principal components, with the "
                              "fixed points of the input on view")
