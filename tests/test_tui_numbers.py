@@ -8,7 +8,7 @@ import pytest
 from tui_support import log_lines, make_checkpoint, settle
 
 from inspector.tui.app import InspectorApp
-from inspector.tui.numbers import number
+from inspector.tui.numbers import number, probability
 from inspector.tui.text import log_line, state_summary, vector_summary
 
 
@@ -69,3 +69,11 @@ async def test_a_set_of_1e30_reads_1e_plus_30_in_the_log_and_nan_reads_nan(tmp_p
         await settle(pilot)
         newest = log_lines(app)[-1]
         assert "=[nan " in newest and "(nan)" in newest, newest
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (0.998, "0.998"), (0.0011, "0.001"), (0.0, "0.000"), (1.0, "1.000"), (1.2e-5, "1e-05"),
+    (6e-7, "6e-07"), (math.nan, "nan"),
+])
+def test_a_column_of_probabilities_is_five_characters_wide(value, shown):
+    assert probability(value) == shown  # a tiny one keeps its magnitude, never 8 characters

@@ -27,6 +27,7 @@ from inspector.tui.edits import StateShape, parse_handoff_edit
 from inspector.tui.explain import Formula, held_names, unit_formulas
 from inspector.tui.frames import (
     AgreementFrame,
+    AttentionFrame,
     BranchRow,
     Frame,
     GateSplit,
@@ -959,6 +960,10 @@ class Seq2SeqController:
         self.view_t: int | None = (view.t if view is not None and view.t is not None
                                    and 0 <= view.t < newest else None)  # None: the newest
         self.layer = encoder.n_layers - 1  # whose state the logs summarise
+        decoder = model.decoder
+        self.decoder_specs = tuple(spec for spec in layout_of(loaded.label, decoder).specs
+                                   if spec.title in ("h", "c"))
+        self.unit = 0 if view is None else min(max(view.unit, 0), decoder.hidden - 1)
         self.viewport = Viewport()
         self.notices: list[Notice] = []
 
@@ -982,7 +987,23 @@ class Seq2SeqController:
 
     def on_view(self) -> tuple[int | None, int, int]:
         """(step on view, layer, unit), what a saved session remembers."""
-        return self.view_t, self.layer, 0
+        return self.view_t, self.layer, self.unit
+
+    @property
+    def decoder_layer(self) -> int:
+        """The decoder layer whose unit is selected: the logs' layer (a decoder with fewer
+        layers than the encoder: its last)."""
+        return min(self.layer, self.loaded.model.decoder.n_layers - 1)
+
+    def select_unit(self, delta: int) -> None:
+        """The selected unit of the decoder's maps (and the handoff's, its first state)."""
+        hidden = self.loaded.model.decoder.hidden
+        self.unit = max(0, min(hidden - 1, self.unit + delta))
+
+    def select(self, layer: int, unit: int) -> None:
+        """A unit clicked on a decoder or handoff map."""
+        self.layer = max(0, min(self.n_layers - 1, layer))
+        self.unit = max(0, min(self.loaded.model.decoder.hidden - 1, unit))
 
     def type(self, text: str) -> None:
         """Source characters: the encoder steps, and an earlier decode no longer applies."""
@@ -1075,12 +1096,13 @@ class Seq2SeqController:
         handoff_maps = []
         for spec in self.handoff_specs:
             values = getattr(handoff.layers[spec.layer], spec.activation.partition(".")[2])
-            handoff_maps.append(MapFrame(values, spec.step_scale(values)))
+            selected = self.unit if spec.layer == self.decoder_layer else None
+            handoff_maps.append(MapFrame(values, spec.step_scale(values), selected))
         layers = sorted({spec.layer for spec in self.handoff_specs})
-        norms = tuple(f"l{k}  " + "  ".join(f"‖{key.partition('.')[2]}‖ {number(value, sign=False)}"
-                                            for key, value in handoff.norms.items()
-                                            if key.startswith(f"l{k}."))
-                      for k in layers)
+        norms = tuple(f"l{k}  " + "  ".join(
+            f"‖{key.partition('.')[2]}‖ {number(value, sign=False)}"
+            for key, value in handoff.norms.items() if key.startswith(f"l{k}."))
+            for k in layers)
         edits = tuple(edit.describe() for edit in handoff.edits)
         frame = Seq2SeqFrame(self._status(), source, tuple(encoder_maps), encoder_log,
                              HandoffFrame(tuple(handoff_maps), norms, edits), None,
@@ -1112,11 +1134,51 @@ class Seq2SeqController:
                             for r in shown)
         top = TopKFrame(decoded[t].top, decoded[t].entropy, "output not finite: NaN/Inf") \
             if decoded else None
-        return replace(frame, output=output_text(decoded, vocab),
-                       output_note=f"{note}  {len(decoded)} steps", decoder_tape=tape,
-                       decoder_log=decoder_log, decoder_top=top,
-                       expected=None if expected is None else tuple(expected),
-                       finished=finished)
+        frame = replace(frame, output=output_text(decoded, vocab),
+                        output_note=f"{note}  {len(decoded)} steps", decoder_tape=tape,
+                        decoder_log=decoder_log, decoder_top=top,
+                        expected=None if expected is None else tuple(expected),
+                        finished=finished)
+        if not decoded:
+            return frame
+        return self._decoder_unit(frame, decoded, t, handoff.layers)
+
+    def _decoder_unit(self, frame: Seq2SeqFrame, decoded: Sequence[StepRecord], t: int,
+                      first_state) -> Seq2SeqFrame:
+        """The decoder's maps at step t with the selected unit marked, and the unit's detail:
+        its value over the decode so far and the step redone with its numbers (the state the
+        step started from is the handoff at t=0, else the step before's)."""
+        decoder = self.loaded.model.decoder
+        layer, unit = self.decoder_layer, self.unit
+        record = decoded[t]
+        maps = []
+        for spec in self.decoder_specs:
+            values = record.activation(spec.activation)
+            maps.append(MapFrame(values, spec.step_scale(values),
+                                 unit if spec.layer == layer else None))
+        step = record.layers[layer]
+        state = {"h": float(step.h[unit])}
+        if step.c is not None:
+            state["c"] = float(step.c[unit])
+        start = max(0, t + 1 - self.viewport.history)
+        history = np.array([r.layers[layer].h[unit] for r in decoded[start:t + 1]],
+                           dtype=np.float32)
+        names = decoder.gate_names or tuple(step.input_part)  # plain RNN: "h"
+        gates = tuple(GateSplit(gate, float(step.gates.get(gate, step.h)[unit]),
+                                float(step.input_part[gate][unit]),
+                                float(step.memory_part[gate][unit]))
+                      for gate in names)
+        before = first_state[layer] if t == 0 else decoded[t - 1].layers[layer]
+        formulas = unit_formulas(decoder.cell, step, before, unit,
+                                 nonlinearity=decoder.nonlinearity or "tanh")
+        view = UnitView(layer, unit, decoder.hidden, state, history, start, gates, "h", "dec.")
+        attention = None
+        if record.attention is not None:
+            tokens = tuple(r.token for r in self.session.source_records)
+            if len(tokens) == record.attention.size:
+                attention = AttentionFrame(t, tokens, record.attention)
+        return replace(frame, decoder_maps=tuple(maps), decoder_t=t, decoder_unit=view,
+                       decoder_formulas=formulas, attention=attention)
 
     def _status(self) -> str:
         model = self.loaded.model

@@ -169,6 +169,7 @@ class UnitView:
     history_start: int
     gates: tuple[GateSplit, ...] = field(default=())
     name: str = "h"  # what the history follows: "h", or "act" for a model without memory
+    scope: str = ""  # "dec." for the seq2seq decoder's units (`dec.l1 unit 5`)
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,15 @@ class HandoffFrame:
 
 
 @dataclass(frozen=True)
+class AttentionFrame:
+    """An attention decoder's weights over the source at the decoder step on view."""
+
+    t: int
+    tokens: tuple[str, ...]  # the source tokens attended over (the end token too, if fed)
+    weights: np.ndarray  # (len(tokens),) float32
+
+
+@dataclass(frozen=True)
 class Seq2SeqFrame:
     """The seq2seq screen: source and encoder, handoff, decoder."""
 
@@ -251,6 +261,12 @@ class Seq2SeqFrame:
     decoder_top: TopKFrame | None
     expected: tuple[str, ...] | None = None  # the task's answer (None: unknown), for colours
     finished: bool = False  # the decode reached </s>
+    decoder_maps: tuple[MapFrame, ...] = ()  # the decoder's state after the step on view
+    decoder_t: int | None = None  # the decoder step on view
+    decoder_unit: UnitView | None = None  # the selected unit at that step
+    decoder_unit_placeholder: str = "hand over (Enter) to see the decoder's units"
+    decoder_formulas: tuple[Formula, ...] = ()
+    attention: AttentionFrame | None = None  # None: the decoder does not attend
 
 
 @dataclass(frozen=True)

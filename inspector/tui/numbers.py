@@ -29,3 +29,14 @@ def number(value: float, *, sign: bool = True, digits: int = 2) -> str:
     if 0 < magnitude < 0.5 * 10 ** -digits:
         return f"{value:{plus}.{digits}g}"
     return f"{value + 0.0:{plus}.{digits}f}"  # + 0.0: -0.0 reads +0.00
+
+
+def probability(value: float) -> str:
+    """A probability in five characters, for a column of them: `0.998`, `0.001`, a tiny one by
+    its magnitude (`1e-05`, never `0.000` beside a real zero, never 8 characters), `nan`."""
+    value = float(value)
+    if not math.isfinite(value):
+        return number(value, sign=False)
+    if 0 < value < 0.0005:
+        return f"{value:.0e}"
+    return f"{value:.3f}"

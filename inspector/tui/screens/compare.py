@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 class CompareScreen(MainScreen):
     """The main screen for the first model, plus the partner model fed the same keys."""
 
+    COMPACT = False  # its side panels are top-k columns already (F4 opens them)
+
     def __init__(self, partner: ModelSource | str, *, opened: Checkpoint | None = None) -> None:
         super().__init__()
         self.compare = CompareController()

@@ -45,7 +45,7 @@ from models.errors import first_line
 log = logging.getLogger("rnn_inspect")
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
-SHORT_HEIGHT = 32  # below this the step log shrinks to three lines
+SHORT_HEIGHT = 32  # below this (and under NARROW_WIDTH) the side panel collapses
 NARROW_WIDTH = 110  # below this the side panel narrows
 PROGRESS_EVERY = 0.25  # s between updates of a long paste's progress on the status line
 STALL_CHECK_EVERY = 0.5  # s between checks for a feed job whose model has hung
@@ -89,6 +89,7 @@ class MainScreen(Screen):
     """Tape, heatmaps, top-k, unit detail, legend and step log of one character model."""
 
     BINDINGS = [*FOOTER_FIRST, *MAIN_BINDINGS]
+    COMPACT = True  # a small terminal collapses the side panel (compare mode has its own)
 
     def __init__(self) -> None:
         super().__init__()
@@ -125,6 +126,8 @@ class MainScreen(Screen):
         self.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
         self.set_class(height < SHORT_HEIGHT, "-short")
         self.set_class(width < NARROW_WIDTH, "-narrow")
+        self.set_class(self.COMPACT and width < NARROW_WIDTH and height < SHORT_HEIGHT,
+                       "-compact")
         self.call_after_refresh(self.redraw)
 
     # ---- the model ------------------------------------------------------------------------
@@ -310,7 +313,10 @@ class MainScreen(Screen):
         self.redraw()
 
     def action_toggle_panel(self, panel: str) -> None:
-        self.toggle_class(f"-hide-{panel}")
+        if panel == "side" and self.has_class("-compact"):
+            self.toggle_class("-side-open")  # the collapsed side panel opens in full
+        else:
+            self.toggle_class(f"-hide-{panel}")
         self.call_after_refresh(self.redraw)
 
     def action_intervene(self) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
@@ -23,8 +23,16 @@ from inspector.tui.bindings import FOOTER_FIRST, SEQ2SEQ_BINDINGS
 from inspector.tui.controller import Seq2SeqController
 from inspector.tui.edits import EditError, handoff_help, parse_handoff_edit
 from inspector.tui.frames import Seq2SeqFrame, Viewport
+from inspector.tui.screens.confirm import Confirm
 from inspector.tui.screens.edit_prompt import EditPrompt
-from inspector.tui.screens.main import MIN_HEIGHT, MIN_WIDTH, TOO_SMALL
+from inspector.tui.screens.main import (
+    MIN_HEIGHT,
+    MIN_WIDTH,
+    NARROW_WIDTH,
+    SHORT_HEIGHT,
+    TOO_SMALL,
+)
+from inspector.tui.widgets.attention import AttentionRow
 from inspector.tui.widgets.footer import KeyFooter
 from inspector.tui.widgets.handoff import HandoffPanel
 from inspector.tui.widgets.heatmap import Heatmap
@@ -33,6 +41,7 @@ from inspector.tui.widgets.model_view import Panel
 from inspector.tui.widgets.step_log import StepLog
 from inspector.tui.widgets.tape import Tape
 from inspector.tui.widgets.top_k import TopK
+from inspector.tui.widgets.unit_detail import UnitDetail
 from models.errors import printable
 
 if TYPE_CHECKING:
@@ -86,8 +95,14 @@ class Seq2SeqScreen(Screen):
                                     id="handoff")
         self.output = LinesWidget(id="output")
         self.decoder_tape = Tape(id="decoder-tape")
+        decoder = self.controller.loaded.model.decoder
+        self.decoder_maps = [Heatmap(f"dec.{spec.activation}", f"dec.{spec.activation}",
+                                     decoder.hidden)
+                             for spec in self.controller.decoder_specs]
         self.decoder_log = StepLog(id="decoder-log")
         self.decoder_top = TopK(id="decoder-top")
+        self.decoder_unit = UnitDetail(id="decoder-unit")
+        self.attention = AttentionRow(id="attention")
 
     @property
     def label(self) -> str:
@@ -110,8 +125,13 @@ class Seq2SeqScreen(Screen):
             with Vertical(id="decoder-steps"):
                 yield self.output
                 yield self.decoder_tape
+                yield self.attention
+                with Container(classes="handoff-maps", id="decoder-maps"):
+                    yield from self.decoder_maps
                 yield self.decoder_log
-            yield self.decoder_top
+            with Panel(id="decoder-side"):
+                yield self.decoder_top
+                yield self.decoder_unit
         yield Static(TOO_SMALL, id="too-small")
         yield KeyFooter()
 
@@ -121,6 +141,8 @@ class Seq2SeqScreen(Screen):
     def on_resize(self, event: events.Resize) -> None:
         width, height = event.size
         self.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
+        self.set_class(height < SHORT_HEIGHT, "-short")
+        self.set_class(width < NARROW_WIDTH, "-narrow")
         self.call_after_refresh(self.redraw)
 
     # ---- keys ------------------------------------------------------------------------------
@@ -145,7 +167,31 @@ class Seq2SeqScreen(Screen):
         self.redraw()
 
     def action_reset(self) -> None:
-        self.controller.reset()
+        """ctrl+r: asks first, since a cleared source and its edits cannot be brought back."""
+        if not self.controller.session.source and not self.controller.session.edits:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.controller.reset()
+                self.redraw()
+
+        self.app.push_screen(Confirm("Clear the source, the handoff edits and the decode? "
+                                     "It cannot be undone."), answered)
+
+    def action_select_unit(self, delta: int) -> None:
+        """↑/↓ (PageUp/PageDown by 16): the unit marked on the decoder's and handoff's maps."""
+        self.controller.select_unit(delta)
+        self.redraw()
+
+    @on(Heatmap.UnitClicked)
+    def select_clicked_unit(self, message: Heatmap.UnitClicked) -> None:
+        """A click on a decoder or handoff map selects that unit (the encoder's are its own)."""
+        activation = message.heatmap.activation
+        if message.heatmap in self.encoder_maps:
+            return
+        self.controller.select(int(activation.removeprefix("dec.")[1:].partition(".")[0]),
+                               message.unit)
         self.redraw()
 
     def action_select_layer(self, delta: int) -> None:
@@ -188,6 +234,7 @@ class Seq2SeqScreen(Screen):
     def redraw(self) -> None:
         controller = self.controller
         controller.viewport = Viewport(self.decoder_tape.capacity, self.encoder_log.capacity,
+                                       self.decoder_unit.history_width,
                                        decoder_log=self.decoder_log.capacity)
         self.draw(controller.frame())
         for notice in controller.notices:
@@ -215,3 +262,11 @@ class Seq2SeqScreen(Screen):
             self.decoder_top.display = frame.decoder_top is not None
             if frame.decoder_top is not None:
                 self.decoder_top.show(frame.decoder_top)
+            self.query_one("#decoder-maps").display = bool(frame.decoder_maps)
+            for heatmap, map_frame in zip(self.decoder_maps, frame.decoder_maps, strict=False):
+                heatmap.show(map_frame.values, map_frame.scale, map_frame.selected,
+                             t=frame.decoder_t)
+                heatmap.set_class(map_frame.selected is None, "-other-layer")
+            self.decoder_unit.show(frame.decoder_unit, frame.decoder_unit_placeholder,
+                                   formulas=frame.decoder_formulas)
+            self.attention.show(frame.attention)

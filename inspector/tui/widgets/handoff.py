@@ -33,7 +33,7 @@ class HandoffPanel(Vertical):
 
     def show(self, frame: HandoffFrame) -> None:
         for heatmap, map_frame in zip(self.heatmaps, frame.maps, strict=True):
-            heatmap.show(map_frame.values, map_frame.scale)
+            heatmap.show(map_frame.values, map_frame.scale, map_frame.selected)
         self.norms.set_lines([[Segment(line[:3], DIM), Segment(line[3:])]
                               for line in frame.norms])
         if frame.edits:

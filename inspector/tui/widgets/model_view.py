@@ -136,6 +136,7 @@ class ModelView(Vertical):
                                     if spec.layer == layer)
             with Panel(id="side"):
                 yield self.top_k
+                yield Static("F4: the unit", classes="compact-hint")
                 yield self.unit_detail
                 yield self.legend
         yield self.step_log

@@ -6,7 +6,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from inspector.tui.frames import TopKFrame
-from inspector.tui.numbers import number
+from inspector.tui.numbers import number, probability
 from inspector.tui.text import glyph
 from inspector.tui.widgets.lines import LinesWidget
 from models.errors import printable
@@ -49,8 +49,9 @@ class TopK(LinesWidget):
         pad = max(map(len, labels))
         width = max(4, self.size.width - pad - 8)
         lines = [[Segment(f"{label:<{pad}} ", LABEL), Segment(bar(prob, width), BAR),
-                  Segment(f" {number(prob, sign=False, digits=3):>5}")]
+                  Segment(f" {probability(prob):>5}")]
                  for label, (_, prob) in zip(labels, self.top, strict=True)]
-        lines.append([Segment(f"entropy {number(frame.entropy, sign=False, digits=3)} bits",
-                              DIM)])
+        entropy = f"entropy {number(frame.entropy, sign=False, digits=3)}"
+        fits = len(entropy) + 5 <= self.size.width  # a narrow side panel drops the unit
+        lines.append([Segment(entropy + " bits" if fits else entropy, DIM)])
         self.set_lines(lines)

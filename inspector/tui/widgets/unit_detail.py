@@ -62,7 +62,7 @@ class UnitDetail(LinesWidget):
             return
         stop = view.history_start + len(view.history) - 1
         lines: list[Line] = [
-            [Segment(f"l{view.layer} unit {view.unit}", BOLD),
+            [Segment(f"{view.scope}l{view.layer} unit {view.unit}", BOLD),
              Segment(f" of {view.hidden}", DIM)],
             [Segment("  ".join(f"{k} {signed(v)}" for k, v in view.state.items()))],
             [Segment(f"{view.name} over t={view.history_start}..{stop}", DIM)],
