@@ -41,6 +41,8 @@ def test_seq2seq_screen(snap_compare, tmp_path, size):
         await pilot.pause()
         await pilot.press("f5", *"scale 0.5 l1.c", "enter")
         await pilot.pause()
+        await pilot.press("home", "down", "down")  # the first decoder step, unit 2 selected
+        await pilot.pause()
         await pilot.pause()
 
     assert snap_compare(InspectorApp(str(path)), terminal_size=size, run_before=run_before)
