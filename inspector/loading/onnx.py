@@ -34,7 +34,7 @@ PLUMBING = {"Squeeze", "Unsqueeze", "Transpose", "Reshape", "Shape", "Gather", "
             "ConstantOfShape", "Expand", "Concat", "Slice", "Cast", "Identity", "Dropout",
             "Softmax", "LogSoftmax", "MatMul", "Add", "Gemm"}
 TOLERANCE = 1e-4
-PROBE_LIMIT = 1 << 16  # elements of the probe input: a declared shape cannot make it huge
+PROBE_LIMIT = 1 << 16  # elements of a probe of the declared shape: it cannot make it huge
 SHORT_PROBE = 8  # time steps of the first probe
 STEP_LIMIT = 1 << 12  # time x batch steps of a probe of the declared shape: ~0.3 s to evaluate
 DAMAGE = (TypeError, ValueError, KeyError, IndexError, AttributeError, UnicodeDecodeError)
@@ -102,8 +102,9 @@ def from_graph(path: Path, source: ModelSource, model, numpy_helper) -> Checkpoi
     if embed is not None:
         tensors["embed.weight"] = torch.from_numpy(embed.copy())
     head_weight, head_bias, softmax = head(path, graph, recurrent[-1], weights)
-    tensors["head.weight"] = torch.from_numpy(np.ascontiguousarray(head_weight))
-    tensors["head.bias"] = torch.from_numpy(np.ascontiguousarray(head_bias))
+    # copies: onnx's arrays may be read-only views, which torch warns about on stderr
+    tensors["head.weight"] = torch.from_numpy(np.array(head_weight, order="C"))
+    tensors["head.bias"] = torch.from_numpy(np.array(head_bias, order="C"))
     if softmax:
         facts.append(f"{softmax} head: its input used as logits")
     checkpoint = detect(path, tensors, source, f"ONNX graph ({len(recurrent)} "
@@ -246,7 +247,7 @@ def agreement(path: Path, model, checkpoint: Checkpoint, embedded: bool) -> None
         raise CheckpointError(f"{path}: the ONNX graph takes {len(feeds)} inputs; one (the "
                               "tokens) is needed")
     dims = [d.dim_value or 2 for d in feeds[0].type.tensor_type.shape.dim]
-    if not 2 <= len(dims) <= 3 or np.prod(dims, dtype=object) > PROBE_LIMIT:
+    if not 2 <= len(dims) <= 3:
         raise CheckpointError(f"{path}: the ONNX graph's input has shape {dims}; expected "
                               "[time, batch] token ids or [time, batch, vocab] one-hot vectors")
     vocab_size = checkpoint.module.head.out_features
@@ -277,10 +278,14 @@ def run_probe(path: Path, model, feed: str, dims: list[int], embedded: bool, voc
     short = [min(dims[0], SHORT_PROBE), min(dims[1], 2), *dims[2:]]
     shapes = [short] if short == dims else [short, dims]
     rng = np.random.default_rng(0)
-    failure = None
+    failure: Exception | None = None
     for shape in shapes:
-        if shape[0] * shape[1] > STEP_LIMIT:
-            break
+        steps = shape[0] * shape[1]
+        if shape is not short and (steps > STEP_LIMIT or steps * vocab_size > PROBE_LIMIT):
+            raise CheckpointError(
+                f"{path}: the ONNX graph does not run on a short probe ({type(failure).__name__}: "
+                f"{first_line(failure)}) and its declared input of {dims[0]} x {dims[1]} steps "
+                f"is too long for its check ({STEP_LIMIT:,} steps, {PROBE_LIMIT:,} values)")
         if embedded:
             probe = rng.integers(0, vocab_size, size=shape)
         else:
@@ -290,9 +295,6 @@ def run_probe(path: Path, model, feed: str, dims: list[int], embedded: bool, voc
             return probe, ReferenceEvaluator(model).run(None, {feed: probe})
         except Exception as exc:  # the graph's own plumbing failed on a probe of this shape
             failure = exc
-    if failure is None:
-        raise CheckpointError(f"{path}: the ONNX graph's input declares {dims[0]} x {dims[1]} "
-                              f"steps, more than the {STEP_LIMIT:,} its check can run")
     raise CheckpointError(f"{path}: the ONNX graph does not run on a probe input "
                           f"({type(failure).__name__}: {first_line(failure)})")
 
