@@ -69,23 +69,29 @@ class _Activation:
             self.scale = (1.0 / self.width).float()
             self.lo32 = lo.float()
             units = first.shape[1]
-            self.offsets = torch.arange(units, dtype=torch.int64) * BINS
-            self.all = torch.zeros(units * BINS, dtype=torch.int64)
-            self.pos = torch.zeros(units * BINS, dtype=torch.int64)
+            self.size = units * BINS
+            self.offsets = torch.arange(units, dtype=torch.int32) * BINS
+            self.all = torch.zeros(self.size, dtype=torch.int64)
+            self.pos = torch.zeros(self.size, dtype=torch.int64)
 
-    def update(self, x: torch.Tensor, y_centred: torch.Tensor,
+    def update(self, x: torch.Tensor, ones_and_y: torch.Tensor,
                positive: torch.Tensor | None) -> None:
+        """Add rows `x` (n, H); `ones_and_y` (2, n) is a row of ones over the centred feature;
+        `positive` (n,) says where a binary feature is 1."""
         shifted = x - self.shift.float()
-        self.sx += shifted.sum(0, dtype=torch.float64)
-        self.sxx += shifted.square().sum(0, dtype=torch.float64)
-        self.sxy += (y_centred @ shifted).double()
+        sums = (ones_and_y @ shifted).double()  # Σx and Σxy in one GEMM (per chunk in float32)
+        self.sx += sums[0]
+        self.sxy += sums[1]
+        self.sxx += shifted.square_().sum(0).double()
         if self.binary:
-            scaled = ((x - self.lo32) * self.scale).nan_to_num_(0.0)  # a NaN is no vote
-            bins = scaled.clamp_(0, BINS - 1).to(torch.int64)
+            scaled = (x - self.lo32).mul_(self.scale).nan_to_num_(0.0)  # a NaN counts in bin 0
+            bins = scaled.clamp_(0, BINS - 1).to(torch.int32)
             bins += self.offsets
-            self.all += torch.bincount(bins.view(-1), minlength=self.all.numel())
-            if positive is not None and len(positive):
-                self.pos += torch.bincount(bins[positive].view(-1), minlength=self.pos.numel())
+            if positive is not None:  # the positive rows count in a second copy of the bins
+                bins += positive[:, None].to(torch.int32) * self.size
+            counts = torch.bincount(bins.view(-1), minlength=2 * self.size)
+            self.pos += counts[self.size:]
+            self.all += counts[:self.size] + counts[self.size:]
 
 
 class UnitStats:
@@ -114,17 +120,18 @@ class UnitStats:
         self.n += len(y64)
         self.sy += float(centred64.sum())
         self.syy += float((centred64 ** 2).sum())
-        centred = torch.from_numpy(centred64.astype(np.float32))
+        ones_and_y = torch.from_numpy(np.stack([np.ones_like(centred64), centred64])
+                                      .astype(np.float32))
         positive = None
         if self.binary:
-            positive = torch.from_numpy(np.flatnonzero(y64 == 1.0))
-            self.positives += len(positive)
+            positive = torch.from_numpy(y64 == 1.0)
+            self.positives += int(positive.sum())
         for name in self.names:
             # a read-only array (a panel's cached rows) is copied: torch cannot share it
             x = torch.from_numpy(np.require(arrays[name], np.float32, ["C", "W"]))
             if name not in self._acts:
                 self._acts[name] = _Activation(x, bounds(self.model, name), self.binary)
-            self._acts[name].update(x, centred, positive)
+            self._acts[name].update(x, ones_and_y, positive)
 
     def correlations(self) -> dict[str, np.ndarray]:
         """r of every unit, by activation (0 for a unit or a feature that never varies)."""

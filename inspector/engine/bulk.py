@@ -98,8 +98,9 @@ def trace_ids(model: NativeModel, token_ids: np.ndarray, state: State | None = N
                 c_prev = state[k].c
                 f, ig = gates["f"].numpy(), (gates["i"] * gates["g"]).numpy()
                 for t in range(len(c)):  # elementwise recurrence: cheap next to the GEMMs
-                    c_prev = f[t] * c_prev + ig[t]
-                    c[t] = c_prev
+                    np.multiply(f[t], c_prev, out=c[t])  # c[t] = f[t] * c_prev + ig[t], in place
+                    c[t] += ig[t]
+                    c_prev = c[t]
                 arrays[f"l{k}.c"] = c
                 c_last = c[-1] if len(c) else c_last
         h_last = h[-1].numpy() if len(h) else state[k].h
