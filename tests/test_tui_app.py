@@ -439,7 +439,9 @@ async def test_nan_activations_are_drawn_and_named(tmp_path):
         assert (255, 0, 255) in {tuple(c) for c in colours}  # a NaN's colour, the marker's too
 
 
-async def test_maps_out_of_view_wait_and_catch_up_when_scrolled_to(lstm):
+async def test_maps_out_of_view_wait_and_catch_up_when_scrolled_to(tmp_path):
+    # four layers: more maps than 80x24 shows at once (the 2x64 demo's two layers now fit)
+    lstm = make_checkpoint(tmp_path / "deep-lstm.safetensors", layers=4, hidden=64)
     app = InspectorApp(str(lstm))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
