@@ -408,7 +408,10 @@ async def test_the_saliency_colours_the_screens_tape_while_on_view(zoo):
         await settle(pilot)
         expected = saliency(model, text, 5)
         values, label, generation = asked[-1]
-        assert values == (*expected.scores, 0.0, 0.0)  # steps after the one on view: none
+        # the worker thread may sum in another order than this one (torch's thread count):
+        # equal to float32 rounding, and the steps after the one on view are exactly none
+        assert values[-2:] == (0.0, 0.0)
+        assert values[:-2] == pytest.approx(expected.scores, rel=1e-5, abs=1e-9)
         assert label == f"saliency of {expected.prediction} at t=5"
         assert generation == timeline.generation
         app.panel.activate(False)
