@@ -15,23 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from rich.segment import Segment
-from rich.style import Style
-from textual import events
-from textual.app import ComposeResult
 
 from inspector.tui.numbers import number
-from inspector.tui.panels.base import AnalysisPanel, PanelError, PanelInput, PanelSpec
+from inspector.tui.panels.base import PanelError, PanelInput, PanelSpec
+from inspector.tui.panels.unit_list import BOLD, DIM, UnitListPanel
 from inspector.tui.panels.units import pattern_of
-from inspector.tui.widgets.lines import LinesWidget
 
 ORDERS = ("value", "dh", "contribution", "match")
 ORDER_TITLES = {"value": "|value|", "dh": "|Δh|", "contribution": "contribution to the prediction",
                 "match": "match"}
 MAP_UNITS = 32  # units each layer's maps keep while the panel is on view
-BOLD = Style(bold=True)
-DIM = Style(dim=True)
-CURSOR = Style(reverse=True)
-SELECTED = Style(bold=True, underline=True)
 
 
 @dataclass(frozen=True)
@@ -112,21 +105,14 @@ def _matches(data: PanelInput) -> tuple[list[np.ndarray], str]:
     return layers, f"r against {described}"
 
 
-class SortPanel(AnalysisPanel):
+class SortPanel(UnitListPanel):
     """The sorted list; the maps follow it while it is on view."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.order = ORDERS[0]
-        self.title = LinesWidget(classes="panel-title")
-        self.rows = LinesWidget(classes="panel-rows")
-        self.sorted: SortedUnits | None = None
-        self.row = 0
-        self.first = 0
+    ORDERS = ORDERS
 
-    def compose_body(self) -> ComposeResult:
-        yield self.title
-        yield self.rows
+    @property
+    def sorted(self) -> SortedUnits | None:
+        return self.result
 
     def depends_on(self, data: PanelInput):
         pattern = (data.feature, data.span) if self.order == "match" else None
@@ -136,18 +122,13 @@ class SortPanel(AnalysisPanel):
         return score_units(data, self.order)
 
     def draw(self, result: SortedUnits) -> None:
-        if self.sorted is None or self.sorted.order != result.order:
-            self.row = self.first = 0
-        self.sorted = result
-        self._draw()
+        self.show(result, fresh=self.result is not None and self.result.order != result.order)
         top = MAP_UNITS if self.data is None else min(MAP_UNITS, self.data.model.hidden)
         self.post_message(self.ShowUnits(tuple(o[:top] for o in result.layer_orders),
                                          f"top {top} by {ORDER_TITLES[result.order]}"))
 
     def clear(self) -> None:
-        self.sorted = None
-        self.title.set_lines([])
-        self.rows.set_lines([])
+        super().clear()
         self.post_message(self.ShowUnits(None))
 
     def activate(self, active: bool) -> None:
@@ -155,59 +136,18 @@ class SortPanel(AnalysisPanel):
         super().activate(active)
         if was and not active:  # the maps show every unit again
             self.post_message(self.ShowUnits(None))
-        elif active and not was and self.sorted is not None and self.shown_key is not None:
-            self.draw(self.sorted)
+        elif active and not was and self.result is not None and self.shown_key is not None:
+            self.draw(self.result)
 
-    def update_input(self, data: PanelInput) -> None:
-        unit_moved = self.data is not None and self.data.unit != data.unit
-        super().update_input(data)
-        if unit_moved and self.sorted is not None:
-            self._draw()
+    def unit_names(self) -> tuple[str, ...]:
+        return self.result.names
 
-    @property
-    def capacity(self) -> int:
-        return max(1, self.size.height - 2)
+    def title_line(self) -> list[Segment]:
+        return [Segment("units by ", DIM), Segment(ORDER_TITLES[self.result.order], BOLD),
+                Segment(f" · {self.result.about} · ctrl+←→ order", DIM)]
 
-    def _draw(self) -> None:
-        result = self.sorted
-        self.title.set_lines([[Segment("units by ", DIM), Segment(ORDER_TITLES[result.order], BOLD),
-                               Segment(f" · {result.about} · ctrl+←→ order", DIM)]])
-        self.row = min(self.row, len(result.names) - 1)
-        if self.row < self.first:
-            self.first = self.row
-        elif self.row >= self.first + self.capacity:
-            self.first = self.row - self.capacity + 1
-        selected = self.data.unit if self.data is not None else None
-        lines = []
-        for rank in range(self.first, min(len(result.names), self.first + self.capacity)):
-            name = result.names[rank]
-            style = CURSOR if rank == self.row else SELECTED if name == selected else Style()
-            lines.append([Segment(f"{rank + 1:>3} {name:<10} {number(result.scores[rank])}",
-                                  style)])
-        self.rows.set_lines(lines)
-
-    def cursor(self, delta: int) -> None:
-        if self.sorted is None or not self.sorted.names:
-            return
-        names = self.sorted.names
-        selected = self.data.unit if self.data is not None else None
-        if names[self.row] == selected or delta == 0:
-            self.row = max(0, min(len(names) - 1, self.row + delta))
-        self._draw()
-        self.post_message(self.SelectUnit(names[self.row]))
-
-    def option(self, delta: int) -> None:
-        self.order = ORDERS[(ORDERS.index(self.order) + delta) % len(ORDERS)]
-        if self.data is not None:
-            self.update_input(self.data)
-
-    def on_click(self, event: events.Click) -> None:
-        if self.sorted is None:
-            return
-        offset = event.get_content_offset(self.rows)
-        if offset is not None and 0 <= offset.y < len(self.rows.lines):
-            self.row = self.first + offset.y
-            self.cursor(0)
+    def row_text(self, rank: int) -> str:
+        return f"{rank + 1:>3} {self.result.names[rank]:<10} {number(self.result.scores[rank])}"
 
 
 SPEC = PanelSpec("sort", "Sort units", SortPanel, order=25,

@@ -13,20 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.segment import Segment
-from rich.style import Style
-from textual import events
-from textual.app import ComposeResult
 
 from inspector.tui.numbers import number
-from inspector.tui.panels.base import AnalysisPanel, PanelError, PanelInput, PanelSpec
-from inspector.tui.widgets.lines import LinesWidget
+from inspector.tui.panels.base import PanelError, PanelInput, PanelSpec
+from inspector.tui.panels.unit_list import BOLD, DIM, UnitListPanel
 
 TOP = 64  # units kept from a ranking (the panel shows as many as fit)
 ORDERS = ("r", "jaccard")
-BOLD = Style(bold=True)
-DIM = Style(dim=True)
-CURSOR = Style(reverse=True)
-SELECTED = Style(bold=True, underline=True)
 
 
 @dataclass(frozen=True)
@@ -81,95 +74,38 @@ def row_text(rank: int, score, binary: bool) -> str:
     return text
 
 
-class UnitsPanel(AnalysisPanel):
+class UnitsPanel(UnitListPanel):
     """The ranking, best first; the cursor row is the unit selected from it."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.by = ORDERS[0]
-        self.title = LinesWidget(classes="panel-title")
-        self.rows = LinesWidget(classes="panel-rows")
-        self.matches: UnitMatches | None = None
-        self.row = 0  # the cursor's row in the ranking
-        self.first = 0  # the first row on screen
-
-    def compose_body(self) -> ComposeResult:
-        yield self.title
-        yield self.rows
-
-    def depends_on(self, data: PanelInput):
-        return (data.generation, data.feature, data.span, self.by)
-
-    def compute(self, data: PanelInput) -> UnitMatches:
-        return match_units(data, self.by)
-
-    def draw(self, result: UnitMatches) -> None:
-        if self.matches is None or self.matches.pattern != result.pattern:
-            self.row = self.first = 0
-        self.matches = result
-        self._draw()
-
-    def clear(self) -> None:
-        self.matches = None
-        self.title.set_lines([])
-        self.rows.set_lines([])
-
-    def update_input(self, data: PanelInput) -> None:
-        unit_moved = self.data is not None and self.data.unit != data.unit
-        super().update_input(data)
-        if unit_moved and self.matches is not None:
-            self._draw()
+    ORDERS = ORDERS
 
     @property
-    def capacity(self) -> int:
-        return max(1, self.size.height - 2)
+    def matches(self) -> UnitMatches | None:
+        return self.result
 
-    def _draw(self) -> None:
-        matches = self.matches
+    def depends_on(self, data: PanelInput):
+        return (data.generation, data.feature, data.span, self.order)
+
+    def compute(self, data: PanelInput) -> UnitMatches:
+        return match_units(data, self.order)
+
+    def draw(self, result: UnitMatches) -> None:
+        self.show(result, fresh=self.result is not None and self.result.pattern != result.pattern)
+
+    def unit_names(self) -> tuple[str, ...]:
+        return tuple(score.name for score in self.result.ranking.units)
+
+    def title_line(self) -> list[Segment]:
+        matches = self.result
         ranking = matches.ranking
         kind = (f"on at {matches.positives} of {ranking.steps} steps" if matches.binary
                 else f"{ranking.steps} steps")
-        order = "|r|" if self.by == "r" or not matches.binary else "Jaccard"
-        self.title.set_lines([[Segment("units following ", DIM), Segment(matches.described, BOLD),
-                               Segment(f" ({kind}), by {order}", DIM)]])
-        units = ranking.units
-        self.row = min(self.row, len(units) - 1)
-        if self.row < self.first:
-            self.first = self.row
-        elif self.row >= self.first + self.capacity:
-            self.first = self.row - self.capacity + 1
-        selected = self.data.unit if self.data is not None else None
-        lines = []
-        for rank in range(self.first, min(len(units), self.first + self.capacity)):
-            score = units[rank]
-            style = CURSOR if rank == self.row else SELECTED if score.name == selected else Style()
-            lines.append([Segment(row_text(rank + 1, score, matches.binary), style)])
-        self.rows.set_lines(lines)
+        order = "|r|" if self.order == "r" or not matches.binary else "Jaccard"
+        return [Segment("units following ", DIM), Segment(matches.described, BOLD),
+                Segment(f" ({kind}), by {order}", DIM)]
 
-    def cursor(self, delta: int) -> None:
-        """Move to the next / previous ranked unit and select it (the first press selects the
-        row the cursor is on, if it is not selected yet)."""
-        if self.matches is None or not self.matches.ranking.units:
-            return
-        units = self.matches.ranking.units
-        selected = self.data.unit if self.data is not None else None
-        if units[self.row].name == selected or delta == 0:
-            self.row = max(0, min(len(units) - 1, self.row + delta))
-        self._draw()
-        self.post_message(self.SelectUnit(self.matches.ranking.units[self.row].name))
-
-    def option(self, delta: int) -> None:
-        self.by = ORDERS[(ORDERS.index(self.by) + delta) % len(ORDERS)]
-        if self.data is not None:
-            self.update_input(self.data)
-
-    def on_click(self, event: events.Click) -> None:
-        if self.matches is None:
-            return
-        offset = event.get_content_offset(self.rows)
-        if offset is not None and 0 <= offset.y < len(self.rows.lines):
-            self.row = self.first + offset.y
-            self.cursor(0)
+    def row_text(self, rank: int) -> str:
+        return row_text(rank + 1, self.result.ranking.units[rank], self.result.binary)
 
 
 SPEC = PanelSpec("units", "Units for a pattern", UnitsPanel, order=20,
