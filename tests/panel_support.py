@@ -6,10 +6,10 @@ from __future__ import annotations
 import torch
 from textual.app import App, ComposeResult
 
-from inspector.engine import Feed, Intervene, NativeModel, Session
+from inspector.engine import Feed, NativeModel, Session
 from inspector.tui.panels.base import AnalysisPanel, PanelInput, PanelSpec
 from inspector.tui.panels.dock import AnalysisDock
-from inspector.tui.panels.inputs import model_info
+from inspector.tui.panels.inputs import events_input, model_info
 from inspector.tui.panels.source import TimelineSource
 from models.char_rnn import CharRNN, CharRNNConfig
 from models.vocab import CharVocab
@@ -18,27 +18,12 @@ from models.vocab import CharVocab
 def panel_input(session, source: TimelineSource, info, generation: int, *,
                 t: int | None, unit: str | None, feature: str | None = None,
                 span: tuple[int, int] | None = None) -> PanelInput:
-    """The input every panel gets for this frame of `session`, built as the main screen's
-    `timeline_input` builds it from the controller's timeline."""
+    """The input every panel gets for this frame of `session`, through the same
+    `events_input` the main screen's `timeline_input` uses."""
     events = session.events
     tokens = tuple(e.typed for e in events if isinstance(e, Feed))
-    interventions = []
-    step = 0
-    for event in events:
-        if isinstance(event, Feed):
-            step += 1
-        elif isinstance(event, Intervene):
-            interventions.append((step, event.intervention.describe()))
-    branch = session.branch
-
-    def reference(name: str | None):
-        if name is None:
-            return source.activations(tuple(e for e in events if isinstance(e, Feed)))
-        return source.activations(session.branch_events(name))
-
-    return PanelInput(generation, info, tokens, t, unit, source.activations(events), source.run,
-                      feature, span, branch, session.branch_names(),
-                      tuple(interventions), reference)
+    return events_input(events, tokens, session, source, info, generation, t=t, unit=unit,
+                        feature=feature, span=span, branch=session.branch)
 
 
 def small_model(cell: str = "lstm", layers: int = 2, hidden: int = 16, seed: int = 0,

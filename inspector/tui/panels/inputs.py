@@ -24,12 +24,21 @@ def timeline_input(timeline: Any, source: TimelineSource, session: Any) -> Panel
     """The input for this frame from the controller's `frames.Timeline` (the main screen's
     way). `session` is only read by `reference(branch)`, in a worker, for another branch's
     events (the branch on screen is never read there)."""
-    from inspector.engine.session import Feed, Intervene
-
     if source.info is None or source.info.label != timeline.label:
         source.info = model_info(timeline.model, timeline.label, timeline.task)
-    events = timeline.events
-    tokens = tuple(step.typed for step in timeline.steps)
+    return events_input(timeline.events, tuple(step.typed for step in timeline.steps), session,
+                        source, source.info, timeline.generation, t=timeline.t,
+                        unit=timeline.unit_name, feature=timeline.feature, span=timeline.span,
+                        branch=timeline.branch)
+
+
+def events_input(events: tuple, tokens: tuple[str, ...], session: Any, source: TimelineSource,
+                 info: ModelInfo, generation: int, *, t: int | None, unit: str | None,
+                 feature: str | None, span: tuple[int, int] | None, branch: str) -> PanelInput:
+    """The input for the timeline made of `events` (the branch on view): its interventions with
+    the step each edits the state of, and the runs a panel may compare with (`reference`)."""
+    from inspector.engine.session import Feed, Intervene
+
     interventions = []
     step = 0
     for event in events:
@@ -43,6 +52,6 @@ def timeline_input(timeline: Any, source: TimelineSource, session: Any) -> Panel
             return source.activations(tuple(e for e in events if isinstance(e, Feed)))
         return source.activations(session.branch_events(name))
 
-    return PanelInput(timeline.generation, source.info, tokens, timeline.t, timeline.unit_name,
-                      source.activations(events), source.run, timeline.feature, timeline.span,
-                      timeline.branch, session.branch_names(), tuple(interventions), reference)
+    return PanelInput(generation, info, tokens, t, unit, source.activations(events), source.run,
+                      feature, span, branch, session.branch_names(), tuple(interventions),
+                      reference)
