@@ -25,6 +25,7 @@ from torch import nn
 
 from inspector.engine.cells import LayerStep, LayerWeights, frozen, step_layer
 from inspector.engine.hooked import CHECK_TOLERANCE, HiddenLayout, ProtocolError, readable
+from inspector.engine.model import ModelFacts
 from inspector.engine.records import (
     LayerState,
     Output,
@@ -124,7 +125,7 @@ class WholeRun:
                 in enumerate(zip(pieces, self.layers, self.outputs, strict=True))]
 
 
-class WholeModel:
+class WholeModel(ModelFacts):
     """A model with a bidirectional nn.RNN/LSTM/GRU, run over the whole input (see the module's
     docstring). `head` False: a seq2seq encoder, whose `out` is its outputs."""
 
@@ -150,20 +151,6 @@ class WholeModel:
         self._labels, self.output_kind, self.output_note = self._head(out, labels, output)
 
     # -- what it is (the InspectableModel attributes traces and info read) --------------------
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self._labels if self._labels is not None else self.vocab.tokens
-
-    @property
-    def gate_names(self) -> tuple[str, ...]:
-        from inspector.engine.cells import GATES
-
-        return GATES[self.cell]
-
-    @property
-    def has_cell(self) -> bool:
-        return self.cell == "lstm"
-
     @property
     def nonlinearity(self) -> str | None:
         return self.weights[0][0].nonlinearity if self.cell == "rnn" else None

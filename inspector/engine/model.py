@@ -62,16 +62,13 @@ def torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-class InspectableModel(ABC):
-    kind: str  # char | mlp
-    name: str
+class ModelFacts:
+    """What a model is, as traces, `info` and the screens read it: shared by the models that
+    step (`InspectableModel`) and those run over a whole input (`bidirectional.WholeModel`)."""
+
     vocab: CharVocab
     cell: str  # rnn | lstm | gru | mlp | custom (a hand-written cell: no gates to read)
-    n_layers: int
-    hidden: int
-    output_kind: str = "logits"  # logits | log_probs | probs | raw (records.OUTPUT_KINDS)
     _labels: tuple[str, ...] | None = None
-    can_hold = False  # whether `step(..., hold=)` puts clamps in before the head reads the state
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -91,6 +88,15 @@ class InspectableModel(ABC):
     def nonlinearity(self) -> str | None:
         """`tanh` | `relu` for plain RNN layers (a relu state is unbounded); None otherwise."""
         return None
+
+
+class InspectableModel(ModelFacts, ABC):
+    kind: str  # char | mlp
+    name: str
+    n_layers: int
+    hidden: int
+    output_kind: str = "logits"  # logits | log_probs | probs | raw (records.OUTPUT_KINDS)
+    can_hold = False  # whether `step(..., hold=)` puts clamps in before the head reads the state
 
     def activation_names(self) -> list[str]:
         names = []
