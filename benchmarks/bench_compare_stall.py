@@ -45,7 +45,7 @@ async def stall_while_catching_up(first: Path, second: Path, text: str,
     n = len(text)
     app = InspectorApp(str(first), compare=str(second))
     async with app.run_test(size=size):
-        await wait_until(app, lambda shown: "no steps yet" in shown and "agree" in shown,
+        await wait_until(app, lambda shown: "no steps yet" in shown and "both models read" in shown,
                          timeout=300, every=0.5)
         wakeups: list[tuple[float, float]] = []  # (slept from, woke at)
         shots: list[tuple[float, float]] = []
