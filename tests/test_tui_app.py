@@ -6,7 +6,6 @@ import io
 import json
 import re
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -325,11 +324,11 @@ async def test_below_the_minimum_size_it_says_so(lstm):
         assert message.display and "at least 80x24" in str(message.render())
         assert not app.main.query_one("#content").display
         await pilot.resize_terminal(100, 30)
-        await pilot.pause()
+        await settle(pilot)
         assert not message.display and app.main.query_one("#content").display
 
 
-async def test_ten_thousand_characters_stay_responsive(lstm):
+async def test_keys_after_ten_thousand_characters_step_and_undo_in_order(lstm):
     app = InspectorApp(str(lstm))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -337,14 +336,11 @@ async def test_ten_thousand_characters_stay_responsive(lstm):
         app.main.queue_text(text[:10_000])
         await settle(pilot)
         assert "t=9999 of 10000 steps" in status(app)
-        started = time.perf_counter()
-        await pilot.press(*"hello")
+        await pilot.press(*"hello")  # how fast: benchmarks/bench_long_session.py
         await settle(pilot)
-        per_key = (time.perf_counter() - started) / 5
         assert "t=10004 of 10005" in status(app)
         assert tape_lines(app)[0].endswith("u v w x y z a b c d e f g h i j k l m n o p h e l l o")
         assert log_lines(app)[-1].startswith("t=10004  x='o'")
-        assert per_key < 0.25
         await pilot.press("backspace", "left", "left")
         assert "t=10001 of 10004" in status(app)
 
