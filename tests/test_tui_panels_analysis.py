@@ -128,9 +128,11 @@ async def test_the_trajectory_marks_the_fixed_points_of_the_input_on_view(zoo):
         pcs = " × ".join(f"PC{i + 1} ({share:.0%})" for i, share in
                          enumerate(expected.explained))
         assert lines[0] == (f"l0.h in {pcs} · ◆ t={t} x=. · hold .: ● {stable} stable "
-                            f"(→{outputs}) ○ {unstable} unstable")
+                            f"(→{outputs}) ○ {unstable} unstable · 48 starts")
         assert stable >= 4
-        plot = "\n".join(lines[1:-1])
+        assert lines[-2] == "max|λ| " + " ".join(
+            f"{'●' if p.stable else '○'}→{p.output} {p.max_abs_eig:.3f}" for p in fixed.points)
+        plot = "\n".join(lines[1:-2])
         assert plot.count("◆") == 1 and 1 <= plot.count("●") <= stable
         assert len(lines) - 2 == app.panel.size.height - 3  # the plot fills the panel
 
@@ -368,26 +370,6 @@ async def test_a_quiet_panel_computes_once_the_frames_pause():
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert panel.computed == [5] and panel.shown == 5
-
-
-async def test_a_large_state_is_not_searched_on_screen(tmp_path):
-    import torch
-
-    from inspector.engine import NativeModel
-    from models.char_rnn import CharRNN, CharRNNConfig
-    from models.vocab import CharVocab
-
-    torch.manual_seed(0)
-    vocab = CharVocab.letters()
-    model = NativeModel(CharRNN(CharRNNConfig(len(vocab), "lstm", 2, 96, 8)), vocab, "big")
-    timeline = Timeline(model).feed("abcabc")
-    app = Host(TrajectoryPanel)
-    async with app.run_test(size=(120, 16)) as pilot:
-        app.dock.update_input(timeline.input())
-        await settle(pilot)
-        assert ("fixed points: a state of 384 numbers takes minutes to search; run rnn-inspect "
-                "fixed-points") in app.panel.plot.text().splitlines()[0]
-        assert not app.panel.searching and not app.panel.fixed
 
 
 async def test_the_saliency_colours_the_screens_tape_while_on_view(zoo):

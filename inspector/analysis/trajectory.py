@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inspector.analysis.fixed_points import FixedPointResult, StepMap, find_fixed_points
+from inspector.analysis.fixed_points import (
+    ITERATIONS,
+    FixedPointResult,
+    Progress,
+    StepMap,
+    find_fixed_points,
+)
 from inspector.analysis.pca import Components, Moments, components
 from inspector.engine.model import NativeModel
 
@@ -55,9 +61,13 @@ def stacked_states(arrays: Mapping[str, np.ndarray], names: list[str], count: in
 
 
 def visited_fixed_points(model: NativeModel, hold: str, arrays: Mapping[str, np.ndarray],
-                         starts: int = FIXED_POINT_STARTS) -> FixedPointResult:
-    """Fixed points of `model` with `hold` held, searched from states the run went through."""
-    return find_fixed_points(model, hold, stacked_states(arrays, state_names(model), starts))
+                         starts: int = FIXED_POINT_STARTS, iterations: int = ITERATIONS,
+                         progress: Progress | None = None) -> FixedPointResult:
+    """Fixed points of `model` with `hold` held, searched from `starts` states the run went
+    through, evenly spaced: what `rnn-inspect fixed-points MODEL --hold HOLD --input TEXT
+    --starts N --iterations M` finds for the same text."""
+    return find_fixed_points(model, hold, stacked_states(arrays, state_names(model), starts),
+                             iterations=iterations, progress=progress)
 
 
 def trajectory(rows: np.ndarray, name: str, first_t: int = 0,

@@ -6,19 +6,26 @@ shows step by step.
 
 The layer is the selected unit's (else layer 0). PCA is `inspector.analysis.pca` over every step
 of the timeline on view; the fixed points are `inspector.analysis.fixed_points` searched from
-states the run visited, in a second worker (seconds for a 2×64 LSTM), kept per held input.
+states the run visited, in a second worker that says how far it is and is cancelled when the
+input on view changes, kept per held input: the full search (48 starts, 200 iterations; seconds
+for the 2×64 demo) up to `FULL_SEARCH` numbers of state, a bounded one beyond (fewer starts and
+iterations; ~15 s on one core for a 2×512 LSTM), which the panel says. Either is exactly
+`rnn-inspect fixed-points MODEL --hold X --input TEXT --starts N --iterations M`.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual import work
+from textual.message import Message
+from textual.worker import get_current_worker
 
 from inspector.tui.panels.base import PanelError, PanelInput, PanelSpec
 from inspector.tui.panels.braille import BrailleCanvas, Scale
@@ -26,7 +33,11 @@ from inspector.tui.panels.quiet import QuietPanel
 from inspector.tui.text import token_label
 from inspector.tui.widgets.lines import LinesWidget
 
-MAX_SEARCHED_STATE = 256  # a 2x64 LSTM's [h; c]: ~2-10 s of search (its Jacobians are D x D)
+FULL_SEARCH = 512  # numbers of state searched with the full settings (a 2x128 LSTM's [h; c])
+LARGEST_SEARCH = 4096  # beyond this a Jacobian alone is 128 MB: the command line's job
+FULL_STARTS, FULL_ITERATIONS = 48, 200  # analysis.trajectory.FIXED_POINT_STARTS, ITERATIONS
+BOUNDED_STARTS, BOUNDED_ITERATIONS = 16, 100
+PROGRESS_EVERY = 0.25  # s between progress lines
 DRAWN = 400  # newest steps drawn (the axes are of every step)
 RECENT = 6  # steps drawn brighter before the one on view
 OLD, NEWER, CURRENT, FIXED, VIEW = 0, 1, 2, 3, 4
@@ -46,6 +57,7 @@ class TrajectoryView:
     hold: str  # its input, whose fixed points are marked
     hops: np.ndarray  # (T,) ‖h_t − h_{t−1}‖ (h_{−1} the zero state)
     fixed_note: str  # why no fixed points are marked, or "" when they are
+    plan: SearchPlan | None = None  # how the marked points were searched
 
 
 def layer_of(data: PanelInput) -> int:
@@ -65,17 +77,55 @@ def stacked_names(data: PanelInput) -> list[str]:
             if f"l{k}.{part}" in have]
 
 
+@dataclass(frozen=True)
+class SearchPlan:
+    """How the panel searches: the command line's --starts and --iterations."""
+
+    starts: int
+    iterations: int
+    bounded: bool  # fewer than the full search's, because the state is large
+
+    def describe(self) -> str:
+        return f"{self.starts} starts" + (f", {self.iterations} iterations (bounded)"
+                                          if self.bounded else "")
+
+
+def state_size(data: PanelInput) -> int:
+    return data.model.n_layers * data.model.hidden * (2 if data.model.cell == "lstm" else 1)
+
+
+def search_plan(data: PanelInput) -> SearchPlan:
+    """The full search up to FULL_SEARCH numbers of state, a bounded one beyond; never more
+    starts than steps (the command line takes the same evenly spaced states)."""
+    if state_size(data) <= FULL_SEARCH:
+        return SearchPlan(min(FULL_STARTS, data.steps), FULL_ITERATIONS, False)
+    return SearchPlan(min(BOUNDED_STARTS, data.steps), BOUNDED_ITERATIONS, True)
+
+
 def fixed_points_possible(data: PanelInput) -> str:
     """'' when fixed points can be searched, else why not."""
     if data.model.cell == "mlp":
         return "an MLP has no state: no fixed points"
     if not data.model.native:
         return "fixed points need the model's own weights (not a model with its own forward)"
-    size = data.model.n_layers * data.model.hidden * (2 if data.model.cell == "lstm" else 1)
-    if size > MAX_SEARCHED_STATE:
-        return (f"fixed points: a state of {size} numbers takes minutes to search; "
+    size = state_size(data)
+    if size > LARGEST_SEARCH:
+        return (f"fixed points: a state of {size} numbers is too large to search here; "
                 "run rnn-inspect fixed-points")
     return ""
+
+
+STAGES = {"adam": "descent", "newton": "refining", "stability": "stability"}
+
+
+def progress_line(hold: str, plan: SearchPlan, stage: str, done: int, total: int,
+                  seconds: float) -> str:
+    return (f"searching the fixed points of {token_label(hold)} from {plan.describe()}… "
+            f"{STAGES.get(stage, stage)} {done}/{total} · {seconds:.0f} s")
+
+
+class SearchCancelled(Exception):
+    """The input on view moved on (or the panel was hidden): this search is not wanted."""
 
 
 def project(data: PanelInput, fixed) -> TrajectoryView:
@@ -93,8 +143,10 @@ def project(data: PanelInput, fixed) -> TrajectoryView:
     if isinstance(fixed, str):  # the search failed: say why
         note, fixed = fixed, None
     elif not note and fixed is None:
-        note = f"searching the fixed points of {token_label(hold)}…"
-    return TrajectoryView(trajectory(rows, name, 0, fixed), t, hold, hops, note)
+        note = f"searching the fixed points of {token_label(hold)} from " \
+               f"{search_plan(data).describe()}…"
+    plan = None if fixed is None else replace(search_plan(data), starts=fixed.starts)
+    return TrajectoryView(trajectory(rows, name, 0, fixed), t, hold, hops, note, plan)
 
 
 def plot_lines(view: TrajectoryView, width: int, height: int) -> list[list[Segment]]:
@@ -113,9 +165,14 @@ def plot_lines(view: TrajectoryView, width: int, height: int) -> list[list[Segme
         head += [Segment(f" · hold {token_label(view.hold)}: ", DIM),
                  Segment(f"● {len(stable)} stable", LAYER_STYLES[FIXED]),
                  Segment(f" (→{outputs})" if outputs else "", DIM), Segment(" ", DIM),
-                 Segment(f"○ {len(unstable)} unstable", UNSTABLE_STYLE)]
-        if sum(len(segment.text) for segment in head) > width:  # the counts matter most
-            head = [segment for segment in head if not segment.text.startswith(" (→")]
+                 Segment(f"○ {len(unstable)} unstable", UNSTABLE_STYLE),
+                 Segment(f" · {view.plan.describe()}" if view.plan else "", DIM)]
+        for drop in (" (→", " in PC"):  # the counts and how they were found matter most
+            if sum(len(segment.text) for segment in head) > width:
+                head = [segment if not segment.text.startswith(drop) else
+                        Segment(" " if drop == " in PC" else "", DIM) for segment in head]
+    fixed_lines = [eigen_line(tr.fixed)] if tr.fixed else []
+    height -= len(fixed_lines)
     canvas = BrailleCanvas(width, max(1, height))
     path = tr.path
     first = max(0, len(path) - DRAWN)
@@ -146,8 +203,19 @@ def plot_lines(view: TrajectoryView, width: int, height: int) -> list[list[Segme
             line.append(Segment(text, LAYER_STYLES[layer]))
             col += len(text)
         lines.append(line)
-    lines += hop_lines(view, width)
+    lines += fixed_lines + hop_lines(view, width)
     return lines
+
+
+def eigen_line(points) -> list[Segment]:
+    """Each fixed point's output and largest |eigenvalue| (stable below 1), as the command line
+    prints them (three decimals)."""
+    line = [Segment("max|λ|", DIM)]
+    for p in points:
+        line += [Segment(" "), Segment(f"{'●' if p.stable else '○'}→{token_label(p.output)} ",
+                                        LAYER_STYLES[FIXED] if p.stable else UNSTABLE_STYLE),
+                 Segment(f"{p.max_abs_eig:.3f}")]
+    return line
 
 
 def hop_lines(view: TrajectoryView, width: int) -> list[list[Segment]]:
@@ -166,15 +234,33 @@ def hop_lines(view: TrajectoryView, width: int) -> list[list[Segment]]:
 
 
 class TrajectoryPanel(QuietPanel):
+    class SearchProgress(Message):
+        def __init__(self, key: tuple[object, str], line: str) -> None:
+            super().__init__()
+            self.key = key
+            self.line = line
+
+    class SearchDone(Message):
+        def __init__(self, key: tuple[object, str], result: object) -> None:
+            super().__init__()
+            self.key = key
+            self.result = result  # a FixedPointResult, or the line saying why the search failed
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.plot = LinesWidget(classes="trajectory-plot")
         self.view: TrajectoryView | None = None
         # (model info, hold) -> FixedPointResult, or the line saying why the search failed
         self.fixed: dict[tuple[object, str], object] = {}
-        self.searching: set[tuple[object, str]] = set()
+        self.search_key: tuple[object, str] | None = None  # the search running, if any
+        self.search_line = ""  # its newest progress line
+        self.cancelled = 0  # searches stopped before their end (the input moved on)
         self.fixed_version = 0
         self._lock = threading.Lock()
+
+    @property
+    def searching(self) -> bool:
+        return self.search_key is not None
 
     def compose_body(self):
         yield self.plot
@@ -195,48 +281,88 @@ class TrajectoryPanel(QuietPanel):
         self.view = result
         self._redraw()
         data = self.data
-        key = (data.model, result.hold) if data is not None else None
+        if data is None or fixed_points_possible(data):
+            return
+        key = (data.model, result.hold)
         with self._lock:
             known = key in self.fixed
-        if (data is not None and not known and not fixed_points_possible(data)
-                and key not in self.searching):
-            self.searching.add(key)
-            self._search(data, result.hold, key)
+        if not known and key != self.search_key:
+            self.search_key, self.search_line = key, ""
+            self._search(data, result.hold, key)  # exclusive: an older search is cancelled
+
+    def activate(self, active: bool) -> None:
+        if not active and self.search_key is not None:  # hidden: its search stops
+            self.workers.cancel_group(self, "fixed-points")
+            self.search_key = None
+        super().activate(active)
 
     def _redraw(self) -> None:
         if self.view is None:
             return
+        view = self.view
+        if self.search_line and self.search_key == (getattr(self.data, "model", None), view.hold) \
+                and not view.trajectory.fixed:
+            view = replace(view, fixed_note=self.search_line)
         width = max(10, self.plot.size.width or self.size.width or 60)
         rows = max(3, (self.size.height or 12) - 3)
-        self.plot.set_lines(plot_lines(self.view, width, rows))
+        self.plot.set_lines(plot_lines(view, width, rows))
 
     def on_resize(self) -> None:
         self._redraw()
 
-    @work(thread=True, group="fixed-points")
+    @work(thread=True, exclusive=True, group="fixed-points")
     def _search(self, data: PanelInput, hold: str, key: tuple[object, str]) -> None:
         from inspector.analysis.trajectory import visited_fixed_points
 
+        worker = get_current_worker()
+        plan = search_plan(data)
+        started = last = time.monotonic()
+
+        def progress(stage: str, done: int, total: int) -> None:
+            nonlocal last
+            if worker.is_cancelled:
+                raise SearchCancelled
+            now = time.monotonic()
+            if now - last >= PROGRESS_EVERY:
+                last = now
+                self.post_message(self.SearchProgress(
+                    key, progress_line(hold, plan, stage, done, total, now - started)))
+
         try:
             arrays = {name: data.activations.get(name) for name in stacked_names(data)}
-            result = data.run(lambda model: visited_fixed_points(model, hold, arrays))
+            result = data.run(lambda model: visited_fixed_points(
+                model, hold, arrays, plan.starts, plan.iterations, progress))
+        except SearchCancelled:
+            self.post_message(self.SearchDone(key, None))
+            return
         except Exception as exc:  # a failed search is one line; the path stays
             self.log.error("fixed-point search failed", exc)
             result = f"no fixed points: {type(exc).__name__}: {exc}"
-        self.app.call_from_thread(self._found, key, result)
+        self.post_message(self.SearchDone(key, result))
 
-    def _found(self, key: tuple[object, str], result) -> None:
-        self.searching.discard(key)
+    def on_trajectory_panel_search_progress(self, message: SearchProgress) -> None:
+        message.stop()
+        if message.key == self.search_key:
+            self.search_line = message.line
+            self._redraw()
+
+    def on_trajectory_panel_search_done(self, message: SearchDone) -> None:
+        message.stop()
+        if message.result is None:  # cancelled: a newer search (or none) is wanted
+            self.cancelled += 1
+            return
+        if message.key == self.search_key:
+            self.search_key, self.search_line = None, ""
         with self._lock:
-            self.fixed[key] = result
+            self.fixed[message.key] = message.result
         self.fixed_version += 1
         if self.data is not None:
             self.update_input(self.data)
 
-
     def clear(self) -> None:
         self.view = None
         self.plot.set_lines([])
+
 
 SPEC = PanelSpec("trajectory", "Trajectory", TrajectoryPanel, order=40,
                  description="The state's path in its first two principal components, with the "
