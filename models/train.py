@@ -24,6 +24,7 @@ EVAL_SEED_OFFSET = 1_000_003  # held-out data never shares the training generato
 # out-of-memory kill minutes later. Layers match CharRNNConfig's own limit.
 LIMITS = {"layers": (1, 8), "hidden": (1, 4096), "embed": (0, 4096), "steps": (1, 10_000_000),
           "batch": (1, 4096), "seq_len": (1, 65_536), "seed": (0, 2**64 - 1)}
+MAX_LR = 10.0  # Adam with a larger step only diverges (and 1e39 overflows torch's float32)
 MAX_VOCAB = 10_000  # distinct characters a text-task vocabulary may hold
 MAX_PARAMETERS = 100_000_000
 MAX_ACTIVATIONS = 250_000_000  # floats one training step keeps for backward (~1 GB)
@@ -56,16 +57,25 @@ class TrainingDiverged(ValueError):
     """The loss became NaN or infinite: the weights are junk and must not be saved."""
 
 
+def check_numbers(config) -> None:
+    """The numeric options of a training config (`TrainConfig` or a pairs config: those of
+    LIMITS it has, and `lr`) within their bounds, else a ValueError naming the option as the
+    command spells it. A learning rate above MAX_LR is refused too: Adam's step would overflow
+    float32 (`--lr 1e308` raised inside torch) long before it could train anything."""
+    for name, (low, high) in LIMITS.items():
+        value = getattr(config, name, None)
+        if value is not None and not low <= value <= high:
+            raise ValueError(f"--{name.replace('_', '-')} must be between {low:,} and {high:,}, "
+                             f"not {value:,}")
+    if not (math.isfinite(config.lr) and 0 < config.lr <= MAX_LR):
+        raise ValueError(f"--lr must be a positive finite number at most {MAX_LR:g}, not "
+                         f"{config.lr:g}")
+
+
 def validate(config: TrainConfig) -> None:
     """Refuse, before anything is allocated, a configuration that cannot train a real model
     (ValueError naming the option as the command spells it)."""
-    for name, (low, high) in LIMITS.items():
-        value = getattr(config, name)
-        if not low <= value <= high:
-            raise ValueError(f"--{name.replace('_', '-')} must be between {low:,} and {high:,}, "
-                             f"not {value:,}")
-    if not (math.isfinite(config.lr) and config.lr > 0):
-        raise ValueError(f"--lr must be a positive finite number, not {config.lr}")
+    check_numbers(config)
     if config.cell == "mlp" and config.embed == 0:
         raise ValueError("--embed 0 (one-hot) is for recurrent cells; the MLP needs --embed 1 or "
                          "more")

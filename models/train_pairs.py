@@ -22,7 +22,7 @@ from models.char_rnn import CELLS, CharRNN, CharRNNConfig
 from models.mlp import MLPBaseline, MLPConfig
 from models.pairs import IGNORE, PairsData, PairsError, Split, seq2seq_batch, step_batch
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
-from models.train import TrainResult, seq2seq_loss
+from models.train import TrainResult, check_numbers, seq2seq_loss
 from models.vocab import CharVocab
 
 KINDS = ("auto", "step", "seq2seq")
@@ -52,6 +52,7 @@ class PairsConfig:
                              f"{self.cell!r}")
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        check_numbers(self)
 
     @property
     def evaluation_interval(self) -> int:

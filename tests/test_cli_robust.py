@@ -43,6 +43,8 @@ def one_line(err: str) -> str:
     (["--lr", "inf"], "--lr must be a positive finite number"),
     (["--lr", "nan"], "--lr must be a positive finite number"),
     (["--lr", "-1"], "--lr must be a positive finite number"),
+    (["--lr", "1e308"], "--lr must be a positive finite number at most 10, not 1e+308"),
+    (["--lr", "11"], "--lr must be a positive finite number at most 10, not 11"),
     (["--embed", "-1"], "--embed must be between 0"),
     (["--seq-len", "0"], "--seq-len must be between 1"),
     (["--seed", str(2**64)], "--seed must be between 0"),
@@ -57,6 +59,25 @@ def one_line(err: str) -> str:
 def test_options_that_cannot_train_are_one_line(capsys, tmp_path, options, expected):
     out = tmp_path / "m.safetensors"
     status, _, err = run(capsys, "train", "shift", *TINY, *options, "--out", str(out))
+    assert status == 2
+    assert expected in one_line(err)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    (["--lr", "1e308"], "--lr must be a positive finite number at most 10, not 1e+308"),
+    (["--lr", "0"], "--lr must be a positive finite number"),
+    (["--batch", "0"], "--batch must be between 1"),
+    (["--embed", "-1"], "--embed must be between 0"),
+    (["--hidden", "0"], "--hidden must be between 1"),
+])
+def test_train_pairs_refuses_options_that_cannot_train_in_one_line(capsys, tmp_path, options,
+                                                                  expected):
+    """`train pairs` checks the same numbers as the built-in tasks, before the first step
+    (`--lr 1e308` raised RuntimeError inside torch's Adam, `--embed -1` a torch traceback)."""
+    out = tmp_path / "m.safetensors"
+    status, _, err = run(capsys, "train", "pairs", "--data", "doubled.tsv", *TINY, *options,
+                         "--out", str(out))
     assert status == 2
     assert expected in one_line(err)
     assert not out.exists()
