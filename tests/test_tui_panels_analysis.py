@@ -251,6 +251,20 @@ async def test_the_diff_after_an_intervention_is_the_analysis_packages(zoo):
             assert row[7] == f"{step.prediction_a}→{step.prediction_b}"
             assert ("flipped" in row) == step.flipped
         assert "◆" in [line for line in lines if diff_row(line)[:1] == ["6"]][0]
+        assert_columns_line_up(lines[2], lines[3:])
+
+
+def assert_columns_line_up(header: str, rows: list[str]) -> None:
+    """Every value ends where its column's name ends, for one- and two-digit t alike."""
+    names = ["t", *(name for name in header.split() if name.startswith("‖")), "bits"]
+    ends = [header.index(name) + len(name) for name in names]
+    assert {len(diff_row(row)[0]) for row in rows} == {1, 2}  # t=6..11
+    for row in rows:
+        words = diff_row(row)
+        for name, end, value in zip(names, ends, [words[0], *words[2:7]], strict=True):
+            assert row[:end].rstrip().endswith(value) and row[end:end + 1] in ("", " ", "◆"), (
+                f"{value} is not under {name}:\n{header}\n{row}")
+        assert row.index(words[1], len(words[0])) == header.index(" x ") + 1  # the character
 
 
 async def test_the_diff_between_two_branches(zoo):

@@ -206,7 +206,7 @@ async def test_heatmap_title_is_dimmed_in_rgb_on_the_maps_background():
 
 
 async def test_heatmap_lines_follow_a_new_theme():
-    heatmap = Heatmap("l0.h", "h", 6)  # 4 columns: the last two cells have no lower unit
+    heatmap = Heatmap("l0.h", "h", 6)  # 3 units a row over 3 (a 4th, blank cell)
     async with One(heatmap).run_test(size=(4, 4)) as pilot:
         heatmap.show(np.zeros(6, dtype=np.float32), SIGNED)
         await pilot.pause()
@@ -325,6 +325,17 @@ def test_map_layout_grows_small_maps_to_fill_the_panel():
         rows = -(-7 // columns)
         assert 2 * (1 + rows * (1 + map_lines(64, map_width, zoom))) <= height
     assert map_layout(512, 7, 4, 80, 20) is None  # too big to fit: the panel scrolls
+
+
+def test_map_rows_are_filled_evenly():
+    from inspector.tui.widgets.heatmap import row_length
+
+    # 64 units 9 a row would leave one alone on an eighth row: 8 rows of 8 instead
+    assert row_length(64, 9) == 8 and row_length(64, 18, 2) == 8
+    assert row_length(64, 10) == 8  # a full grid for one more row: 8 rows of 8, not 7 of 10
+    assert row_length(64, 11) == 11  # 6 rows (the last 9 units): 8 rows of 8 would be two more
+    assert row_length(64, 7) == 7 and row_length(10, 5) == 5
+    assert row_length(64, 200) == 64 and row_length(3, 1) == 1
 
 
 async def test_a_zoomed_heatmap_draws_each_unit_over_several_cells_and_clicks_map_back():

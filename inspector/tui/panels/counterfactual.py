@@ -13,6 +13,7 @@ import math
 from collections.abc import Hashable
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -138,17 +139,25 @@ def diff_lines(view: DiffView, rows: int) -> list[list[Segment]]:
     if worst is not None and kls:
         facts.append(Segment(f" · KL max {number(steps[worst].kl, view.same_kl)} bits at "
                              f"t={steps[worst].t}", DIM))
+    end = min(len(steps), view.t + 1 - view.start)
+    start = max(0, end - max(1, rows))
+    shown = steps[start:end] if view.t >= view.start else ()
+    # t, the ◆ of an edited step and the character typed, as wide in the header as in every
+    # row, so each number sits under its column's name whatever t or the token
+    t_width = max([4, *(len(str(step.t)) for step in shown)])
+    x_width = max([2, *(cell_len(token_label(step.typed_b)) for step in shown)])
     header = "".join(f"{'‖Δ' + name + '‖':>{COLUMN + 2}}" for name in diff.names)
-    lines = [head, facts, [Segment(f"{'t':>5} x {header}{'KL bits':>10}  prediction", DIM)]]
+    lines = [head, facts, [Segment(f"{'t':>{t_width}} {'x':<{x_width}}{header}{'KL bits':>10}"
+                                   "  prediction", DIM)]]
     if view.t < view.start:
         lines.append([Segment(f"t={view.t}: before the first intervention (t={view.start}) "
                               "both runs are the same keys from the same state", DIM)])
         return lines
-    end = min(len(steps), view.t + 1 - view.start)
-    start = max(0, end - max(1, rows))
-    for step in steps[start:end]:
+    for step in shown:
         mark = "◆" if step.t in view.edited else " "
-        line = [Segment(f"{step.t:>4}{mark}{token_label(step.typed_b):<2}", DIM)]
+        typed = token_label(step.typed_b)
+        typed += " " * (x_width - cell_len(typed))
+        line = [Segment(f"{step.t:>{t_width}}{mark}{typed}", DIM)]
         for d in step.distances:
             line.append(Segment(f"{number(d, view.same_distance):>{COLUMN + 2}}",
                                 CHANGED if d > view.same_distance else DIM))

@@ -79,6 +79,7 @@ class Heatmap(CachedStyle):
         self.t: int | None = None  # the step the values are from (for the hover text)
         self.glyphs = False  # one unit per cell, drawn as glyphs: a screen without colour
         self.zoom = (1, 1)  # (cells wide, half-cells tall) a unit takes: grown to fill space
+        self.grid_width: int | None = None  # see set_zoom
         self._strips: dict[int, Strip] = {}
         self._strip_width = 0
         self._keys: list[list[int]] | None = None  # see _line_keys
@@ -179,20 +180,26 @@ class Heatmap(CachedStyle):
         """(cells wide, pixel rows tall) of one unit; glyphs are always one cell a unit."""
         return (1, 1) if self.glyphs else self.zoom
 
-    def set_zoom(self, zoom: tuple[int, int]) -> None:
+    def set_zoom(self, zoom: tuple[int, int], grid_width: int | None = None) -> None:
         """Draw each unit `zoom` = (cells wide, half-cells tall): the panel's layout grows small
-        maps to fill the space they have."""
-        if zoom != self.zoom:
-            self.zoom = zoom
+        maps to fill the space they have. `grid_width`: the cells every map of the panel lays
+        its units out in, so maps side by side have one shape even where the grid's columns
+        differ by a cell."""
+        if (zoom, grid_width) != (self.zoom, self.grid_width):
+            self.zoom, self.grid_width = zoom, grid_width
             self._strips.clear()
             self._keys = None
             self.refresh(layout=True)
 
     def units_per_row(self, width: int | None = None) -> int:
         width = self.columns if width is None else max(1, width)
-        return max(1, width // self.unit_size[0])
+        if self.grid_width is not None:
+            width = min(width, max(1, self.grid_width))
+        return row_length(self.units, width, self.unit_size[0])
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if self.grid_width is not None:
+            width = min(width, max(1, self.grid_width))
         return 1 + map_lines(self.units, width, self.unit_size, self.rows_per_line)
 
     def unit_at(self, x: int, y: int, lower: bool = False) -> int | None:
@@ -318,7 +325,10 @@ class Heatmap(CachedStyle):
             style = base + Style(color=dim_color(background, colour))
         else:  # an ANSI theme: the terminal dims
             style = base + Style(dim=True)
-        return Strip([Segment(self.title_text()[:width].ljust(width), style)], width)
+        title = self.title_text()
+        if len(title) > width:  # never a cut number (`c ±0` for `c ±0.75`): the name alone
+            title = self.title
+        return Strip([Segment(title[:width].ljust(width), style)], width)
 
     def _line_keys(self, width: int) -> list[list[int]]:
         """Every text line as the keys of its runs of equal cells (see `RunSegments`), the
@@ -334,7 +344,7 @@ class Heatmap(CachedStyle):
             pixels = units.reshape(rows, per_row)
             if (zoom_x, zoom_y) != (1, 1):
                 pixels = np.repeat(np.repeat(pixels, zoom_y, axis=0), zoom_x, axis=1)
-            lines = map_lines(self.units, width, (zoom_x, zoom_y), per_line)
+            lines = math.ceil(rows * zoom_y / per_line)
             padded = np.full((lines * per_line, width), EMPTY, dtype=np.int64)
             padded[:pixels.shape[0], :pixels.shape[1]] = pixels
             grid = np.full((lines, 2, width), EMPTY, dtype=np.int64)
@@ -380,30 +390,50 @@ UPPER_MARK, LOWER_MARK, FULL_MARK = 1, 2, 3
 MARKER_GLYPHS = {UPPER_MARK: "▲", LOWER_MARK: "▼", FULL_MARK: "◆"}
 
 
+def row_length(units: int, width: int, zoom_x: int = 1) -> int:
+    """Units a row of a map `width` cells wide: as few rows as fit, their units spread evenly,
+    so 64 units 9 a row become 8 rows of 8 (a full grid), not 7 rows and one unit alone; a
+    full grid also wins at the cost of one more row (64 units 10 a row: 8 rows of 8)."""
+    fit = max(1, max(1, width) // zoom_x)
+    if units <= fit:
+        return max(1, units)
+    rows = math.ceil(units / fit)
+    for length in range(fit, 0, -1):
+        if units / length > rows + 1:
+            break
+        if units % length == 0:
+            return length
+    return math.ceil(units / rows)
+
+
 def map_lines(units: int, width: int, zoom: tuple[int, int], per_line: int = 2) -> int:
     """Text lines a map of `units` takes at `width` cells, each unit `zoom` = (cells wide,
     pixel rows tall), `per_line` pixel rows a line (two with half blocks)."""
-    per_row = max(1, max(1, width) // zoom[0])
+    per_row = row_length(units, width, zoom[0])
     return math.ceil(math.ceil(units / per_row) * zoom[1] / per_line)
 
 
 ZOOMS = ((4, 4), (3, 4), (3, 3), (2, 3), (2, 2), (1, 2), (1, 1))  # largest units first
 
 
-def map_layout(units: int, maps: int, layers: int, width: int,
-               height: int) -> tuple[int, tuple[int, int]] | None:
+def map_layout(units: int, maps: int, layers: int, width: int, height: int,
+               title_width: int = 1) -> tuple[int, tuple[int, int]] | None:
     """(maps side by side, unit zoom) that draws every layer's `maps` in `width` x `height`
     cells with the largest units, as many maps a row as fit; None if even one cell a unit does
-    not fit (the panel then scrolls). Each layer has a title line, each map one."""
-    for zoom in ZOOMS:
-        for columns in range(maps, 0, -1):
-            map_width = (width + 1) // columns - 1  # one cell between maps
-            if map_width < zoom[0]:
-                continue
-            rows = math.ceil(maps / columns)
-            lines = map_lines(units, map_width, zoom)
-            if layers * (1 + rows * (1 + lines)) <= height:
-                return columns, zoom
+    not fit (the panel then scrolls). Each layer has a title line, each map one.
+
+    Maps at least `title_width` wide come first, so a title such as `c ±0.75` is read whole;
+    only where no such layout fits are the maps narrower (their titles then lose the range)."""
+    for least in dict.fromkeys((title_width, 1)):
+        for zoom in ZOOMS:
+            for columns in range(maps, 0, -1):
+                map_width = (width + 1) // columns - 1  # one cell between maps
+                if map_width < max(zoom[0], least):
+                    continue
+                rows = math.ceil(maps / columns)
+                lines = map_lines(units, map_width, zoom)
+                if layers * (1 + rows * (1 + lines)) <= height:
+                    return columns, zoom
     return None
 GLYPH_MARKED = Style(reverse=True, bold=True)
 

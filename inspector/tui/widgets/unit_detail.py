@@ -25,6 +25,8 @@ SPARK = Style(color="cyan")
 NONFINITE = Style(color="magenta", bold=True)
 INPUT = Style(color="yellow")
 MEMORY = Style(color="blue")
+SIDES = "  (− left, + right)"  # which way the input and memory bars point
+KEY_TEXT = "█ input  █ memory" + SIDES
 
 
 def sparkline(values: np.ndarray) -> list[Segment]:
@@ -55,8 +57,15 @@ class UnitDetail(LinesWidget):
         """How many steps of history fit on the sparkline line."""
         return max(4, self.size.width)
 
+    _shown: tuple = (None, "", ())
+
+    def on_resize(self) -> None:
+        """Lay the lines out again for the new width (a scrollbar came or went)."""
+        self.show(*self._shown)
+
     def show(self, view: UnitView | None, placeholder: str = "",
              formulas: tuple[Formula, ...] = ()) -> None:
+        self._shown = (view, placeholder, formulas)
         if view is None:
             self.set_lines([[Segment(placeholder, DIM)]])
             return
@@ -90,6 +99,9 @@ class UnitDetail(LinesWidget):
                               Segment(signed_bar(gate.input_part, top, half), INPUT),
                               Segment(" "),
                               Segment(signed_bar(gate.memory_part, top, half), MEMORY)])
-            lines.append([Segment("█ input", INPUT), Segment("  ", DIM),
-                          Segment("█ memory", MEMORY), Segment("  (− left, + right)", DIM)])
+            key = [Segment("█ input", INPUT), Segment("  ", DIM), Segment("█ memory", MEMORY)]
+            if len(KEY_TEXT) <= width:
+                lines.append([*key, Segment(SIDES, DIM)])
+            else:  # a narrow panel: the sides on a line of their own, never cut
+                lines += [key, [Segment(SIDES.strip(), DIM)]]
         self.set_lines(lines)
