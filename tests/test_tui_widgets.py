@@ -89,6 +89,20 @@ async def test_heatmap_redraws_only_the_lines_whose_cells_changed():
         assert heatmap.render_line(2).text == "▀▀▀▀"
 
 
+async def test_heatmap_redraws_the_right_line_when_its_rows_are_narrower_than_it():
+    heatmap = Heatmap("l0.h", "h", 16)  # 5 cells wide, 4 units a row (4x4, see row_length)
+    async with One(heatmap).run_test(size=(5, 6)) as pilot:
+        heatmap.show(np.zeros(16, dtype=np.float32), SIGNED)
+        await pilot.pause()
+        assert heatmap.units_per_row() == 4
+        first, second = heatmap.render_line(1), heatmap.render_line(2)
+        values = np.zeros(16, dtype=np.float32)
+        values[9] = 1.0  # units 8-15 are on line 2
+        heatmap.show(values, SIGNED)
+        assert heatmap.render_line(1) is first and heatmap.render_line(2) is not second
+        assert heatmap.render_line(2) != second
+
+
 async def test_heatmap_marks_the_selected_unit_with_an_arrow_to_its_half_of_the_cell():
     heatmap = Heatmap("l0.h", "h", 16)  # 4 columns: a line holds units 0-3 over 4-7
     async with One(heatmap).run_test(size=(4, 6)) as pilot:

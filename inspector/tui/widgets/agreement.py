@@ -26,8 +26,9 @@ class Agreement(LinesWidget):
                          GOOD if frame.agree == frame.steps else Style())]
         if frame.differ_at:
             first.append(Segment(" · differ at t=" + " ".join(map(str, frame.differ_at)), DIM))
-        second = [Segment("misses  ", DIM)]
-        for label, missed in zip(frame.labels, frame.misses, strict=True):
-            second += [Segment(f"{label} "), Segment(str(missed), MISS if missed else GOOD),
-                       Segment("   ")]
+        second = [Segment("misses: ", DIM)]
+        for n, (label, missed) in enumerate(zip(frame.labels, frame.misses, strict=True)):
+            if n:
+                second.append(Segment(" · ", DIM))
+            second += [Segment(f"{label} "), Segment(str(missed), MISS if missed else GOOD)]
         self.set_lines([first, second])

@@ -131,7 +131,10 @@ class Heatmap(CachedStyle):
             self._strips.clear()
             self.refresh()
             return
-        changed = np.flatnonzero(old_levels != self.levels) // (self.rows_per_line * width)
+        # a text line holds rows_per_line rows of units_per_row units (fewer than the width
+        # where the rows are filled evenly: see row_length)
+        changed = (np.flatnonzero(old_levels != self.levels)
+                   // (self.rows_per_line * self.units_per_row(width)))
         lines = set((np.unique(changed) + 1).tolist())
         if self.title_text() != old_title:
             lines.add(0)

@@ -43,22 +43,20 @@ MAX_MAP_LINES = 6
 TITLE_RANGE = len(" ±0.75")  # a map's title is its name and the range of its colours
 
 
-def map_columns(units: int, maps: int, width: int, title_width: int = 1) -> int:
+def map_columns(units: int, maps: int, width: int) -> int:
     """How many heatmaps of `units` to put side by side in `width` cells: as many as keep each
-    map at most MAX_MAP_LINES text lines tall (two units per cell) and, where they can, at
-    least `title_width` wide (a title read whole), at least one.
+    map at most MAX_MAP_LINES text lines tall (two units per cell), at least one. (The panel
+    scrolls then: fewer rows of maps beat whole titles, which lose their range instead.)
 
     A 64-unit layer puts all its maps in one row; a 512-unit layer gets one wide map per row at
     120 columns. The compositor's cost per key grows with the number of widget lines on screen
     (each costs ~0.15 ms in Textual however few cells it has), so wide short maps are also the
     fast ones.
     """
-    for least in dict.fromkeys((title_width, 2)):
-        for columns in range(maps, 1, -1):
-            map_width = (width + 1) // columns - 1
-            if (map_width >= least
-                    and math.ceil(math.ceil(units / map_width) / 2) <= MAX_MAP_LINES):
-                return columns
+    for columns in range(maps, 1, -1):
+        map_width = (width + 1) // columns - 1
+        if map_width >= 2 and math.ceil(math.ceil(units / map_width) / 2) <= MAX_MAP_LINES:
+            return columns
     return 1
 
 
@@ -85,7 +83,7 @@ class MapsPanel(Panel):
                      default=1)
         fit = map_layout(self.units, maps, layers, region.width, region.height, titles)
         columns, zoom = fit if fit is not None else (
-            map_columns(self.units, maps, region.width, titles), (1, 1))
+            map_columns(self.units, maps, region.width), (1, 1))
         for grid in self.query(".layer"):
             grid.styles.grid_size_columns = columns
         map_width = (region.width + 1) // columns - 1  # the narrowest of the grid's columns

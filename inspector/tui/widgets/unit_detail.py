@@ -45,6 +45,30 @@ def sparkline(values: np.ndarray) -> list[Segment]:
             for level, ok in zip(levels, finite.tolist(), strict=True)]
 
 
+def top_level_terms(expression: str) -> list[str]:
+    """`a·b + c·(d + e)` -> [`a·b`, `c·(d + e)`]: split at the `+`s outside brackets."""
+    terms, depth, start = [], 0, 0
+    for at, ch in enumerate(expression):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and expression.startswith(" + ", at):
+            terms.append(expression[start:at])
+            start = at + 3
+    return [*terms, expression[start:]]
+
+
+def wrap_terms(first: str, more: str, expression: str, width: int) -> list[str]:
+    """The expression after `first`, moved to lines starting `more` at a term that would
+    run past `width` (a term longer than a line stays whole: the panel cuts it, not a number)."""
+    lines = [first]
+    for n, term in enumerate(top_level_terms(expression)):
+        joined = lines[-1] + (" + " if n else "") + term
+        if n and len(joined) > width:
+            lines.append(more + term)
+        else:
+            lines[-1] = joined
+    return lines
+
+
 def signed(value: float) -> str:
     return number(value)
 
@@ -83,10 +107,11 @@ class UnitDetail(LinesWidget):
                 lines.append([Segment(formula.text)])
             elif len(formula.compact) <= width:
                 lines.append([Segment(formula.compact)])
-            else:  # the result on a line of its own
-                lines.append([Segment(f"{formula.name} = {formula.numeric}")])
-                lines.append([Segment(f"{'':{len(formula.name)}} = {formula.result}"
-                                      f"{formula.note}")])
+            else:  # the result on a line of its own, the sum broken at its terms if need be
+                indent = " " * len(formula.name)
+                lines += [[Segment(part)] for part in
+                          wrap_terms(f"{formula.name} = ", f"{indent} + ", formula.numeric, width)]
+                lines.append([Segment(f"{indent} = {formula.result}{formula.note}")])
         if view.gates:
             half = max(2, (width - 11) // 4)
             lines.append([Segment(f"{'':<9}{'input':^{2 * half + 1}} {'memory':^{2 * half + 1}}",
