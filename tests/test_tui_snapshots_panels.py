@@ -19,12 +19,19 @@ def demo_app(tmp_path):
     return InspectorApp(str(path))
 
 
+SETTLE = "settle"  # wait for the app (a panel's worker) before the next keys
+
+
 def keys(*presses: str):
     async def run_before(pilot) -> None:
         await settle(pilot)
         await pilot.press(*TEXT)
         await settle(pilot)
-        await pilot.press(*presses)
+        for press in presses:
+            if press == SETTLE:
+                await settle(pilot)
+            else:
+                await pilot.press(press)
         await settle(pilot)
 
     return run_before
@@ -32,7 +39,8 @@ def keys(*presses: str):
 
 PANELS = {
     "text": ("down", "down", "ctrl+d"),
-    "units": ("shift+left", "ctrl+d", "ctrl+n", "ctrl+down"),
+    # ctrl+↓ selects the panel's first unit: only once the panel has ranked them
+    "units": ("shift+left", "ctrl+d", "ctrl+n", SETTLE, "ctrl+down"),
     "sort": ("ctrl+d", "ctrl+n", "ctrl+n", "ctrl+right"),
     "tape": ("tab", "ctrl+u"),
 }
