@@ -119,6 +119,30 @@ async def test_a_span_selected_with_shift_arrows_ranks_the_units_and_ctrl_down_s
         assert app.main.query(Tape).last().span is None
 
 
+async def test_a_span_dragged_with_the_mouse_on_the_tape_ranks_the_units():
+    app = InspectorApp()
+    model = inspectable(open_model("doubled-lstm"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*DOUBLED)
+        await settle(pilot)
+        tape = app.main.query(Tape).last()
+        n = len(DOUBLED)
+        column = {}
+        for x in range(tape.size.width):
+            column.setdefault(tape.step_at(x), x)
+        await pilot.mouse_down(tape, offset=(column[n - 5], 0))
+        await pilot.mouse_up(tape, offset=(column[n - 2], 0))  # steps n-5 .. n-2
+        await pilot.press("ctrl+d", "ctrl+n")
+        await settle(pilot)
+        panel = dock(app).panel
+        expected = rank_units(model, DOUBLED, feature(f"span:{n - 5}-{n - 1}", DOUBLED), top=64)
+        assert f"the span t={n - 5}..{n - 2}" in panel.title.text()
+        shown = [panel.rows.line_text(y).split()[1] for y in range(len(panel.rows.lines))]
+        assert len(shown) >= 5 and shown == [u.name for u in expected.units[:len(shown)]]
+        assert tape.span == (n - 5 - tape_first(app), n - 1 - tape_first(app))
+
+
 async def test_ctrl_f_names_a_feature_and_a_bad_one_is_refused_in_the_dialog():
     app = InspectorApp()
     model = inspectable(open_model("doubled-lstm"))

@@ -200,3 +200,29 @@ async def test_a_state_beyond_the_largest_search_is_left_to_the_command_line():
         assert ("fixed points: a state of 4200 numbers is too large to search here; run "
                 "rnn-inspect fixed-points") in app.panel.plot.text().splitlines()[0]
         assert not app.panel.searching and not app.panel.fixed
+
+
+async def test_the_doubled_lstms_pairs_show_as_short_then_long_moves():
+    """The two-step rhythm of the doubled task on the panel: the move into a pair's second
+    letter is shorter than the move into the next pair — in the full state at every pair (the
+    ‖Δh‖ strip under the plot), and in the PC1×PC2 plane the panel draws at most pairs.
+
+    Measured on the zoo's doubled-lstm, l0.h, 208 steps: full state 104 of 104 pairs; in the
+    plane ~73% of pairs (mean move 0.84 into a second letter, 1.11 into a new pair). The plane
+    does not split first from second letters: the best line through it separates them at ~56%
+    (chance is 50%), so the rhythm is in the moves' lengths, not in where the points lie."""
+    model = inspectable(open_model(ModelSource("doubled-lstm")))
+    text = tasks.doubled_source(0, 26) * 4
+    timeline = Timeline(model, task="doubled").feed(text)
+    app = Host(TrajectoryPanel)
+    async with app.run_test(size=(120, 20)) as pilot:
+        app.dock.update_input(timeline.input(unit=None))
+        await settle(pilot)
+        view = app.panel.view
+        assert view.trajectory.name == "l0.h" and len(view.trajectory.path) == len(text)
+        moves = np.linalg.norm(np.diff(view.trajectory.path, axis=0), axis=1)  # into step i+1
+        into_second, into_next = moves[0::2][:103], moves[1::2][:103]
+        assert np.mean(into_second < into_next) >= 0.65
+        assert into_second.mean() < 0.85 * into_next.mean()
+        hops = view.hops[1:]  # the strip's full-state ‖Δh‖ (hops[0] is from the zero state)
+        assert np.all(hops[0::2][:103] < hops[1::2][:103])

@@ -290,11 +290,24 @@ class TrajectoryPanel(QuietPanel):
             self.search_key, self.search_line = key, ""
             self._search(data, result.hold, key)  # exclusive: an older search is cancelled
 
+    def update_input(self, data: PanelInput) -> None:
+        """A frame whose input on view is not the one being searched stops that search at
+        once (keys coming in: the search waits, with the other panels, for them to pause)."""
+        if self.search_key is not None and data.steps:
+            t = data.steps - 1 if data.t is None else data.t
+            if (data.model, data.tokens[t]) != self.search_key:
+                self._stop_search()
+        super().update_input(data)
+
     def activate(self, active: bool) -> None:
-        if not active and self.search_key is not None:  # hidden: its search stops
-            self.workers.cancel_group(self, "fixed-points")
-            self.search_key = None
+        if not active:  # hidden: its search stops
+            self._stop_search()
         super().activate(active)
+
+    def _stop_search(self) -> None:
+        if self.search_key is not None:
+            self.workers.cancel_group(self, "fixed-points")
+            self.search_key, self.search_line = None, ""
 
     def _redraw(self) -> None:
         if self.view is None:

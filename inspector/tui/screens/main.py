@@ -450,7 +450,7 @@ class MainScreen(Screen):
     @on(Tape.SpanDragged)
     def drag_span(self, message: Tape.SpanDragged) -> None:
         message.stop()
-        self.controller.set_span(message.start, message.stop)
+        self.controller.set_span(*message.span)
         self.redraw()
 
     def feed_dock(self) -> None:

@@ -41,12 +41,12 @@ class Tape(CachedStyle):
     a span selected on the tape (shift+← →, a drag) is underlined."""
 
     class SpanDragged(Message):
-        """Steps [start, stop) dragged over with the mouse."""
+        """Steps [start, stop) dragged over with the mouse (`span`; a field named `stop` would
+        hide `Message.stop()`)."""
 
         def __init__(self, start: int, stop: int) -> None:
             super().__init__()
-            self.start = start
-            self.stop = stop
+            self.span = (start, stop)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
