@@ -89,10 +89,12 @@ def test_the_search_in_chunks_finds_what_it_finds_in_one(monkeypatch):
     for a, b in zip(whole.points, chunked.points, strict=True):
         assert a.stable == b.stable and a.output == b.output
         assert np.abs(np.concatenate([a.state[k] - b.state[k] for k in a.state])).max() < 1e-9
-    assert [s for s in seen if s[0] == "newton"] == [("newton", 5, 12), ("newton", 10, 12),
-                                                     ("newton", 12, 12)]
-    adam = [done for stage, done, _ in seen if stage == "adam"]
-    assert adam == list(range(1, len(adam) + 1)) and seen[0][2] == 200
+    # 12 starts and the 12 states 300 held steps take them to, refined 5 at a time
+    assert [s for s in seen if s[0] == "newton"] == [("newton", n, 24) for n in (5, 10, 15, 20,
+                                                                                24)]
+    assert [s for s in seen if s[0] == "settle"] == [("settle", n, 300) for n in range(1, 301)]
+    adam = [(done, total) for stage, done, total in seen if stage == "adam"]
+    assert adam == [(n, 200) for n in range(1, len(adam) + 1)]
     assert seen[-1] == ("stability", len(chunked.points), len(chunked.points))
 
 
@@ -108,3 +110,28 @@ def test_progress_can_stop_the_search():
 
     with pytest.raises(Stop):
         find_fixed_points(model, "a", np.zeros((4, 4)), progress=stop_at_ten)
+
+
+def test_settling_reaches_the_demos_slow_stable_point():
+    """Under a held 'f' the demo LSTM's stable point is slow (|λ| ≈ 0.993) and far out in c:
+    from the visited states alone the search ends short of it; from where 300 held steps take
+    them it is found, and it is F's fixed point by the engine's own step."""
+    from inspector.commands.fixed_points import visited_states
+    from inspector.engine import inspectable
+    from inspector.engine.records import LayerState
+    from inspector.loading import ModelSource, open_model
+
+    model = inspectable(open_model(ModelSource("doubled-lstm")))
+    starts = visited_states(model, "aabbccddeeffgghh", 16)
+    assert find_fixed_points(model, "f", starts, settle=0).points == ()
+    found = find_fixed_points(model, "f", starts, settle=300)
+    assert len(found.points) == 1 and found.points[0].stable
+    point = found.points[0]
+    assert 0.98 < point.max_abs_eig < 1.0
+    state = tuple(LayerState(point.state[f"l{k}.h"].astype(np.float32),
+                             point.state[f"l{k}.c"].astype(np.float32)) for k in range(2))
+    layers, output = model.step(model.vocab.id("f"), state)
+    for k, layer in enumerate(layers):
+        assert np.abs(layer.h - point.state[f"l{k}.h"]).max() < 1e-5
+        assert np.abs(layer.c - point.state[f"l{k}.c"]).max() < 1e-5
+    assert output.prediction == point.output

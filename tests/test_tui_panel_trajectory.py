@@ -25,9 +25,10 @@ from models import tasks
 DOUBLED = tasks.doubled_source(0, 26)[:16]  # aabbcc…hh: 16 starts, one a step
 
 
-def command_line(capsys, model: str, hold: str, text: str, starts: int, iterations: int) -> dict:
+def command_line(capsys, model: str, hold: str, text: str, starts: int, iterations: int,
+                 settle: int) -> dict:
     assert main(["fixed-points", model, "--hold", hold, "--input", text, "--starts", str(starts),
-                 "--iterations", str(iterations), "--json"]) == 0
+                 "--iterations", str(iterations), "--settle", str(settle), "--json"]) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -52,11 +53,19 @@ def expected_eigen_line(points: list[dict]) -> str:
                                 f"{p['max_abs_eig']:.3f}" for p in points)
 
 
+def test_the_full_search_is_the_analysis_packages_defaults():
+    from inspector.analysis.fixed_points import ITERATIONS, SETTLE
+    from inspector.analysis.trajectory import FIXED_POINT_STARTS
+
+    assert (panel_module.FULL_STARTS, panel_module.FULL_ITERATIONS, panel_module.FULL_SETTLE) \
+        == (FIXED_POINT_STARTS, ITERATIONS, SETTLE)
+
+
 async def test_the_demo_gets_the_full_search_of_the_command_line(capsys):
     model = inspectable(open_model(ModelSource("doubled-lstm")))  # [h; c] x 2 layers = 256
     timeline = Timeline(model, task="doubled").feed(DOUBLED)
     t, hold = 3, "b"  # the b of "bb": the search finds its stable point
-    expected = command_line(capsys, "doubled-lstm", hold, DOUBLED, 48, 200)
+    expected = command_line(capsys, "doubled-lstm", hold, DOUBLED, 48, 200, 300)
     app = Host(TrajectoryPanel)
     async with app.run_test(size=(120, 20)) as pilot:
         app.dock.update_input(timeline.input(t=t))
@@ -90,10 +99,10 @@ def large_lstm(tmp_path_factory):
 async def test_a_large_state_gets_a_bounded_search_and_says_so(capsys, large_lstm):
     path, model = large_lstm
     assert panel_module.FULL_SEARCH < 520 <= panel_module.LARGEST_SEARCH
-    text = "abcabcabdd" * 2  # 20 steps: 16 evenly spaced starts of them
+    text = "abcabcabdd" * 2  # 20 steps: 12 evenly spaced starts of them
     timeline = Timeline(model).feed(text)
     expected = command_line(capsys, path, "d", text, panel_module.BOUNDED_STARTS,
-                            panel_module.BOUNDED_ITERATIONS)
+                            panel_module.BOUNDED_ITERATIONS, panel_module.BOUNDED_SETTLE)
     app = Host(TrajectoryPanel)
     async with app.run_test(size=(120, 16)) as pilot:
         app.dock.update_input(timeline.input())
@@ -101,7 +110,8 @@ async def test_a_large_state_gets_a_bounded_search_and_says_so(capsys, large_lst
         assert_same_points(app.panel.fixed[(timeline.info, "d")], expected)
         header, eigen = header_and_eigen_line(app.panel)
         assert header.endswith(f"unstable · {panel_module.BOUNDED_STARTS} starts, "
-                               f"{panel_module.BOUNDED_ITERATIONS} iterations (bounded)")
+                               f"{panel_module.BOUNDED_ITERATIONS} iterations, settle "
+                               f"{panel_module.BOUNDED_SETTLE} (bounded)")
         assert eigen == expected_eigen_line(expected["points"])
 
 
@@ -119,13 +129,13 @@ async def test_the_search_says_how_far_it_is_and_stops_when_the_input_moves_on(m
     refining = threading.Event()
     release = threading.Event()
 
-    def held(model, hold, arrays, starts, iterations, progress):
+    def held(model, hold, arrays, starts, iterations, progress, settle):
         def paused(stage, done, total):
             progress(stage, done, total)
             if stage == "newton" and hold == "d":  # the first search waits half way
                 refining.set()
                 release.wait(30)
-        return real(model, hold, arrays, starts, iterations, paused)
+        return real(model, hold, arrays, starts, iterations, paused, settle)
 
     monkeypatch.setattr(analysis_trajectory, "visited_fixed_points", held)
     app = Host(TrajectoryPanel)
@@ -136,8 +146,8 @@ async def test_the_search_says_how_far_it_is_and_stops_when_the_input_moves_on(m
             if refining.is_set() and "refining" in app.panel.plot.text().splitlines()[0]:
                 break
         header = app.panel.plot.text().splitlines()[0]
-        assert re.search(r"searching the fixed points of d from 10 starts, 100 iterations "
-                         r"\(bounded\)… refining \d+/10 · \d+ s$", header), header
+        assert re.search(r"searching the fixed points of d from 10 starts, 100 iterations, "
+                         r"settle 100 \(bounded\)… refining \d+/20 · \d+ s$", header), header
         assert app.panel.searching
         app.dock.update_input(timeline.input(t=7))  # hold b: the search for d is not wanted
         for _ in range(100):
@@ -160,12 +170,12 @@ async def test_hiding_the_panel_stops_its_search(monkeypatch, large_lstm):
     real = analysis_trajectory.visited_fixed_points
     started, release = threading.Event(), threading.Event()
 
-    def held(model, hold, arrays, starts, iterations, progress):
+    def held(model, hold, arrays, starts, iterations, progress, settle):
         def paused(stage, done, total):
             started.set()
             release.wait(30)
             progress(stage, done, total)
-        return real(model, hold, arrays, starts, iterations, paused)
+        return real(model, hold, arrays, starts, iterations, paused, settle)
 
     monkeypatch.setattr(analysis_trajectory, "visited_fixed_points", held)
     app = Host(TrajectoryPanel)

@@ -1,11 +1,12 @@
 """Fixed points of the recurrent map with one input held (Sussillo & Barak 2013).
 
 F(x) is one step of the whole stack with the input `hold`; x is every layer's state side by side
-(`[h; c]` per layer for an LSTM). From many visited states, q(x) = ½‖x − F(x)‖² is minimised for
-all of them at once (Adam on the batch with torch autograd's gradients, then damped Newton
-steps with F's Jacobian in closed form, in float64); the points reached are deduplicated and each
-gets the eigenvalues of F's Jacobian there: stable when every |λ| < 1. `period=2` finds the
-fixed points of F∘F instead, which include the 2-cycles.
+(`[h; c]` per layer for an LSTM). From many visited states, and from where `settle` steps of F
+take them, q(x) = ½‖x − F(x)‖² is minimised for all of them at once (Adam on the batch with
+torch autograd's gradients, then damped Newton steps with F's Jacobian in closed form, in
+float64); the points reached are deduplicated and each gets the eigenvalues of F's Jacobian
+there: stable when every |λ| < 1. `period=2` finds the fixed points of F∘F instead, which
+include the 2-cycles.
 """
 
 from __future__ import annotations
@@ -249,6 +250,7 @@ def _q(apply, x: torch.Tensor) -> torch.Tensor:
 
 
 ITERATIONS = 200
+SETTLE = 300  # steps of the held input from each start: where they lead is searched from too
 NEWTON = 12  # damped Newton steps after the optimiser, at most
 JACOBIAN_BYTES = 64 * 2 ** 20  # Jacobians held at once: a 2x512 LSTM's (D = 2048) is 32 MB
 
@@ -370,24 +372,43 @@ def deduplicate(points: np.ndarray, q: np.ndarray, distance: float = MERGE_DISTA
     return kept
 
 
+def settled(step: StepMap, starts: torch.Tensor, steps: int, progress: Progress
+            ) -> torch.Tensor:
+    """Where `steps` steps of the held input take each start (the rows that stay finite). A
+    stable point pulls these close, where the Newton steps converge: from the visited states
+    alone the demo LSTM's slow points (|λ| ≈ 0.99, far out in c) were out of the optimiser's
+    reach for most letters."""
+    x = starts
+    with torch.no_grad():
+        for n in range(1, steps + 1):
+            x = step(x)
+            progress("settle", n, steps)
+    return x[torch.isfinite(x).all(1)]
+
+
 def find_fixed_points(model: NativeModel, hold: str, starts: np.ndarray, *, period: int = 1,
-                      iterations: int = ITERATIONS, q_tolerance: float = Q_TOLERANCE,
-                      noise: float = 0.0, seed: int = 0, progress: Progress | None = None
-                      ) -> FixedPointResult:
+                      iterations: int = ITERATIONS, settle: int = SETTLE,
+                      q_tolerance: float = Q_TOLERANCE, noise: float = 0.0, seed: int = 0,
+                      progress: Progress | None = None) -> FixedPointResult:
     """Fixed points (or period-2 points) of `model` under the input `hold`, searched from the
-    stacked states `starts` (S, D) (plus Gaussian `noise`, if given). `progress(stage, done,
-    total)` hears how far the search is ("adam", "newton", "stability"); an exception it
-    raises stops the search and comes out of this call."""
+    stacked states `starts` (S, D) (plus Gaussian `noise`, if given) and from where `settle`
+    steps of the held input take them. `progress(stage, done, total)` hears how far the search
+    is ("settle", "adam", "newton", "stability"); an exception it raises stops the search and
+    comes out of this call."""
     if period not in (1, 2):
         raise ValueError(f"--period must be 1 or 2, not {period}")
+    if settle < 0:
+        raise ValueError(f"--settle must be 0 or more, not {settle}")
+    progress = progress or _quiet
     token = model.vocab.id(hold)
     step = StepMap(model, token)
     x0 = torch.from_numpy(np.asarray(starts, dtype=np.float64))
     if noise:
         x0 = x0 + noise * torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed),
                                       dtype=x0.dtype)
+    if settle:
+        x0 = torch.cat([x0, settled(step, x0, settle, progress)])
     apply = HeldMap(step, period)
-    progress = progress or _quiet
     points, q = minimise(apply, x0, iterations, progress=progress)
     points_np, q_np = points.numpy(), q.numpy()
     good = np.flatnonzero(q_np <= q_tolerance)

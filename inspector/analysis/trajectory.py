@@ -15,6 +15,7 @@ import numpy as np
 
 from inspector.analysis.fixed_points import (
     ITERATIONS,
+    SETTLE,
     FixedPointResult,
     Progress,
     StepMap,
@@ -62,12 +63,13 @@ def stacked_states(arrays: Mapping[str, np.ndarray], names: list[str], count: in
 
 def visited_fixed_points(model: NativeModel, hold: str, arrays: Mapping[str, np.ndarray],
                          starts: int = FIXED_POINT_STARTS, iterations: int = ITERATIONS,
-                         progress: Progress | None = None) -> FixedPointResult:
+                         progress: Progress | None = None, settle: int = SETTLE
+                         ) -> FixedPointResult:
     """Fixed points of `model` with `hold` held, searched from `starts` states the run went
     through, evenly spaced: what `rnn-inspect fixed-points MODEL --hold HOLD --input TEXT
-    --starts N --iterations M` finds for the same text."""
+    --starts N --iterations M --settle K` finds for the same text."""
     return find_fixed_points(model, hold, stacked_states(arrays, state_names(model), starts),
-                             iterations=iterations, progress=progress)
+                             iterations=iterations, settle=settle, progress=progress)
 
 
 def trajectory(rows: np.ndarray, name: str, first_t: int = 0,

@@ -17,6 +17,7 @@ from inspector.commands.common import CommandError
 
 STARTS = 256
 ITERATIONS = 200  # inspector.analysis.fixed_points.ITERATIONS, without importing torch here
+SETTLE = 300  # inspector.analysis.fixed_points.SETTLE
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     points.add_argument("--iterations", type=int, default=ITERATIONS, metavar="N",
                         help=f"optimiser steps before the Newton refinement (default "
                              f"{ITERATIONS})")
+    points.add_argument("--settle", type=int, default=SETTLE, metavar="K",
+                        help="also search from where K steps of the held input take each "
+                             f"start (default {SETTLE}; 0: from the visited states only)")
 
 
 def visited_states(model, text: str, count: int) -> np.ndarray:
@@ -61,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
                            "weights; a model with its own forward is not supported")
     if model.cell == "mlp":
         raise CommandError(f"{model.name} is an MLP: it has no state, so no fixed points")
-    if args.starts < 1 or args.iterations < 0:
-        raise CommandError("--starts must be at least 1 and --iterations at least 0")
+    if args.starts < 1 or args.iterations < 0 or args.settle < 0:
+        raise CommandError("--starts must be at least 1, --iterations and --settle at least 0")
     if len(args.hold) != 1 or args.hold not in model.vocab:
         raise CommandError(f"--hold {args.hold!r}: name one character of {model.name}'s "
                            "vocabulary")
@@ -76,13 +80,16 @@ def run(args: argparse.Namespace) -> int:
         text = tasks.sample_text(task)
     check_text(model, text)
     result = find_fixed_points(model, args.hold, visited_states(model, text, args.starts),
-                               period=args.period, iterations=args.iterations)
+                               period=args.period, iterations=args.iterations,
+                               settle=args.settle)
     if args.json:
         print_json(result.to_json())
         return 0
     stable = sum(p.stable for p in result.points)
     print(f"{'period-2 points' if args.period == 2 else 'fixed points'} under {args.hold!r} "
-          f"from {result.starts} visited states: {stable} stable, "
+          f"from {result.starts} visited states"
+          + (f" and where {args.settle} steps take them" if args.settle else "")
+          + f": {stable} stable, "
           f"{len(result.points) - stable} unstable")
     print(f"{'stable':<7} {'q':>9}  {'max|λ|':>7}  output" + ("  period" if args.period == 2
                                                              else ""))

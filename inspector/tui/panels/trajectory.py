@@ -7,10 +7,11 @@ shows step by step.
 The layer is the selected unit's (else layer 0). PCA is `inspector.analysis.pca` over every step
 of the timeline on view; the fixed points are `inspector.analysis.fixed_points` searched from
 states the run visited, in a second worker that says how far it is and is cancelled when the
-input on view changes, kept per held input: the full search (48 starts, 200 iterations; seconds
-for the 2×64 demo) up to `FULL_SEARCH` numbers of state, a bounded one beyond (fewer starts and
-iterations; ~15 s on one core for a 2×512 LSTM), which the panel says. Either is exactly
-`rnn-inspect fixed-points MODEL --hold X --input TEXT --starts N --iterations M`.
+input on view changes, kept per held input: the full search (48 starts, 200 iterations, 300
+settling steps; seconds for the 2×64 demo) up to `FULL_SEARCH` numbers of state, a bounded one
+beyond (fewer of each; ~20 s on one core for a 2×512 LSTM), which the panel says. Either is
+exactly `rnn-inspect fixed-points MODEL --hold X --input TEXT --starts N --iterations M
+--settle K`.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from inspector.tui.widgets.lines import LinesWidget
 
 FULL_SEARCH = 512  # numbers of state searched with the full settings (a 2x128 LSTM's [h; c])
 LARGEST_SEARCH = 4096  # beyond this a Jacobian alone is 128 MB: the command line's job
-FULL_STARTS, FULL_ITERATIONS = 48, 200  # analysis.trajectory.FIXED_POINT_STARTS, ITERATIONS
-BOUNDED_STARTS, BOUNDED_ITERATIONS = 16, 100
+# the analysis package's defaults (FIXED_POINT_STARTS, ITERATIONS, SETTLE), without torch here
+FULL_STARTS, FULL_ITERATIONS, FULL_SETTLE = 48, 200, 300
+BOUNDED_STARTS, BOUNDED_ITERATIONS, BOUNDED_SETTLE = 12, 100, 100  # a 2x512 LSTM: ~20 s
 PROGRESS_EVERY = 0.25  # s between progress lines
 DRAWN = 400  # newest steps drawn (the axes are of every step)
 RECENT = 6  # steps drawn brighter before the one on view
@@ -83,11 +85,14 @@ class SearchPlan:
 
     starts: int
     iterations: int
+    settle: int
     bounded: bool  # fewer than the full search's, because the state is large
 
     def describe(self) -> str:
-        return f"{self.starts} starts" + (f", {self.iterations} iterations (bounded)"
-                                          if self.bounded else "")
+        if not self.bounded:
+            return f"{self.starts} starts"
+        return (f"{self.starts} starts, {self.iterations} iterations, settle {self.settle} "
+                "(bounded)")
 
 
 def state_size(data: PanelInput) -> int:
@@ -98,8 +103,8 @@ def search_plan(data: PanelInput) -> SearchPlan:
     """The full search up to FULL_SEARCH numbers of state, a bounded one beyond; never more
     starts than steps (the command line takes the same evenly spaced states)."""
     if state_size(data) <= FULL_SEARCH:
-        return SearchPlan(min(FULL_STARTS, data.steps), FULL_ITERATIONS, False)
-    return SearchPlan(min(BOUNDED_STARTS, data.steps), BOUNDED_ITERATIONS, True)
+        return SearchPlan(min(FULL_STARTS, data.steps), FULL_ITERATIONS, FULL_SETTLE, False)
+    return SearchPlan(min(BOUNDED_STARTS, data.steps), BOUNDED_ITERATIONS, BOUNDED_SETTLE, True)
 
 
 def fixed_points_possible(data: PanelInput) -> str:
@@ -115,7 +120,8 @@ def fixed_points_possible(data: PanelInput) -> str:
     return ""
 
 
-STAGES = {"adam": "descent", "newton": "refining", "stability": "stability"}
+STAGES = {"settle": "settling", "adam": "descent", "newton": "refining",
+          "stability": "stability"}
 
 
 def progress_line(hold: str, plan: SearchPlan, stage: str, done: int, total: int,
@@ -344,7 +350,7 @@ class TrajectoryPanel(QuietPanel):
         try:
             arrays = {name: data.activations.get(name) for name in stacked_names(data)}
             result = data.run(lambda model: visited_fixed_points(
-                model, hold, arrays, plan.starts, plan.iterations, progress))
+                model, hold, arrays, plan.starts, plan.iterations, progress, plan.settle))
         except SearchCancelled:
             self.post_message(self.SearchDone(key, None))
             return
