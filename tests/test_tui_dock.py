@@ -187,3 +187,36 @@ def test_strip_bars_rise_for_positive_values_and_hang_for_negative_ones():
     assert strip_cells(StripCell(0.0), 0.5)[0][0] == "▁"  # zero: the baseline only
     assert strip_cells(StripCell(float("nan")), 0.5)[0][0] == "!"
     assert strip_cells(StripCell(None), 0.5) == ((" ", None), (" ", None))
+
+
+async def test_the_trajectory_on_the_main_screen_marks_the_demos_fixed_points(capsys):
+    """The demo (2x64 LSTM, 256 numbers of state) on the real screen: the trajectory panel's
+    fixed points of the input on view are the command line's for the same keys."""
+    import json
+
+    from inspector.cli import main
+    from inspector.tui.panels.trajectory import TrajectoryPanel
+
+    typed = "aabbccdd"
+    app = InspectorApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*typed, "ctrl+d", "ctrl+n", "ctrl+n", "ctrl+n", "ctrl+n")
+        panel = dock(app).panel
+        assert isinstance(panel, TrajectoryPanel)
+        lines = []
+        for _ in range(300):
+            await settle(pilot)
+            await pilot.pause(0.05)
+            lines = panel.plot.text().splitlines()
+            if lines and "hold d: ●" in lines[0] and not panel.searching:
+                break
+    assert main(["fixed-points", "doubled-lstm", "--hold", "d", "--input", typed, "--json"]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    stable = sum(p["stable"] for p in expected["points"])
+    assert stable >= 1
+    assert f"hold d: ● {stable} stable" in lines[0] and lines[0].endswith(
+        f"○ {len(expected['points']) - stable} unstable · {len(typed)} starts")
+    assert lines[-2] == "max|λ| " + " ".join(
+        f"{'●' if p['stable'] else '○'}→{p['output']} {p['max_abs_eig']:.3f}"
+        for p in expected["points"])
