@@ -256,3 +256,44 @@ async def test_the_unit_detail_and_legend_lines_fit_the_side_panel_at_every_size
             legend = app.main.query_one(Legend)
             shown = legend.render().plain.splitlines()
             assert all(cell_len(line) <= legend.size.width for line in shown), (size, shown)
+
+
+def inside(inner, outer) -> bool:
+    return (inner.x >= outer.x and inner.y >= outer.y and inner.right <= outer.right
+            and inner.bottom <= outer.bottom)
+
+
+async def test_the_seq2seq_maps_grow_into_their_panels_and_stay_inside_them(tmp_path):
+    from experiment_support import make_seq2seq, open_seq2seq
+
+    from inspector.tui.screens.seq2seq import Seq2SeqScreen
+
+    path = make_seq2seq(tmp_path / "s2s.safetensors", hidden=32, seed=1)
+    zooms = {}
+    for size in ((120, 40), (200, 60)):
+        app = InspectorApp(str(path))
+        async with app.run_test(size=size) as pilot:
+            await open_seq2seq(pilot)
+            await pilot.press(*"hello", "enter")
+            await pilot.pause()
+            await pilot.press("f5", *"scale 0.5 l1.c", "enter")
+            await pilot.pause()
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, Seq2SeqScreen)
+            panels = {"#encoder-maps": screen.encoder_maps, "#handoff": screen.handoff.heatmaps,
+                      "#decoder-steps": screen.decoder_maps}
+            for panel, maps in panels.items():
+                region = screen.query_one(panel).region
+                assert all(inside(h.region, region) for h in maps), (size, panel)
+                assert len({h.units_per_row() for h in maps}) == 1  # one grid, one shape
+            edits = screen.handoff.edits
+            assert edits.line_text(0) == "◆ scale l1.c × 0.5"
+            assert inside(edits.region, screen.query_one("#handoff").region)
+            assert screen.decoder_log.region.height >= 4  # the decoder's log keeps its lines
+            zooms[size] = [h.zoom for h in (*screen.encoder_maps, *screen.handoff.heatmaps,
+                                            *screen.decoder_maps)]
+    # 32 units a map: strips one or two lines high before; now grown, more at 200x60
+    assert all(zoom != (1, 1) for zoom in zooms[(200, 60)])
+    assert all(a[0] * a[1] <= b[0] * b[1] for a, b in zip(zooms[(120, 40)], zooms[(200, 60)],
+                                                          strict=True))

@@ -15,7 +15,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events, on
 from textual.app import ComposeResult
-from textual.containers import Container, Horizontal, Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -37,6 +37,7 @@ from inspector.tui.widgets.footer import KeyFooter
 from inspector.tui.widgets.handoff import HandoffPanel
 from inspector.tui.widgets.heatmap import Heatmap
 from inspector.tui.widgets.lines import LinesWidget
+from inspector.tui.widgets.map_grid import MapGrid
 from inspector.tui.widgets.model_view import Panel
 from inspector.tui.widgets.step_log import StepLog
 from inspector.tui.widgets.tape import Tape
@@ -52,6 +53,7 @@ RIGHT = Style(bold=True, color="green")
 WRONG = Style(bold=True, color="red")
 SOURCE = Style(bold=True)
 DIM = Style(dim=True)
+DECODER_LOG_LINES = 4  # kept for the decoder's log when its maps grow
 
 
 def output_segments(output: str, expected: tuple[str, ...] | None,
@@ -103,6 +105,20 @@ class Seq2SeqScreen(Screen):
         self.decoder_top = TopK(id="decoder-top")
         self.decoder_unit = UnitDetail(id="decoder-unit")
         self.attention = AttentionRow(id="attention")
+        # the maps grow to fill the room their panel has (see MapGrid)
+        self.encoder_panel = Panel(id="encoder-maps")
+        self.encoder_grid = MapGrid(self.encoder_maps, hidden,
+                                    lambda: self.encoder_panel.scrollable_content_region.height)
+        self.decoder_grid = MapGrid(self.decoder_maps, decoder.hidden, self.decoder_room,
+                                    id="decoder-maps")
+
+    def decoder_room(self) -> int:
+        """Lines the decoder's maps may take: what the output, tape and attention leave, less
+        a few lines kept for the decoder's log."""
+        steps = self.query_one("#decoder-steps").content_region.height
+        used = (max(1, len(self.output.lines)) + self.decoder_tape.outer_size.height
+                + len(self.attention.lines))
+        return steps - used - 1 - DECODER_LOG_LINES
 
     @property
     def label(self) -> str:
@@ -114,8 +130,8 @@ class Seq2SeqScreen(Screen):
             with Vertical(id="encoder"):
                 yield Static("encoder: type the source, Enter hands over", classes="section")
                 yield self.source
-                with Panel(id="encoder-maps"), Container(classes="handoff-maps"):
-                    yield from self.encoder_maps
+                with self.encoder_panel:
+                    yield self.encoder_grid
                 yield self.encoder_log
             with Vertical(id="handoff-side"):
                 yield Static(handoff_title(self.controller.loaded.model), classes="section",
@@ -126,8 +142,7 @@ class Seq2SeqScreen(Screen):
                 yield self.output
                 yield self.decoder_tape
                 yield self.attention
-                with Container(classes="handoff-maps", id="decoder-maps"):
-                    yield from self.decoder_maps
+                yield self.decoder_grid
                 yield self.decoder_log
             with Panel(id="decoder-side"):
                 yield self.decoder_top
@@ -143,7 +158,14 @@ class Seq2SeqScreen(Screen):
         self.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
         self.set_class(height < SHORT_HEIGHT, "-short")
         self.set_class(width < NARROW_WIDTH, "-narrow")
+        self.call_after_refresh(self.fit_maps)
         self.call_after_refresh(self.redraw)
+
+    def fit_maps(self) -> None:
+        """Zoom each map grid to its panel's new room (a taller terminal need not change a
+        grid's own width, so its resize alone would not say)."""
+        for grid in self.query(MapGrid):
+            grid.fit()
 
     # ---- keys ------------------------------------------------------------------------------
 
@@ -269,4 +291,7 @@ class Seq2SeqScreen(Screen):
                 heatmap.set_class(map_frame.selected is None, "-other-layer")
             self.decoder_unit.show(frame.decoder_unit, frame.decoder_unit_placeholder,
                                    formulas=frame.decoder_formulas)
+            attention = len(self.attention.lines)
             self.attention.show(frame.attention)
+            if len(self.attention.lines) != attention:
+                self.decoder_grid.fit()  # the maps' room changed

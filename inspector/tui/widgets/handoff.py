@@ -6,11 +6,12 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import ComposeResult
-from textual.containers import Container, Vertical
+from textual.containers import Vertical
 
 from inspector.tui.frames import HandoffFrame, MapSpec
 from inspector.tui.widgets.heatmap import Heatmap
 from inspector.tui.widgets.lines import LinesWidget
+from inspector.tui.widgets.map_grid import MapGrid
 
 DIM = Style(dim=True)
 EDIT = Style(color="magenta", bold=True)
@@ -24,11 +25,16 @@ class HandoffPanel(Vertical):
         self.heatmaps = [Heatmap(spec.activation, spec.activation, hidden) for spec in specs]
         self.norms = LinesWidget(id="handoff-norms")
         self.edits = LinesWidget(id="handoff-edits")
+        self.grid = MapGrid(self.heatmaps, hidden, self.room)
+
+    def room(self) -> int:
+        """Lines the maps may take: the panel's, less the norms and the edits."""
+        return (self.content_region.height - len(self.norms.lines)
+                - max(1, len(self.edits.lines)))
 
     def compose(self) -> ComposeResult:
         yield self.norms
-        with Container(classes="handoff-maps"):
-            yield from self.heatmaps
+        yield self.grid
         yield self.edits
 
     def show(self, frame: HandoffFrame) -> None:
@@ -36,7 +42,10 @@ class HandoffPanel(Vertical):
             heatmap.show(map_frame.values, map_frame.scale, map_frame.selected)
         self.norms.set_lines([[Segment(line[:3], DIM), Segment(line[3:])]
                               for line in frame.norms])
+        lines = len(self.norms.lines), len(self.edits.lines)
         if frame.edits:
             self.edits.set_lines([[Segment("◆ " + edit, EDIT)] for edit in frame.edits])
         else:
             self.edits.set_lines([[Segment("no edits (F5 edits the handoff)", DIM)]])
+        if (len(self.norms.lines), len(self.edits.lines)) != lines:
+            self.grid.fit()  # the maps' room changed
