@@ -28,7 +28,6 @@ from models.errors import CheckpointError, StepRefused
 COMMANDS = ("train", "trace", "info", "zoo", "replay", "serve",
             "units", "probe", "pca", "fixed-points", "saliency")
 EXIT_INTERRUPTED = 130
-ZOO_DIR = Path(__file__).resolve().parent.parent / "models" / "zoo"
 
 __all__ = ["COMMANDS", "CommandError", "entry", "main"]
 
@@ -51,6 +50,8 @@ def app_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compare", metavar="OTHER", help="feed the same keys to a second model")
     parser.add_argument("--encoder-from", metavar="OTHER",
                         help="seq2seq: OTHER's encoder hands over to MODEL's decoder")
+    parser.add_argument("--log", metavar="FILE", type=Path,
+                        help="write the app's unexpected errors (with tracebacks) to FILE")
     return parser
 
 
@@ -76,15 +77,34 @@ def run_app(args: argparse.Namespace) -> int:
     compare = replace(source, model=args.compare, factory=None) if args.compare else None
     # Open before the terminal is taken over, so a bad file is one line on stderr and exit 2;
     # the app takes the opened models as they are (a factory's code runs once).
+    if args.log is not None:
+        check_log_file(args.log)
     opened, compare_opened = open_models(source, compare)
     encoder_from = other_encoder(opened, args.encoder_from) if args.encoder_from else None
     return launch(source, compare=compare, opened=opened, compare_opened=compare_opened,
-                  encoder_from=encoder_from)
+                  encoder_from=encoder_from, log_file=args.log)
+
+
+def check_log_file(path: Path) -> None:
+    """`--log FILE` must name a file that can be appended to, in an existing folder."""
+    if path.is_dir():
+        raise CommandError(f"--log {path}: is a folder, not a file")
+    if not path.parent.is_dir():
+        raise CommandError(f"--log {path}: folder {path.parent} does not exist")
+    if path.exists() and not path.is_file():
+        raise CommandError(f"--log {path}: not a regular file")
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise CommandError(f"--log {path}: cannot write it ({exc.strerror})") from None
 
 
 def unknown_command(word: str) -> None:
     """`rnn-inspect tarce …`: a word that is no file, no zoo model and nearly a command."""
-    if word.startswith("-") or os.path.lexists(word) or (ZOO_DIR / f"{word}.safetensors").exists():
+    from models.zoo import zoo_names
+
+    if word.startswith("-") or os.path.lexists(word) or word in zoo_names():
         return
     close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.6)
     if close:

@@ -512,6 +512,7 @@ async def test_the_cli_opens_each_model_once_and_the_app_takes_them_as_they_are(
                         lambda *args, **kwargs: launched.update(args=args, kwargs=kwargs) or 0)
     assert cli.main([str(lstm), "--compare", str(other)]) == 0
     assert [s.model for s in opened] == [str(lstm), str(other)]
+    assert launched["kwargs"].pop("log_file") is None  # no --log: run_app logs nowhere
     app = InspectorApp(*launched["args"], **launched["kwargs"])
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -539,3 +540,45 @@ async def test_the_footer_leads_with_help_and_quit_and_keeps_the_palette_when_wi
         await pilot.press("escape", "ctrl+q")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_the_mlp_hidden_layer_is_an_activation_of_this_input_alone():
+    app = InspectorApp("doubled-mlp")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"ab")
+        await settle(pilot)
+        assert len(log_lines(app)) == 2
+        assert all("l0.act[0:8]=[" in line for line in log_lines(app))
+        assert "l0.h[" not in " ".join(log_lines(app))
+        titles = [heatmap.title_text() for heatmap in app.main.query(Heatmap)]
+        assert any(title.startswith("act") for title in titles)
+        assert not any(title.startswith(("h ", "Δh")) for title in titles)  # nothing carried
+
+
+async def test_dialogs_keep_their_input_show_errors_inline_and_never_leak_keys(lstm, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint at all")
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"abab")
+        await settle(pilot)
+        await pilot.press("ctrl+o", *str(bad), "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PathPrompt)  # an unreadable file: the dialog stays open
+        assert "not a readable safetensors file" in str(app.screen.query_one("#prompt-error")
+                                                        .render())
+        assert app.screen.query_one(Input).value == str(bad)  # with what was typed
+        await pilot.press("backspace", "backspace", "backspace", *"zz", "escape")
+        await settle(pilot)
+        assert app.screen is app.main
+        assert tape_lines(app)[0] == "x a b a b"  # no Backspace or letter reached the model
+        assert "t=3 of 4 steps" in status(app)
+        await pilot.press("f5", *"set 1e999", "enter")  # a value float32 cannot hold
+        await pilot.pause()
+        assert "1e999" in str(app.screen.query_one("#prompt-error").render())
+        assert app.screen.query_one(Input).value == "set 1e999"
+        await pilot.press("backspace", *"0", "escape")
+        await settle(pilot)
+        assert tape_lines(app)[0] == "x a b a b" and "next step" not in status(app)

@@ -69,3 +69,45 @@ async def test_a_forward_that_hangs_is_refused_and_ctrl_q_quits(letters, release
         await pilot.press("ctrl+q")
         await pilot.pause()
     assert not app.is_running
+
+
+async def test_a_refused_step_says_so_on_the_status_line_until_the_next_step(letters):
+    app = faulty_app(letters, "raising")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "b")
+        await settle(pilot)
+        assert "step refused: its forward failed" in status(app)
+        await pilot.press("b")
+        await settle(pilot)
+        assert "refused" not in status(app) and "t=1 of 2 steps" in status(app)
+
+
+async def test_the_log_file_gets_the_traceback_of_a_refused_step(letters, tmp_path):
+    from inspector.tui.app import log, log_to
+
+    path = tmp_path / "rnn-inspect.log"
+    handler = log_to(path)
+    try:
+        app = faulty_app(letters, "raising")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("a", "b")
+            await settle(pilot)
+            assert "refused" in notices(app)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    text = path.read_text()
+    assert "Traceback" in text and "the fifth call fails" in text
+
+
+@pytest.mark.parametrize(("where", "said"), [("missing/x.log", "does not exist"),
+                                             (".", "is a folder")])
+def test_the_log_option_refuses_a_file_it_cannot_write_in_one_line(tmp_path, capsys, where,
+                                                                   said):
+    from inspector.cli import main
+
+    assert main(["--log", str(tmp_path / where), "doubled-lstm"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and said in err[0]

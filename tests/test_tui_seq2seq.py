@@ -246,3 +246,30 @@ async def test_below_the_minimum_size_the_seq2seq_screen_says_so(tmp_path):
         await pilot.resize_terminal(100, 30)
         await pilot.pause()
         assert not note.display and app.seq2seq.query_one("#decoder").display
+
+
+async def test_both_logs_show_the_state_after_the_step_of_the_layer_chosen():
+    from inspector.tui.text import vector_summary
+
+    session = Seq2SeqSession(inspectable(open_model("reverse-seq2seq")))
+    session.feed_source("hello")
+    encoder_records = session.encoder.records(0, 5)
+    decoded = session.decode().records
+    app = InspectorApp("reverse-seq2seq")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_seq2seq(pilot)
+        await pilot.press(*"hello", "enter")
+        await pilot.pause()
+        encoder = app.seq2seq.query_one("#encoder-log", StepLog).texts
+        top = len(encoder_records[0].layers) - 1
+        last = encoder_records[-1].layers
+        assert encoder[-1].endswith(f"l{top}.h[0:8]={vector_summary(last[top].h)}")
+        for line, record in zip(decoder_log(app), decoded, strict=True):  # after, like the encoder
+            assert line.endswith(f"dec.l{top}.h[0:8]={vector_summary(record.layers[top].h)}")
+        await pilot.press("tab")  # both logs follow the layer chosen
+        await pilot.pause()
+        assert top == 1 and "logs: l0.h" in shown(app, "status")
+        encoder = app.seq2seq.query_one("#encoder-log", StepLog).texts
+        assert encoder[-1].endswith(f"l0.h[0:8]={vector_summary(encoder_records[-1].layers[0].h)}")
+        assert decoder_log(app)[-1].endswith(
+            f"dec.l0.h[0:8]={vector_summary(decoded[-1].layers[0].h)}")

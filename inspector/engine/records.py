@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from inspector.engine.cells import LayerStep, frozen
+from inspector.names import parse_name
 
 TOP_K = 5
 NO_PREDICTION = "<NaN>"  # the prediction of a non-finite output: no vocabulary's own token
@@ -183,15 +184,17 @@ class StepRecord:
         `l0.in.f` / `l0.mem.f` (input and memory parts), `logits`, `probs`."""
         if name in ("logits", "probs"):
             return getattr(self.output, name)
-        layer, _, rest = name.partition(".")
-        step = self.layers[int(layer[1:])]
-        if rest == "h":
+        parsed = parse_name(name)
+        if parsed is None or parsed.unit is not None or parsed.layer >= len(self.layers):
+            raise KeyError(f"no activation named {name!r}")
+        step, what = self.layers[parsed.layer], parsed.what
+        if what in ("h", "act"):
             return step.h
-        if rest == "c" and step.c is not None:
+        if what == "c" and step.c is not None:
             return step.c
-        if rest == "dh":
+        if what == "dh":
             return step.delta_h
-        kind, _, gate = rest.partition(".")
+        kind, _, gate = what.partition(".")
         table = {"gate": step.gates, "in": step.input_part, "mem": step.memory_part}.get(kind, {})
         if gate in table:
             return table[gate]

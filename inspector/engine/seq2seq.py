@@ -21,6 +21,7 @@ from inspector.engine.records import (
     nonfinite_names,
 )
 from inspector.engine.session import Session, apply_intervention
+from inspector.names import parse_state
 from models.checkpoint import Checkpoint
 from models.vocab import CharVocab
 
@@ -282,7 +283,7 @@ class Seq2SeqSession:
             other = self.model.handoff_of(edit.source)
         for target in targets:
             if edit.kind == "swap":
-                layer, what = int(target.split(".")[0][1:]), target.split(".")[1]
+                layer, what = parse_state(target, len(state))
                 vector = getattr(other[layer], what)
                 value = (tuple(float(v) for v in vector) if edit.unit is None
                          else float(vector[edit.unit]))

@@ -29,6 +29,7 @@ from inspector.engine.records import (
     StepRecord,
     nonfinite_names,
 )
+from inspector.names import parse_state
 
 ONE_TIME = ("set", "zero", "scale", "replace")
 KINDS = (*ONE_TIME, "clamp", "release")
@@ -99,7 +100,7 @@ def _edit(vector: np.ndarray, unit: int | None, op) -> np.ndarray:
 
 def apply_intervention(state: State, iv: Intervention) -> State:
     """The state after a one-time edit or the immediate effect of a clamp."""
-    layer, what = parse_target(iv.target, len(state))
+    layer, what = parse_state(iv.target, len(state))
     if what == "c" and state[layer].c is None:
         raise ValueError(f"{iv.target}: this model has no cell state")
     vector = getattr(state[layer], what)
@@ -131,7 +132,7 @@ def _hold(clamps: tuple[Clamp, ...], before: State, k: int, step: LayerStep) -> 
     """Layer k's step with the clamps on its h / c put in (Δh from the state it started at)."""
     edited = {}
     for clamp in clamps:
-        layer, what = parse_target(clamp.target, len(before))
+        layer, what = parse_state(clamp.target, len(before))
         if layer == k:
             vector = edited.get(what, getattr(step, what))
             edited[what] = _edit(vector, clamp.unit, lambda v, value=clamp.value: np.float32(value))
@@ -139,16 +140,6 @@ def _hold(clamps: tuple[Clamp, ...], before: State, k: int, step: LayerStep) -> 
         return step
     h = edited.get("h", step.h)
     return replace(step, **edited, delta_h=frozen(h - before[k].h))
-
-
-def parse_target(target: str, n_layers: int) -> tuple[int, str]:
-    layer, _, what = target.partition(".")
-    if not (layer.startswith("l") and layer[1:].isdigit() and what in ("h", "c")):
-        raise ValueError(f"intervention target {target!r} must look like l0.h or l0.c")
-    index = int(layer[1:])
-    if index >= n_layers:
-        raise ValueError(f"{target}: the model has {n_layers} layer(s)")
-    return index, what
 
 
 class Session:

@@ -14,11 +14,7 @@ from pathlib import Path
 
 from models.errors import CheckpointError, first_line
 from models.vocab import CharVocab
-from models.zoo import ZOO_DIR
-
-
-def zoo_names() -> list[str]:
-    return sorted(p.stem for p in ZOO_DIR.glob("*.safetensors"))
+from models.zoo import ZOO_DIR, zoo_names
 
 
 def resolve(model: str | Path) -> Path:

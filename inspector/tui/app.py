@@ -53,6 +53,18 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL = "doubled-lstm"
 log = logging.getLogger("rnn_inspect")
+log.addHandler(logging.NullHandler())  # nothing on the terminal the app draws on; see --log
+
+
+def log_to(path: Path) -> logging.Handler:
+    """`rnn-inspect --log FILE`: unexpected errors of the app's workers, with tracebacks.
+    Returns the handler (a test removes it again)."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s "
+                                           "%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return handler
 
 
 class InspectorApp(App[int]):
@@ -327,10 +339,13 @@ class InspectorApp(App[int]):
 def run_app(model: ModelSource | str | None = None, *,
             compare: ModelSource | str | None = None, opened: Checkpoint | None = None,
             compare_opened: Checkpoint | None = None,
-            encoder_from: Checkpoint | None = None) -> int:
+            encoder_from: Checkpoint | None = None, log_file: Path | None = None) -> int:
     """Run the TUI until the user quits; returns the exit code (2 if the model cannot be opened).
     `opened` / `compare_opened`: the models already opened by the caller, not opened again;
-    `encoder_from`: a seq2seq checkpoint whose encoder hands over to `model`'s decoder."""
+    `encoder_from`: a seq2seq checkpoint whose encoder hands over to `model`'s decoder;
+    `log_file`: where workers' unexpected errors are written (`--log`)."""
+    if log_file is not None:
+        log_to(log_file)
     app = InspectorApp(model, compare=compare, opened=opened, compare_opened=compare_opened,
                        encoder_from=encoder_from)
     app.run()

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from inspector.names import parse_name
 from inspector.tui.colours import EMPTY, SCALE_MODES, SessionRanges
 from inspector.tui.edits import StateShape, parse_handoff_edit
 from inspector.tui.explain import Formula, held_names, unit_formulas
@@ -137,6 +138,7 @@ class CharController:
         self.scale_mode = SCALE_MODES[0]  # "session": a colour means one number at every step
         self.ranges = SessionRanges()
         self.generation = 0  # changes whenever the timeline on screen does (panels key on it)
+        self.refused = False  # the last key's step was refused (its model's forward failed)
         # issue 16: what the analysis panels and the tape's colours follow
         self.activation = "h"  # of the selected unit: `h`, `c`, `gate.f`… (`l0.gate.f[3]`)
         self.span: tuple[int, int] | None = None  # steps [a, b) selected on the tape
@@ -210,6 +212,7 @@ class CharController:
         self.layer = min(self.layer, loaded.model.n_layers - 1)
         self.unit = min(self.unit, loaded.model.hidden - 1)
         self.ranges = SessionRanges()
+        self.refused = False
         self.note = ""
         self.notices.extend(Notice(note, severity="warning") for note in loaded.notes)
         from inspector.tui.panels.source import TimelineSource
@@ -281,6 +284,7 @@ class CharController:
             return FeedJob(text, self.session.clone(), self.serial)
         records = self.session.feed(text)
         self.steps.extend(summaries_of_records(records, self.task, self.steps))
+        self.refused = False
         self.generation += 1
         self.view_t = None
         return None
@@ -331,6 +335,7 @@ class CharController:
             self.session.back(self.session.cursor - len(self.steps))
             self.session.forget_redo()
         self.view_t = None
+        self.refused = bool(result.error)
         if result.error:
             self.notices.append(Notice(result.error, "Step refused", "error"))
         elif result.cancelled:
@@ -346,6 +351,7 @@ class CharController:
         self.feeding = None
         self.feed_text = ""
         self.serial += 1
+        self.refused = True
         self.notices.append(Notice(f"{self.label}: its forward has not returned for "
                                    f"{self.stall_seconds:g} s; the step is refused (the session "
                                    "is kept as it was)", "Step refused", "error"))
@@ -400,6 +406,7 @@ class CharController:
             session.back(n)
             session.forget_redo()
             del self.steps[session.cursor:]
+            self.refused = False
             self.generation += 1
             self.view_t = None
 
@@ -437,13 +444,12 @@ class CharController:
         """Select a unit by its engine name (`l1.gate.f[9]`): the maps mark unit 9 of layer 1,
         the unit panel shows it, the tape and text colours follow `l1.gate.f`. Returns an error
         line, or None."""
-        layer_part, _, rest = name.partition(".")
-        kind, _, unit = rest.partition("[")
+        parsed = parse_name(name)
         layout = self.layout
-        if (layout is None or not layer_part[1:].isdigit() or not unit.rstrip("]").isdigit()
-                or kind not in self._activation_kinds()):
+        if (layout is None or parsed is None or parsed.unit is None or parsed.prefix is not None
+                or parsed.what not in self._activation_kinds()):
             return f"no unit named {name!r}"
-        layer, index = int(layer_part[1:]), int(unit.rstrip("]"))
+        layer, index, kind = parsed.layer, parsed.unit, parsed.what
         if layer >= layout.n_layers or index >= layout.hidden:
             return f"no unit named {name!r}: the model has {layout.n_layers} layers of " \
                    f"{layout.hidden} units"
@@ -796,6 +802,8 @@ class CharController:
         if self.feeding is not None:
             done, total = self.feeding
             parts.append(f"feeding… {done:,} of {total:,} (Escape stops)")
+        if self.refused:
+            parts.append("step refused: its forward failed (see the notice)")
         if self.note:
             parts.append(self.note)
         if self.word:

@@ -9,18 +9,16 @@ inside the functions: it pulls in torch, which the first screen must not wait fo
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from inspector.names import parse_name
+
 if TYPE_CHECKING:
     from inspector.engine import HandoffEdit, Intervention
 
-TARGET = re.compile(r"^(l\d+\.[hc])(?:\[(\d+)\])?$")
-GATE = re.compile(r"^(l\d+)\.(?:gate\.)?([ifgorzn])(?:\[\d+\])?$")
-BARE = re.compile(r"^([hc])(?:\[(\d+)\])?$")  # `h[3]`: a state without its layer
 CELL_NAMES = {"rnn": "plain RNN", "gru": "GRU", "mlp": "MLP", "lstm": "LSTM"}
 
 
@@ -55,8 +53,8 @@ class StateShape:
                 + ", ".join(names))
 
     def check(self, target: str, unit: int | None) -> None:
-        layer, _, what = target.partition(".")
-        index = int(layer[1:])
+        name = parse_name(target)
+        index, what = name.layer, name.what
         if index >= self.layers:
             raise EditError(f"{target}: there is no layer {index}; this model has "
                             f"{self.layer_names()}")
@@ -98,23 +96,21 @@ def _split(words: list[str], shape: StateShape | None = None,
     when given. `strict`: a word that looks like a target but is not one (a gate, `h[3]`
     without its layer) is refused with the reason rather than read as a value."""
     for index, word in enumerate(words):
-        match = TARGET.match(word)
-        if match:
-            unit = int(match.group(2)) if match.group(2) is not None else None
+        name = parse_name(word)
+        if name is not None and name.is_state:
             if shape is not None:
-                shape.check(match.group(1), unit)
-            return (match.group(1), unit), words[:index] + words[index + 1:]
+                shape.check(name.target, name.unit)
+            return (name.target, name.unit), words[:index] + words[index + 1:]
         if not strict or _is_number(word):
             continue
-        gate = GATE.match(word)
-        if gate:
-            layer = gate.group(1)
+        if name is not None and name.is_gate and name.prefix is None:
+            layer = f"l{name.layer}"
             state = f"{layer}.h or {layer}.c" if shape is None or shape.has_cell else f"{layer}.h"
             raise EditError(f"{word} is a gate: it is computed afresh from the input and the "
                             f"state at every step, so it cannot be edited; edit {state}, "
                             "the state the gates read")
-        bare = BARE.match(word)
-        if bare:
+        bare = parse_name(f"l0.{word}")
+        if bare is not None and bare.is_state:  # `h[3]`: a state without its layer
             raise EditError(f"{word!r} needs its layer, e.g. l0.{word}")
         if "." in word or "[" in word:
             example = shape.example() if shape is not None else "l0.h[7]"

@@ -53,6 +53,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 
+from inspector.names import parse_name
 from inspector.tui.widgets.lines import LinesWidget
 
 R = TypeVar("R")
@@ -197,9 +198,11 @@ class PanelInput:
 
 
 def split_unit(name: str) -> tuple[str, int]:
-    """`l0.h[3]` -> ("l0.h", 3)."""
-    activation, _, rest = name.partition("[")
-    return activation, int(rest.rstrip("]"))
+    """`l0.h[3]` -> ("l0.h", 3), read by the one grammar of names (`inspector.names`)."""
+    parsed = parse_name(name)
+    if parsed is None or parsed.unit is None:
+        raise ValueError(f"{name!r} names no unit (e.g. l0.h[3])")
+    return parsed.target, parsed.unit
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from rich.segment import Segment
 
+from inspector.names import parse_name
 from inspector.tui.numbers import number
 from inspector.tui.panels.base import PanelError, PanelInput, PanelSpec
 from inspector.tui.panels.unit_list import BOLD, DIM, UnitListPanel
@@ -100,8 +101,8 @@ def _matches(data: PanelInput) -> tuple[list[np.ndarray], str]:
         raise PanelError(str(exc)) from None
     layers = [np.zeros(data.model.hidden) for _ in names]
     for score in ranking.units:
-        name, _, unit = score.name.partition("[")
-        layers[int(name[1:].split(".")[0])][int(unit[:-1])] = score.r
+        name = parse_name(score.name)
+        layers[name.layer][name.unit] = score.r
     return layers, f"r against {described}"
 
 

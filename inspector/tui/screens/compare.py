@@ -97,6 +97,17 @@ class CompareScreen(MainScreen):
             await content.mount(self.partner_view)
             self.call_after_refresh(self.redraw)
 
+    def cancel_feeds(self) -> bool:
+        """Escape stops both: the first model's paste and the partner catching up."""
+        return self.controller.cancel_feed() | self.compare.partner.cancel_feed()
+
+    def action_toggle_scale(self) -> None:
+        """ctrl+t: both views change scale together, so their colours stay comparable."""
+        mode = self.controller.toggle_scale()
+        while self.compare.partner.scale_mode != mode:
+            self.compare.partner.toggle_scale()
+        self.redraw()
+
     def controller_for(self, partner: bool) -> CharController:
         return self.compare.partner if partner else self.controller
 

@@ -11,9 +11,9 @@ from textual.containers import Vertical
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
+from inspector.names import parse_name
 from inspector.tui.screens.prompt import LinePrompt
 
-NAMED = re.compile(r"l(\d+)\.(?:h|c|dh|act|(?:gate|in|mem)\.[a-z])\[(\d+)\]")
 LAYER_AND_UNIT = re.compile(r"l(\d+)(?:[\s:.,]+|\s*unit\s*)(\d+)")
 UNIT = re.compile(r"(?:unit\s*)?(\d+)")
 
@@ -22,7 +22,10 @@ def parse_unit(text: str, n_layers: int, hidden: int, layer: int) -> tuple[int, 
     """(layer, unit) for an address; a bare number stays on `layer`. Raises ValueError with the
     sentence to show."""
     text = text.strip().lower()
-    if match := NAMED.fullmatch(text) or LAYER_AND_UNIT.fullmatch(text):
+    name = parse_name(text)
+    if name is not None and name.unit is not None:  # l0.h[13], l1.gate.f[5], dec.l0.c[2]
+        layer, unit = name.layer, name.unit
+    elif match := LAYER_AND_UNIT.fullmatch(text):
         layer, unit = int(match[1]), int(match[2])
     elif match := UNIT.fullmatch(text):
         unit = int(match[1])

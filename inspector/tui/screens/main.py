@@ -21,6 +21,7 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Static
 
+from inspector.names import parse_name
 from inspector.tui.bindings import FOOTER_FIRST, MAIN_BINDINGS
 from inspector.tui.controller import CharController, FeedJob, FeedResult
 from inspector.tui.edits import EditError, intervention_help, parse_intervention
@@ -220,6 +221,8 @@ class MainScreen(Screen):
 
     def on_fed(self, message: Fed) -> None:
         message.stop()
+        if message.result.error:  # its traceback is in the --log file (controller.run_feed)
+            self.log.error(message.result.error)
         self.controller_for(message.partner).feed_done(message.result)
         self.schedule_flush()
         self.redraw()
@@ -468,7 +471,7 @@ class MainScreen(Screen):
 
     @on(Heatmap.UnitClicked)
     def select_clicked_unit(self, message: Heatmap.UnitClicked) -> None:
-        self.controller.select(int(message.heatmap.activation.split(".")[0][1:]), message.unit)
+        self.controller.select(parse_name(message.heatmap.activation).layer, message.unit)
         self.redraw()
 
     # ---- drawing ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
+from inspector.names import parse_name
 from inspector.tui.bindings import FOOTER_FIRST, SEQ2SEQ_BINDINGS
 from inspector.tui.controller import Seq2SeqController
 from inspector.tui.edits import EditError, handoff_help, parse_handoff_edit
@@ -212,8 +213,7 @@ class Seq2SeqScreen(Screen):
         activation = message.heatmap.activation
         if message.heatmap in self.encoder_maps:
             return
-        self.controller.select(int(activation.removeprefix("dec.")[1:].partition(".")[0]),
-                               message.unit)
+        self.controller.select(parse_name(activation).layer, message.unit)
         self.redraw()
 
     def action_select_layer(self, delta: int) -> None:
