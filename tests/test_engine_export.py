@@ -162,3 +162,21 @@ def test_a_closed_pipe_ends_info_quietly(python, cli_env):
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == 0
     assert stderr == ""
+
+
+def test_a_gru_seq2seqs_linear_bridge_is_its_own_module(tmp_path):
+    """The engine runs the checkpoint's own bridge (models.seq2seq.Bridge), so a GRU's handoff
+    (h only) is torch's to the bit."""
+    torch.manual_seed(4)
+    vocab = tasks.seq2seq_vocab()
+    module = Seq2Seq(Seq2SeqConfig(len(vocab), len(vocab), "gru", 2, 8, 4, "linear"))
+    checkpoint = load_checkpoint(save_checkpoint(tmp_path / "g.safetensors", "seq2seq", module,
+                                                 vocab))
+    session = Seq2SeqSession(inspectable(checkpoint))
+    session.feed_source("abc")
+    with torch.no_grad():
+        h = checkpoint.module.handoff(torch.tensor([checkpoint.vocab.encode("abc")]))
+    layers = session.handoff().layers
+    assert [layer.c for layer in layers] == [None, None]
+    for k in range(2):
+        assert np.abs(layers[k].h - h[k, 0].numpy()).max() <= 1e-6

@@ -196,8 +196,3 @@ def stepped_trace(model: InspectableModel, text: str, ids: np.ndarray, steps,
     if records and records[0][1].attention is not None:
         arrays["attention"] = np.array([out.attention for _, out in records], dtype=np.float32)
     return Trace(model, text, ids, arrays, state)
-
-
-def top_k(probs: np.ndarray, tokens: tuple[str, ...], k: int = 5) -> list[list]:
-    order = np.argsort(-probs, kind="stable")[:k]
-    return [[tokens[i], float(probs[i])] for i in order]

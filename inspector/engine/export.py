@@ -31,9 +31,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from inspector.engine.bulk import CHUNK, Trace, top_k, trace_array, trace_chunks
+from inspector.engine.bulk import CHUNK, Trace, trace_array, trace_chunks
 from inspector.engine.model import NativeModel
-from inspector.engine.records import StepRecord, entropy_bits
+from inspector.engine.records import StepRecord, entropy_bits, top_k
 from models.atomic import atomic_path, atomic_write
 from models.vocab import BOS, EOS
 
@@ -101,7 +101,7 @@ def chunk_steps(part: Trace, splits: bool = False) -> Iterator[dict[str, Any]]:
             if tokens[token_id] != typed:
                 step["token"] = tokens[token_id]
         if probs is not None:
-            top = top_k(probs[row], labels)
+            top = [list(pair) for pair in top_k(probs[row], labels)]
             step.update({"prediction": top[0][0], "top": top, "entropy": float(ent[row])})
         elif "logits" in arrays:  # a raw head: its values, never softmaxed
             step["output"] = arrays["logits"][row].tolist()

@@ -94,6 +94,14 @@ def distribution(values: np.ndarray, kind: str = "logits") -> np.ndarray:
     return softmax(values)
 
 
+def top_k(probs: np.ndarray, tokens: tuple[str, ...], k: int = TOP_K
+          ) -> tuple[tuple[str, float], ...]:
+    """The k most probable outputs, most probable first (ties in vocabulary order): what the
+    screen's top-k column and every trace show."""
+    order = np.argsort(-probs, kind="stable")[:k]
+    return tuple((tokens[i], float(probs[i])) for i in order)
+
+
 def make_output(logits: np.ndarray | None, tokens: tuple[str, ...], k: int = TOP_K,
                 kind: str = "logits", attention: np.ndarray | None = None) -> Output:
     """`tokens` name the head's outputs (the vocabulary, or the labels of a tagger's head)."""
@@ -110,8 +118,7 @@ def make_output(logits: np.ndarray | None, tokens: tuple[str, ...], k: int = TOP
         probs = np.full_like(probs, np.nan)
         return Output(frozen(logits), frozen(probs), (), NO_PREDICTION, math.nan, math.nan,
                       attention)
-    order = np.argsort(-probs, kind="stable")[:k]
-    top = tuple((tokens[i], float(probs[i])) for i in order)
+    top = top_k(probs, tokens, k)
     return Output(frozen(logits), frozen(probs), top, top[0][0], top[0][1],
                   float(entropy_bits(probs)), attention)
 

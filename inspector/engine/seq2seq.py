@@ -29,29 +29,25 @@ DEFAULT_MAX_LEN = 64
 EDITS = ("zero", "scale", "set", "swap")
 
 
-def _linear(layer) -> tuple[np.ndarray, np.ndarray]:
-    return layer.weight.detach().numpy().copy(), layer.bias.detach().numpy().copy()
+def bridged(bridge, state: State) -> State:
+    """The decoder's first state: the encoder's final `state` through the checkpoint's own bridge
+    (`models.seq2seq.Bridge`, tanh(W h + b) and W_c c + b_c per layer), run by torch so its
+    numbers are the model's; None or an identity bridge hands the state over as it is."""
+    if bridge is None or bridge.kind == "identity":
+        return state
+    import torch
 
-
-class Bridge:
-    """The encoder→decoder map as numpy: identity, or tanh(W h + b) and W_c c + b_c per layer."""
-
-    def __init__(self, module=None) -> None:
-        self.kind = "identity" if module is None or module.kind == "identity" else "linear"
-        self.h = self.c = None
-        if self.kind == "linear":
-            self.h = _linear(module.h)
-            self.c = _linear(module.c) if module.c is not None else None
-
-    def __call__(self, state: State) -> State:
-        if self.kind == "identity":
-            return state
-        out = []
-        for layer in state:
-            h = frozen(np.tanh(self.h[0] @ layer.h + self.h[1]))
-            c = frozen(self.c[0] @ layer.c + self.c[1]) if layer.c is not None else None
-            out.append(LayerState(h, c))
-        return tuple(out)
+    h = torch.from_numpy(np.stack([layer.h for layer in state]))[:, None]  # (L, 1, H)
+    has_cell = state[0].c is not None
+    with torch.no_grad():
+        if has_cell:
+            c = torch.from_numpy(np.stack([layer.c for layer in state]))[:, None]
+            h, c = bridge((h, c))
+        else:
+            h, c = bridge(h), None
+    return tuple(LayerState(frozen(h[k, 0].numpy()),
+                            None if c is None else frozen(c[k, 0].numpy()))
+                 for k in range(len(state)))
 
 
 @dataclass(frozen=True)
@@ -59,7 +55,7 @@ class Seq2SeqModel:
     name: str
     encoder: InspectableModel
     decoder: InspectableModel
-    bridge: Bridge
+    bridge: object | None  # models.seq2seq.Bridge (an nn.Module); None: identity
     source_vocab: CharVocab
     target_vocab: CharVocab
     kind: str = "seq2seq"
@@ -82,7 +78,7 @@ class Seq2SeqModel:
         target = checkpoint.decoder_vocab
         encoder = NativeModel(module.encoder, checkpoint.vocab, f"{checkpoint.name}.encoder")
         decoder = NativeModel(module.decoder, target, f"{checkpoint.name}.decoder")
-        return cls(checkpoint.name, encoder, decoder, Bridge(module.bridge), checkpoint.vocab,
+        return cls(checkpoint.name, encoder, decoder, module.bridge, checkpoint.vocab,
                    target, source_eos=bool(checkpoint.meta.get("source_eos")))
 
     def with_encoder_of(self, other: Seq2SeqModel) -> Seq2SeqModel:
@@ -113,13 +109,13 @@ class Seq2SeqModel:
 
             session = WholeSession(self.encoder, self.source_eos)
             session.feed(source)
-            return self.bridge(session.state)
+            return bridged(self.bridge, session.state)
         state = self.encoder.initial_state()
         for token_id in self.source_vocab.encode(source):
             with model_lock(self.encoder):
                 layers, _ = self.encoder.step(token_id, state)
             state = state_after(layers)
-        return self.bridge(self.finish_source(state)[0])
+        return bridged(self.bridge, self.finish_source(state)[0])
 
     def finish_source(self, state: State) -> tuple[State, StepRecord | None]:
         """The encoder state after the typed source, with the end token fed when `source_eos`
@@ -264,7 +260,7 @@ class Seq2SeqSession:
     def edit_handoff(self, edit: HandoffEdit) -> Handoff:
         if edit.kind not in EDITS:
             raise ValueError(f"unknown handoff edit {edit.kind!r}; use one of {', '.join(EDITS)}")
-        self._apply(self.model.bridge(self.encoder.state), edit)  # validate before keeping
+        self._apply(bridged(self.model.bridge, self.encoder.state), edit)  # validate before keeping
         self.edits.append(edit)
         self._stepping = None
         return self.handoff()
@@ -294,7 +290,7 @@ class Seq2SeqSession:
         return state
 
     def handoff(self) -> Handoff:
-        state = self.model.bridge(self.model.finish_source(self.encoder.state)[0])
+        state = bridged(self.model.bridge, self.model.finish_source(self.encoder.state)[0])
         for edit in self.edits:
             state = self._apply(state, edit)
         return Handoff(state, norms(state), tuple(self.edits))

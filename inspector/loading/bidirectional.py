@@ -180,7 +180,7 @@ def bidirectional_pair(path: Path, tensors: dict[str, torch.Tensor], encoder: Bi
                        nonlinearity: str) -> Checkpoint:
     """A bidirectional encoder and a decoder stack + head, the handoff read from the shapes."""
     from inspector.engine.model import NativeModel
-    from inspector.engine.seq2seq import Bridge, Seq2SeqModel
+    from inspector.engine.seq2seq import Seq2SeqModel
     from inspector.loading.factory import whole_model
     from inspector.loading.seq2seq_pairs import side_of, vocabularies
     from models.char_rnn import CharRNN, CharRNNConfig
@@ -252,7 +252,7 @@ def bidirectional_pair(path: Path, tensors: dict[str, torch.Tensor], encoder: Bi
         raise CheckpointError(f"{path}: the encoder hands over {enc.handoff_layout.describe()}, "
                               f"the decoder starts from {dec.n_layers} layer(s) of "
                               f"{dec.hidden}; {FACTORY}")
-    model = Seq2SeqModel(name, enc, dec, Bridge(), vocab, target,
+    model = Seq2SeqModel(name, enc, dec, None, vocab, target,
                          source_eos=options.source_eos)
     said = ("both directions' final states side by side, layer by layer" if handoff == "concat"
             else f"tanh({bridge}·[forward; backward] + bias) of the last layer")

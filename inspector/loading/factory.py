@@ -140,7 +140,7 @@ def hooked_checkpoint(name: str, module: nn.Module, vocab: CharVocab | None,
 def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab: CharVocab,
                        target: CharVocab | None, origin: str, source: ModelSource) -> Checkpoint:
     from inspector.engine.hooked import hooked_pair
-    from inspector.engine.seq2seq import Bridge, Seq2SeqModel
+    from inspector.engine.seq2seq import Seq2SeqModel
 
     target_vocab = target or vocab
     for token in (target_vocab.bos, target_vocab.eos):
@@ -163,7 +163,7 @@ def seq2seq_checkpoint(name: str, encoder: nn.Module, decoder: nn.Module, vocab:
         handoff = probe(halves[0], f"{origin} (encoder)")
         probe(halves[1], f"{origin} (decoder)", handoff)
     try:
-        model = Seq2SeqModel(name, *halves, Bridge(), vocab, target_vocab,
+        model = Seq2SeqModel(name, *halves, None, vocab, target_vocab,
                              source_eos=source.source_eos)
     except ValueError as exc:
         raise CheckpointError(f"{origin}: {exc}") from None

@@ -315,7 +315,7 @@ class Heatmap(CachedStyle):
 
     def get_line_filters(self) -> list[LineFilter]:
         """The app's filters but the ANSI-to-truecolor one: every colour drawn here is already
-        RGB (the palette's, and the title's below), so that filter would only copy each of a
+        RGB (the colour scales', and the title's below), so that filter would only copy each of a
         line's ~70 segments, ~1 ms a key on a 2x512 LSTM. Others (NO_COLOR's) still apply."""
         return [line_filter for line_filter in super().get_line_filters()
                 if not isinstance(line_filter, ANSIToTruecolor)]
