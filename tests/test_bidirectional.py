@@ -294,3 +294,17 @@ def test_a_bidirectional_pair_with_attention_weights_is_refused_naming_the_facto
     assert main(["info", str(path), "--vocab", source]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--factory module:callable" in err
+
+
+def test_the_decoder_after_a_bidirectional_encoder_takes_the_step_timeout(tmp_path):
+    """--step-timeout bounds every call of the user's decoder forward, after a bidirectional
+    encoder as after any other (it was left at the default 5 s there)."""
+    source = json_file(tmp_path, "src.json", am.SOURCE)
+    target = json_file(tmp_path, "trg.json", am.TARGET)
+    opened = {timeout: open_model(ModelSource(None, vocab=source, target_vocab=target,
+                                              bos="SOS", eos="EOS", source_eos=True,
+                                              step_timeout=timeout,
+                                              factory="userland.any_models:build_bi_attention"))
+              for timeout in (None, 0.75)}
+    assert opened[None].inspectable.decoder.guard.timeout == 5.0  # the default
+    assert opened[0.75].inspectable.decoder.guard.timeout == 0.75

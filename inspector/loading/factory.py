@@ -197,7 +197,7 @@ def whole_pair(encoder: nn.Module, decoder: nn.Module, vocab: CharVocab, target:
     run = enc.run([0, len(vocab) - 1])
     try:
         dec = HookedModel(decoder, target, f"{name}.decoder", output=source.output,
-                          start=run.hidden, memory=run.memory)
+                          start=run.hidden, memory=run.memory, **timeout(source))
     except ValueError as exc:
         raise CheckpointError(f"{origin} (decoder): {exc}") from None
     probe(dec, f"{origin} (decoder)", enc.handoff_state(run.hidden))
