@@ -8,7 +8,8 @@ import threading
 
 import pytest
 from textual import events
-from tui_support import make_checkpoint, settle, status, tape_lines
+from textual.widgets import Input
+from tui_support import log_lines, make_checkpoint, settle, status, tape_lines
 
 from inspector.engine.session import Session
 from inspector.tui.app import InspectorApp
@@ -138,3 +139,44 @@ async def test_ctrl_t_in_compare_changes_both_views_scale_together(lstm, tmp_pat
         await pilot.press("ctrl+t")
         await settle(pilot)
         assert "step" not in scales("primary") | scales("partner")
+
+
+async def test_switching_model_during_a_paste_loses_no_text(lstm, tmp_path, monkeypatch):
+    """ctrl+o mid-paste: the new model gets the text before the paste, the whole paste (also
+    the part the old model had not read yet) and the keys typed meanwhile, in the order typed;
+    the old model's unfinished paste is dropped with it."""
+    other = make_checkpoint(tmp_path / "other-gru.safetensors", cell="gru", seed=5)
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"ab")
+        await settle(pilot)
+        reached, gate = held_paste(monkeypatch, 256)
+        text = "abcdefgh" * 250  # 2,000 characters
+        app.screen.post_message(events.Paste(text))
+        await wait_for(pilot, reached)
+        assert "feeding… " in status(app)
+        await pilot.press("h")  # typed while the paste is fed: queued after it
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        app.screen.query_one(Input).value = str(other)
+        await pilot.press("enter", "g")  # g: typed while the new model loads
+        await settle(pilot)
+        try:
+            assert status(app).startswith("other-gru"), status(app)
+        finally:
+            gate.set()  # the old model's paste ends only now: it is not this model's
+        await settle(pilot)
+        typed = "ab" + text + "hg"
+        assert status(app).startswith("other-gru")
+        assert f"t={len(typed) - 1} of {len(typed)} steps" in status(app), status(app)
+        assert tape_lines(app)[0].replace(" ", "").endswith(typed[-30:])
+        from inspector.engine import inspectable
+        from inspector.loading import open_model
+
+        from inspector.tui.text import vector_summary
+
+        reference = Session(inspectable(open_model(str(other))))  # the same text, typed
+        reference.feed(typed)
+        summary = vector_summary(reference.last.layers[0].h)  # the newest step's state
+        assert log_lines(app)[-1].endswith(f"l0.h[0:8]={summary}"), log_lines(app)[-1]

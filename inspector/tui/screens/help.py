@@ -17,7 +17,8 @@ from inspector.tui.explain import CONCEPTS, MOUSE, SYMBOLS
 PALETTE = ("Ctrl+P opens the command palette: open a checkpoint, switch zoo model, export the "
            "trace, save a screenshot. Escape or F1 closes this help.")
 TYPING = ("Every printable key feeds the model one step (Enter too, where the model's vocabulary "
-          "has a newline). " + PALETTE)
+          "has a newline). A model opened while a paste is fed reads all of it, and the keys "
+          "typed meanwhile. " + PALETTE)
 SEQ2SEQ_TYPING = ("Every printable key is a source character for the encoder; Enter hands its "
                   "state over and the decoder runs to </s>. " + PALETTE)
 
