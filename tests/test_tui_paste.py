@@ -173,7 +173,6 @@ async def test_switching_model_during_a_paste_loses_no_text(lstm, tmp_path, monk
         assert tape_lines(app)[0].replace(" ", "").endswith(typed[-30:])
         from inspector.engine import inspectable
         from inspector.loading import open_model
-
         from inspector.tui.text import vector_summary
 
         reference = Session(inspectable(open_model(str(other))))  # the same text, typed

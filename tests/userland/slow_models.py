@@ -6,6 +6,7 @@ import threading
 
 import torch
 from torch import nn
+
 from userland.any_models import EncoderRNN, PlainDecoder
 
 HOLD_SECONDS = 30.0
