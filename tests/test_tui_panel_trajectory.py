@@ -146,8 +146,8 @@ async def test_the_search_says_how_far_it_is_and_stops_when_the_input_moves_on(m
             if refining.is_set() and "refining" in app.panel.plot.text().splitlines()[0]:
                 break
         header = app.panel.plot.text().splitlines()[0]
-        assert re.search(r"searching the fixed points of d from 10 starts, 100 iterations, "
-                         r"settle 100 \(bounded\)… refining \d+/20 · \d+ s$", header), header
+        assert re.search(r" · fixed points of d: refining \d+/20 · \d+ s · 10 starts, 100 "
+                         r"iterations, settle 100 \(bounded\)$", header), header
         assert app.panel.searching
         app.dock.update_input(timeline.input(t=7))  # hold b: the search for d is not wanted
         for _ in range(100):
@@ -212,7 +212,7 @@ async def test_a_state_beyond_the_largest_search_is_left_to_the_command_line():
         assert not app.panel.searching and not app.panel.fixed
 
 
-async def test_the_doubled_lstms_pairs_show_as_short_then_long_moves():
+async def test_the_doubled_lstms_pairs_show_as_short_then_long_moves(monkeypatch):
     """The two-step rhythm of the doubled task on the panel: the move into a pair's second
     letter is shorter than the move into the next pair — in the full state at every pair (the
     ‖Δh‖ strip under the plot), and in the PC1×PC2 plane the panel draws at most pairs.
@@ -221,6 +221,7 @@ async def test_the_doubled_lstms_pairs_show_as_short_then_long_moves():
     plane ~73% of pairs (mean move 0.84 into a second letter, 1.11 into a new pair). The plane
     does not split first from second letters: the best line through it separates them at ~56%
     (chance is 50%), so the rhythm is in the moves' lengths, not in where the points lie."""
+    monkeypatch.setattr(panel_module, "LARGEST_SEARCH", 0)  # the path only: no search
     model = inspectable(open_model(ModelSource("doubled-lstm")))
     text = tasks.doubled_source(0, 26) * 4
     timeline = Timeline(model, task="doubled").feed(text)

@@ -161,8 +161,7 @@ async def test_the_doubled_lstm_hops_show_the_pairs(zoo):
                  if (shown_first + i) % 2 == 1]
         assert len(pairs) >= 20 and all(inside <= across for inside, across in pairs)
         assert np.mean([across - inside for inside, across in pairs]) > 1.0
-        assert "searching the fixed points" in app.panel.plot.text() or "hold" in \
-            app.panel.plot.text()
+        assert f" · hold {text[-1]}: ● " in app.panel.plot.text().splitlines()[0]
 
 
 async def test_the_mlp_trajectory_says_it_has_no_fixed_points(zoo):

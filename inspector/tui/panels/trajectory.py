@@ -126,8 +126,9 @@ STAGES = {"settle": "settling", "adam": "descent", "newton": "refining",
 
 def progress_line(hold: str, plan: SearchPlan, stage: str, done: int, total: int,
                   seconds: float) -> str:
-    return (f"searching the fixed points of {token_label(hold)} from {plan.describe()}… "
-            f"{STAGES.get(stage, stage)} {done}/{total} · {seconds:.0f} s")
+    """What a running search says, how far it is first (a narrow panel cuts the end)."""
+    return (f"fixed points of {token_label(hold)}: {STAGES.get(stage, stage)} {done}/{total} · "
+            f"{seconds:.0f} s · {plan.describe()}")
 
 
 class SearchCancelled(Exception):
@@ -149,8 +150,7 @@ def project(data: PanelInput, fixed) -> TrajectoryView:
     if isinstance(fixed, str):  # the search failed: say why
         note, fixed = fixed, None
     elif not note and fixed is None:
-        note = f"searching the fixed points of {token_label(hold)} from " \
-               f"{search_plan(data).describe()}…"
+        note = f"fixed points of {token_label(hold)}: searching · {search_plan(data).describe()}"
     plan = None if fixed is None else replace(search_plan(data), starts=fixed.starts)
     return TrajectoryView(trajectory(rows, name, 0, fixed), t, hold, hops, note, plan)
 
@@ -166,6 +166,8 @@ def plot_lines(view: TrajectoryView, width: int, height: int) -> list[list[Segme
             Segment(f" t={view.t} x={token_label(view.hold)}", DIM)]
     if view.fixed_note:
         head.append(Segment(f" · {view.fixed_note}", DIM))
+        if sum(len(segment.text) for segment in head) > width:  # the note matters more
+            head[1] = Segment(" ", DIM)
     else:
         outputs = ",".join(sorted({token_label(p.output) for p in stable}))
         head += [Segment(f" · hold {token_label(view.hold)}: ", DIM),
