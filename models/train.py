@@ -24,6 +24,7 @@ EVAL_SEED_OFFSET = 1_000_003  # held-out data never shares the training generato
 # out-of-memory kill minutes later. Layers match CharRNNConfig's own limit.
 LIMITS = {"layers": (1, 8), "hidden": (1, 4096), "embed": (0, 4096), "steps": (1, 10_000_000),
           "batch": (1, 4096), "seq_len": (1, 65_536), "seed": (0, 2**64 - 1)}
+MAX_ACTIVITY_L1 = 100.0
 MAX_LR = 10.0  # Adam with a larger step only diverges (and 1e39 overflows torch's float32)
 MAX_VOCAB = 10_000  # distinct characters a text-task vocabulary may hold
 MAX_PARAMETERS = 100_000_000
@@ -45,6 +46,9 @@ class TrainConfig:
     seed: int = 0
     bridge: str = "identity"
     corpus: str | None = None
+    # An L1 penalty on the top layer's outputs: this times mean |h| is added to the loss (an
+    # ordinary regulariser favouring sparse activations; 0 leaves the loss as it was).
+    activity_l1: float = 0.0
 
     def __post_init__(self) -> None:
         if self.task not in tasks.TASKS:
@@ -76,6 +80,12 @@ def validate(config: TrainConfig) -> None:
     """Refuse, before anything is allocated, a configuration that cannot train a real model
     (ValueError naming the option as the command spells it)."""
     check_numbers(config)
+    if not (math.isfinite(config.activity_l1) and 0 <= config.activity_l1 <= MAX_ACTIVITY_L1):
+        raise ValueError(f"--activity-l1 must be a finite number from 0 to {MAX_ACTIVITY_L1:g}, "
+                         f"not {config.activity_l1:g}")
+    if config.activity_l1 and (config.cell == "mlp" or config.task == "reverse"):
+        raise ValueError("--activity-l1 penalises a recurrent character model's top layer; "
+                         f"`train {config.task} --cell {config.cell}` has none")
     if config.cell == "mlp" and config.embed == 0:
         raise ValueError("--embed 0 (one-hot) is for recurrent cells; the MLP needs --embed 1 or "
                          "more")
@@ -203,7 +213,8 @@ def train(config: TrainConfig, *, progress: bool = True) -> TrainResult:
                 if kind == "seq2seq":
                     loss, acc = seq2seq_loss(module, tasks.reverse_batch(rng, vocab, config.batch))
                 else:
-                    loss, acc = char_loss(module, char_batch(config, rng, vocab, encoded))
+                    loss, acc = char_loss(module, char_batch(config, rng, vocab, encoded),
+                                          config.activity_l1)
                 value = loss.item()
                 if not math.isfinite(value):
                     raise TrainingDiverged(f"training diverged: the loss became {value} at step "
@@ -229,6 +240,8 @@ def train(config: TrainConfig, *, progress: bool = True) -> TrainResult:
                            interrupted=True)
     facts = {"steps": config.steps, "loss": round(last_loss, 6), "seed": config.seed,
              "batch": config.batch, "lr": config.lr, **facts}
+    if config.activity_l1:
+        facts["activity_l1"] = config.activity_l1
     return TrainResult(kind, module, vocab, facts, summary)
 
 
@@ -245,11 +258,19 @@ def check_finite(module: nn.Module) -> None:
                                "values; nothing saved (try a lower --lr)")
 
 
-def char_loss(module: nn.Module, batch: tasks.CharBatch) -> tuple[torch.Tensor, float]:
+def char_loss(module: nn.Module, batch: tasks.CharBatch,
+              activity_l1: float = 0.0) -> tuple[torch.Tensor, float]:
+    """Cross-entropy per character (plus `activity_l1` x mean |top-layer output|, if given)."""
     inputs = torch.from_numpy(batch.inputs)
     targets = torch.from_numpy(batch.targets)
-    logits, _ = module(inputs)
+    if activity_l1:
+        outputs, _ = module.run(inputs)
+        logits = module.head(outputs)
+    else:
+        logits, _ = module(inputs)
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+    if activity_l1:
+        loss = loss + activity_l1 * outputs.abs().mean()
     acc = (logits.argmax(-1) == targets).float().mean().item()
     return loss, acc
 

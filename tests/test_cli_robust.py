@@ -46,6 +46,9 @@ def one_line(err: str) -> str:
     (["--lr", "1e308"], "--lr must be a positive finite number at most 10, not 1e+308"),
     (["--lr", "11"], "--lr must be a positive finite number at most 10, not 11"),
     (["--embed", "-1"], "--embed must be between 0"),
+    (["--activity-l1", "-1"], "--activity-l1 must be a finite number from 0 to 100, not -1"),
+    (["--activity-l1", "nan"], "--activity-l1 must be a finite number"),
+    (["--cell", "mlp", "--activity-l1", "0.1"], "--activity-l1 penalises a recurrent"),
     (["--seq-len", "0"], "--seq-len must be between 1"),
     (["--seed", str(2**64)], "--seed must be between 0"),
     (["--seed", "-1"], "--seed must be between 0"),
@@ -70,6 +73,7 @@ def test_options_that_cannot_train_are_one_line(capsys, tmp_path, options, expec
     (["--batch", "0"], "--batch must be between 1"),
     (["--embed", "-1"], "--embed must be between 0"),
     (["--hidden", "0"], "--hidden must be between 1"),
+    (["--activity-l1", "0.1"], "--activity-l1 is for the built-in tasks"),
 ])
 def test_train_pairs_refuses_options_that_cannot_train_in_one_line(capsys, tmp_path, options,
                                                                   expected):

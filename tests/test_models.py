@@ -17,7 +17,7 @@ from models.checkpoint import (
 )
 from models.mlp import MLPBaseline, MLPConfig
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
-from models.train import TrainConfig, predict_text, train
+from models.train import TrainConfig, char_loss, predict_text, train
 from models.vocab import CharVocab, UnknownCharacterError
 
 
@@ -178,6 +178,21 @@ def test_training_is_deterministic_for_a_seed():
     second = train(TrainConfig("doubled", "lstm", steps=20, hidden=8), progress=False)
     for key, value in first.module.state_dict().items():
         assert torch.equal(value, second.module.state_dict()[key]), key
+
+
+def test_the_activity_penalty_adds_its_weight_times_mean_abs_h_and_is_recorded():
+    torch.manual_seed(0)
+    module = CharRNN(CharRNNConfig(27, "lstm", 2, 8, 3))
+    batch = tasks.doubled_batch(np.random.default_rng(0), tasks.letters_vocab(), 4, 5)
+    plain, _ = char_loss(module, batch)
+    penalised, _ = char_loss(module, batch, 0.5)
+    outputs, _ = module.run(torch.from_numpy(batch.inputs))  # the top layer's h at every step
+    assert abs((penalised - plain).item() - 0.5 * outputs.abs().mean().item()) < 1e-6
+    result = train(TrainConfig("doubled", "lstm", steps=3, hidden=8, activity_l1=0.3),
+                   progress=False)
+    assert result.facts["activity_l1"] == 0.3
+    assert "activity_l1" not in train(TrainConfig("doubled", "lstm", steps=3, hidden=8),
+                                      progress=False).facts
 
 
 def test_train_info_and_zoo_commands(tmp_path, python, cli_env):

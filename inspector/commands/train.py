@@ -40,6 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seq-len", type=int, help="window length for shift and text (default 64)")
     train.add_argument("--lr", type=float, default=3e-3)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--activity-l1", type=float, metavar="X",
+                       help="add X times mean |h| of the top layer's outputs to the loss (an L1 "
+                            "penalty on activations; recurrent character models; default 0)")
     train.add_argument("--corpus", metavar="FILE", help="text task: train on this file")
     train.add_argument("--out", metavar="FILE", required=True, help="where to save (.safetensors)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -50,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
     from models.train import train
 
     if args.task == "pairs":
+        if args.activity_l1 is not None:
+            raise CommandError("--activity-l1 is for the built-in tasks; train pairs does not "
+                               "read it")
         return pairs.run(with_defaults(args))
     pairs.refuse_outside_pairs(args)
     config = config_from(args)
@@ -71,7 +77,7 @@ def config_from(args: argparse.Namespace):
 
     refuse_unused(args)
     given = {"layers": args.layers, "nonlinearity": args.nonlinearity, "bridge": args.bridge,
-             "seq_len": args.seq_len, "corpus": args.corpus}
+             "seq_len": args.seq_len, "corpus": args.corpus, "activity_l1": args.activity_l1}
     try:
         config = TrainConfig(args.task, args.cell, hidden=args.hidden, embed=args.embed,
                              steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
