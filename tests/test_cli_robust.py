@@ -137,8 +137,8 @@ def nan_after(monkeypatch, good_steps: int) -> None:
     real = train_module.char_loss
     calls = []
 
-    def poisoned(module, batch):
-        loss, acc = real(module, batch)
+    def poisoned(module, batch, *penalty):
+        loss, acc = real(module, batch, *penalty)
         calls.append(1)
         return (loss * float("nan") if len(calls) > good_steps else loss), acc
 
@@ -162,11 +162,11 @@ def interrupt_after(monkeypatch, good_steps: int) -> None:
     real = train_module.char_loss
     calls = []
 
-    def interrupted(module, batch):
+    def interrupted(module, batch, *penalty):
         calls.append(1)
         if len(calls) > good_steps:
             raise KeyboardInterrupt
-        return real(module, batch)
+        return real(module, batch, *penalty)
 
     monkeypatch.setattr(train_module, "char_loss", interrupted)
 
