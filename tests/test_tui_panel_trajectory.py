@@ -237,3 +237,23 @@ async def test_the_doubled_lstms_pairs_show_as_short_then_long_moves(monkeypatch
         assert into_second.mean() < 0.85 * into_next.mean()
         hops = view.hops[1:]  # the strip's full-state ‖Δh‖ (hops[0] is from the zero state)
         assert np.all(hops[0::2][:103] < hops[1::2][:103])
+
+
+async def test_a_grown_session_is_searched_again_from_more_states():
+    model = inspectable(open_model(ModelSource("doubled-lstm")))
+    timeline = Timeline(model, task="doubled").feed("aabb")
+    app = Host(TrajectoryPanel)
+    async with app.run_test(size=(120, 20)) as pilot:
+        app.dock.update_input(timeline.input())
+        await settle(pilot)
+        key = (timeline.info, "b")
+        assert app.panel.fixed[key].starts == 4
+        assert app.panel.plot.text().splitlines()[0].endswith("· 4 starts")
+        timeline.feed("aabb")  # the same input on view, twice the states to start from
+        app.dock.update_input(timeline.input())
+        await settle(pilot)
+        assert app.panel.fixed[key].starts == 8
+        assert app.panel.plot.text().splitlines()[0].endswith("· 8 starts")
+        app.dock.update_input(timeline.input(t=3))  # back to t=3: 8 starts is enough
+        await settle(pilot)
+        assert app.panel.fixed[key].starts == 8 and not app.panel.searching

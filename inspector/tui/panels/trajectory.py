@@ -293,8 +293,12 @@ class TrajectoryPanel(QuietPanel):
             return
         key = (data.model, result.hold)
         with self._lock:
-            known = key in self.fixed
-        if not known and key != self.search_key:
+            known = self.fixed.get(key)
+        # searched from fewer states than the session now offers: search again (the old points
+        # stay on screen meanwhile)
+        fewer = getattr(known, "starts", None) is not None and \
+            known.starts < search_plan(data).starts
+        if (known is None or fewer) and key != self.search_key:
             self.search_key, self.search_line = key, ""
             self._search(data, result.hold, key)  # exclusive: an older search is cancelled
 
