@@ -11,6 +11,7 @@ import re
 import numpy as np
 import torch
 from experiment_support import compare_ready
+from textual.geometry import Region
 from textual.widgets import Input, Label
 from tui_support import headless, settle, status, tape_lines
 
@@ -21,6 +22,7 @@ from inspector.tui.screens.path_prompt import PathPrompt
 from inspector.tui.widgets.agreement import Agreement
 from inspector.tui.widgets.heatmap import Heatmap
 from inspector.tui.widgets.unit_detail import UnitDetail
+from models.zoo import zoo_names
 
 NUMBER = r"[-+]?\d+\.\d+"
 
@@ -202,12 +204,16 @@ async def test_the_open_dialog_opens_a_foreign_state_dict_with_its_vocab(tmp_pat
     torch.save(state, tmp_path / "plain.pt")
     (tmp_path / "abc.json").write_text(json.dumps(["a", "b", "c"]))
     app = InspectorApp("doubled-lstm")
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:  # the narrowest: the list still whole
         await settle(pilot)
         await pilot.press("ctrl+o")
         await pilot.pause()
-        hint = str(app.screen.query_one("#prompt-hint", Label).render())
-        assert all(name in hint for name in ("doubled-lstm", "doubled-mlp", "text-lstm"))
+        hint = app.screen.query_one("#prompt-hint", Label)
+        prompt = app.screen.query_one("#prompt")
+        assert prompt.region.contains_region(hint.region)  # wrapped inside the dialog
+        shown = " ".join(strip.text for strip in hint.render_lines(Region(0, 0, *hint.size)))
+        assert all(name in shown.split() or f"{name}," in shown.split() for name in zoo_names())
+        assert "--vocab" in shown
         typed = f"{tmp_path / 'plain.pt'} --vocab {tmp_path / 'abc.json'}"
         app.screen.query_one(Input).value = typed
         await pilot.press("enter")
@@ -297,3 +303,18 @@ async def test_the_seq2seq_maps_grow_into_their_panels_and_stay_inside_them(tmp_
     assert all(zoom != (1, 1) for zoom in zooms[(200, 60)])
     assert all(a[0] * a[1] <= b[0] * b[1] for a, b in zip(zooms[(120, 40)], zooms[(200, 60)],
                                                           strict=True))
+
+
+async def test_the_mlps_unit_detail_says_it_has_no_memory():
+    app = InspectorApp("doubled-mlp")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "a")
+        await settle(pilot)
+        lines = app.main.query_one(UnitDetail).text().splitlines()
+        act = headless("doubled-mlp", "aa").last.layers[0].h[0]
+        assert lines[1] == f"act {act:+.2f}"
+        (header,) = [line for line in lines if "input" in line and "█" not in line]
+        assert header.split() == ["input", "no", "memory"]
+        (bar,) = [line for line in lines if line.startswith("act ") and "│" in line]
+        assert bar.startswith(f"act {act:+.2f} ")  # the value, a space, then the bars

@@ -18,7 +18,7 @@ from inspector.tui.frames import BranchRow
 from inspector.tui.screens.confirm import Confirm
 from inspector.tui.screens.prompt import LinePrompt
 
-PICKER_HINT = "Enter: switch · r: rename · d: delete · Escape: keep the branch on screen"
+PICKER_HINT = "Enter: switch · r: rename · d: delete · Escape: stay on this one"  # fits 72
 
 
 @dataclass(frozen=True)

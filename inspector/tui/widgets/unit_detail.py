@@ -113,14 +113,18 @@ class UnitDetail(LinesWidget):
                           wrap_terms(f"{formula.name} = ", f"{indent} + ", formula.numeric, width)]
                 lines.append([Segment(f"{indent} = {formula.result}{formula.note}")])
         if view.gates:
-            half = max(2, (width - 11) // 4)
-            lines.append([Segment(f"{'':<9}{'input':^{2 * half + 1}} {'memory':^{2 * half + 1}}",
-                                  DIM)])
+            half = max(2, (width - 13) // 4)  # 10 + (2 half + 1) + 1 + (2 half + 1) cells
+            if view.name == "act":  # an MLP: nothing carries over from the step before
+                lines.append([Segment(f"{'':<10}{'input':^{2 * half + 1}} ", DIM),
+                              Segment("no memory", BOLD)])
+            else:
+                lines.append([Segment(f"{'':<10}{'input':^{2 * half + 1}} "
+                                      f"{'memory':^{2 * half + 1}}", DIM)])
             finite = [abs(v) for gate in view.gates for v in (gate.input_part, gate.memory_part)
                       if np.isfinite(v)]
             top = max(finite, default=1.0) or 1.0
             for gate in view.gates:
-                lines.append([Segment(f"{gate.name:<3}{signed(gate.value):>6}"),
+                lines.append([Segment(f"{gate.name:<3}{signed(gate.value):>6} "),
                               Segment(signed_bar(gate.input_part, top, half), INPUT),
                               Segment(" "),
                               Segment(signed_bar(gate.memory_part, top, half), MEMORY)])
