@@ -64,7 +64,9 @@ async def app_paste(checkpoint: Path, text: str, size: tuple[int, int]) -> float
         await wait_until(app, lambda shown: "no steps yet" in shown, timeout=300)
         start = time.perf_counter()
         app.post_message(events.Paste(text))
-        await wait_until(app, lambda shown: f"t={n - 1} of {n} steps" in shown, timeout=3600)
+        # on screen: the step count, and the newest steps' records (built in a worker)
+        await wait_until(app, lambda shown: f"t={n - 1} of {n} steps" in shown
+                         and "computing…" not in shown, timeout=3600)
         return time.perf_counter() - start
 
 

@@ -52,3 +52,18 @@ async def open_seq2seq(pilot) -> None:
         await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.02)
     await pilot.pause()
+
+
+async def seq2seq_settled(pilot) -> None:
+    """Wait until the seq2seq screen's worker has run every key (its status line stops saying
+    `working…`)."""
+    from inspector.tui.widgets.lines import LinesWidget
+
+    app = pilot.app
+    for _ in range(400):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if app.seq2seq is None or "working…" not in app.seq2seq.query_one(
+                "#status", LinesWidget).text():
+            break
+    await pilot.pause()

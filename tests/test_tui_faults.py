@@ -111,3 +111,52 @@ def test_the_log_option_refuses_a_file_it_cannot_write_in_one_line(tmp_path, cap
     assert main(["--log", str(tmp_path / where), "doubled-lstm"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and said in err[0]
+
+
+async def test_records_no_longer_held_are_recomputed_off_the_event_loop(letters, monkeypatch):
+    """Home on a long session whose first steps have left the record cache: the user's forward
+    recomputes them in a worker; meanwhile F1 still opens and a key typed waits its turn."""
+    from textual import events
+    from tui_support import log_lines
+    from userland import slow_models as sm
+
+    from inspector.engine import Session, inspectable
+    from inspector.loading import open_model
+    from inspector.tui.screens.help import HelpScreen
+    from inspector.tui.text import vector_summary
+
+    monkeypatch.setattr("inspector.engine.session.RECORD_CACHE", 64)
+    source = ModelSource(None, vocab=letters, factory="userland.slow_models:build_held_lm")
+    text = "abcdefgh" * 25
+    app = InspectorApp(source)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            app.screen.post_message(events.Paste(text))
+            await settle(pilot)
+            assert "t=199 of 200 steps" in status(app)
+            sm.hold()
+            await pilot.press("home")  # t=0 has left the cache: recomputed
+            for _ in range(200):
+                if sm.held.is_set():
+                    break
+                await pilot.pause(0.05)
+            assert sm.held.is_set() and "computing… the records of t=0.." in status(app)
+            await pilot.press("c")  # waits for the records
+            await pilot.press("f1")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)  # the event loop answered
+            await pilot.press("escape")
+            await pilot.pause()
+            assert "1 keys queued" in status(app)
+            sm.release()
+            await settle(pilot)
+            assert "t=200 of 201 steps" in status(app)  # the c, after the paste
+            await pilot.press("home")
+            await settle(pilot)
+            reference = Session(inspectable(open_model(source)))
+            first = reference.feed(text + "c")[0]
+            assert log_lines(app)[0].startswith("t=0  x='a'")
+            assert log_lines(app)[0].endswith(f"={vector_summary(first.layers[0].h)}")
+    finally:
+        sm.release()

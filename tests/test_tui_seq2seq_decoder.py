@@ -6,7 +6,7 @@ ctrl+r asking before it clears."""
 from __future__ import annotations
 
 import numpy as np
-from experiment_support import open_seq2seq
+from experiment_support import open_seq2seq, seq2seq_settled
 from textual.widgets import Input
 
 from inspector.engine import Seq2SeqSession
@@ -128,11 +128,11 @@ async def test_an_attention_decoder_shows_its_weights_over_the_source(tmp_path):
         row = app.seq2seq.query_one(AttentionRow)
         assert not row.display  # nothing decoded yet
         await pilot.press(*"badge", "enter")
-        await pilot.pause()
+        await seq2seq_settled(pilot)  # a user's forward: stepped in the screen's worker
         session = app.seq2seq.controller.session
         records = session.decoded
         await pilot.press("home")
-        await pilot.pause()
+        await seq2seq_settled(pilot)
         weights = records[0].attention
         assert row.display and weights.shape == (6,)
         cells = row.line_text(0).split()
@@ -142,7 +142,7 @@ async def test_an_attention_decoder_shows_its_weights_over_the_source(tmp_path):
         tokens = [*"badge", "EOS"]
         assert most.startswith(f"most: {tokens[best]} {weights[best]:.2f}")
         await pilot.press("right")
-        await pilot.pause()
+        await seq2seq_settled(pilot)
         assert row.line_text(0).startswith("attention t=1 ")
         best = int(np.argmax(records[1].attention))
         assert row.line_text(1).startswith(f"most: {tokens[best]} {records[1].attention[best]:.2f}")

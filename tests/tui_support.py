@@ -29,7 +29,7 @@ def make_checkpoint(path: Path, *, cell: str = "lstm", layers: int = 2, hidden: 
     return save_checkpoint(path, "char", module, vocab, task=task)
 
 
-BUSY_WORDS = ("loading", "feeding…", "keys queued", "opening")
+BUSY_WORDS = ("loading", "feeding…", "keys queued", "opening", "computing…")
 
 
 async def settle(pilot) -> None:

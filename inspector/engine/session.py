@@ -366,6 +366,11 @@ class Session:
         self._trim()
         return out
 
+    def cached(self, start: int, stop: int) -> bool:
+        """Whether records [start, stop) are at hand (`records` would step no model for them)."""
+        start, stop = max(start, 0), min(stop, self.cursor)
+        return all(t in self._records for t in range(start, stop))
+
     def state_before(self, t: int) -> State:
         """The state step t started from: the state after step t-1 (clamps included) with the
         edits made before step t applied, i.e. exactly what the step's formulas read."""

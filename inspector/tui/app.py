@@ -225,6 +225,9 @@ class InspectorApp(App[int]):
         if self.seq2seq is None and not controller.ready:
             self.notify(f"the model is busy: {verb} once the paste is in", severity="warning")
             return None
+        if self.seq2seq is not None and self.seq2seq.working:
+            self.notify(f"the model is busy: {verb} once its step is done", severity="warning")
+            return None
         return save_job(loaded, controller.session, *controller.on_view())
 
     def action_export_trace(self) -> None:

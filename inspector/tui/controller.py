@@ -51,7 +51,7 @@ from inspector.tui.jobs import summaries_of_records, usable_text
 from inspector.tui.numbers import number
 from inspector.tui.summaries import StepSummary, is_miss, summaries_of, tape_window
 from inspector.tui.text import log_line, state_summary
-from models.errors import first_line, printable
+from models.errors import StepRefused, first_line, printable
 from models.tasks import expected_output
 
 if TYPE_CHECKING:
@@ -81,6 +81,18 @@ class FeedJob:
     the one on screen: if the work fails or hangs, the session on screen is untouched."""
 
     text: str
+    session: Session
+    serial: int
+
+
+@dataclass(frozen=True)
+class RecordsJob:
+    """Records [start, stop) the frame on view needs and the session no longer holds (evicted
+    from its cache, or a paste's, never built): recomputing them steps the model, so a worker
+    does it (`CharController.run_records`) while the screen waits for them."""
+
+    start: int
+    stop: int
     session: Session
     serial: int
 
@@ -125,6 +137,8 @@ class CharController:
         self.layer = 0
         self.unit = 0
         self.feeding: tuple[int, int] | None = None  # (characters fed, of) while a job feeds
+        self.fetching: tuple[int, int] | None = None  # records [a, b) a job recomputes
+        self.failed_fetch: tuple[int, int, int] | None = None  # (generation, a, b) refused
         self.note = "loading…"
         self.forked = False
         self.viewport = Viewport()
@@ -174,7 +188,8 @@ class CharController:
 
     @property
     def ready(self) -> bool:
-        return self.loaded is not None and not self.busy and not self.note
+        return (self.loaded is not None and not self.busy and not self.note
+                and self.fetching is None)
 
     @property
     def text(self) -> str:
@@ -202,7 +217,7 @@ class CharController:
         """Show a freshly loaded model; its session already holds the text carried over."""
         self.loaded = loaded
         self.serial += 1  # a paste fed to the model replaced is not this one's
-        self.feeding = None
+        self.feeding = self.fetching = None
         self.layout = layout_of(loaded.label, loaded.model)
         self.steps = list(loaded.steps)
         self.generation += 1
@@ -412,8 +427,8 @@ class CharController:
 
     def view(self, delta: int) -> None:
         steps = len(self.steps)
-        if not self.ready or not steps:
-            return
+        if not (self.ready or self.fetching is not None) or not steps:
+            return  # (while records are computed the view may move: it touches no session)
         current = steps - 1 if self.view_t is None else self.view_t
         target = max(0, min(steps - 1, current + delta))
         self.view_t = None if target == steps - 1 else target
@@ -795,13 +810,18 @@ class CharController:
                 parts.append("viewing the past (End: newest)")
             parts.append(f"l{self.layer} unit {self.unit}")
             parts.extend(self._timeline_notes())
-            record = self.record(t) if not self.busy else None
+            at_hand = self.ready and (t == self.session.cursor - 1
+                                      or self.session.cached(t, t + 1))
+            record = self.record(t) if at_hand else None  # the status line steps no model
             nonfinite = record.nonfinite if record is not None else ()
         if nonfinite:
             parts.append(f"NaN/Inf in {', '.join(nonfinite)}")
         if self.feeding is not None:
             done, total = self.feeding
             parts.append(f"feeding… {done:,} of {total:,} (Escape stops)")
+        if self.fetching is not None:
+            start, stop = self.fetching
+            parts.append(f"computing… the records of t={start}..{stop - 1}")
         if self.refused:
             parts.append("step refused: its forward failed (see the notice)")
         if self.note:
@@ -831,13 +851,67 @@ class CharController:
                 for c in session.clamps))
         return notes
 
+    def records_job(self) -> RecordsJob | None:
+        """The records the frame for the step on view needs and the session does not hold, as
+        a job for a worker (None: all at hand). Until it is back, keys wait in the queue."""
+        if not self.ready or not self.steps:
+            return None
+        start, stop = self._needed()
+        from inspector.engine.session import RECORD_CACHE
+
+        if (self.session.cached(start, stop) or stop - start > RECORD_CACHE
+                or self.failed_fetch == (self.generation, start, stop)):
+            return None
+        self.fetching = (start, stop)
+        self.serial += 1
+        self.last_progress = time.monotonic()
+        return RecordsJob(start, stop, self.session, self.serial)
+
+    def _needed(self) -> tuple[int, int]:
+        """Steps [a, b) the frame reads: its log, the unit's history, the state the step
+        started from, and the tape's window when the tape is coloured by the unit."""
+        viewport = self.viewport
+        t = len(self.steps) - 1 if self.view_t is None else self.view_t
+        start = min(t - 1, t + 1 - viewport.log, t + 1 - viewport.history)
+        if self.tape_by_unit:
+            start = min(start, tape_window(self.steps, self.pending, viewport.tape, self.view_t,
+                                           self.task_targets).first_t)
+        return max(start, 0), t + 1
+
+    def run_records(self, job: RecordsJob) -> str | None:
+        """A records job's body, in a worker: None, or the one line of why they could not
+        be computed (a user's forward refused the step)."""
+        try:
+            job.session.records(job.start, job.stop)
+        except Exception as exc:  # the user's own forward may raise anything
+            log.exception("recomputing steps %d..%d of %s failed", job.start, job.stop - 1,
+                          self.label)
+            return f"{self.label}: the steps t={job.start}..{job.stop - 1} cannot be shown " \
+                   f"({first_line(exc)})"
+        return None
+
+    def records_done(self, serial: int, error: str | None) -> None:
+        if serial != self.serial or self.fetching is None:
+            return  # a model switch came first
+        start, stop = self.fetching
+        self.fetching = None
+        if error:  # not asked again until the timeline or the view changes
+            self.failed_fetch = (self.generation, start, stop)
+            self.notices.append(Notice(error, "Step refused", "error"))
+
     def frame(self) -> Frame:
         """The whole main screen for the step on view."""
         if not self.ready or self.layout is None:
             tape = tape_window(self.steps, self.pending, self.viewport.tape, None,
                                self.task_targets)
             return Frame(self.status(), pending_tape=tape)
-        return Frame(self.status(), (self.view_frame(),))
+        try:
+            view = self.view_frame()
+        except StepRefused as exc:  # its records cannot be recomputed: said, never a crash
+            tape = tape_window(self.steps, self.pending, self.viewport.tape, self.view_t,
+                               self.task_targets)
+            return Frame(f"{self.status()} │ cannot show this step: {exc}", pending_tape=tape)
+        return Frame(self.status(), (view,))
 
     def prepare(self) -> None:
         """Between keys: let the model work ahead on the next step (see `Session.prepare`)."""
@@ -974,6 +1048,12 @@ class Seq2SeqController:
         self.unit = 0 if view is None else min(max(view.unit, 0), decoder.hidden - 1)
         self.viewport = Viewport()
         self.notices: list[Notice] = []
+        from inspector.engine import NativeModel
+
+        # the engine's own halves step in well under a frame: their verbs run on the event
+        # loop; a user's forward (a factory, a trusted pickle) may take any time, so the screen
+        # runs every verb and frame of such a model in its worker, one at a time, in order
+        self.inline = all(isinstance(half, NativeModel) for half in (encoder, decoder))
 
     @property
     def label(self) -> str:

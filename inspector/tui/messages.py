@@ -10,6 +10,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from inspector.tui.controller import FeedResult
+    from inspector.tui.frames import Seq2SeqFrame
     from inspector.tui.jobs import Loaded, Seq2SeqLoaded
 
 
@@ -61,3 +62,21 @@ class ExportFinished(Message):
 class SessionSaved(Message):
     path: Path | None
     error: str | None = None
+
+
+@dataclass
+class Seq2SeqWorked(Message):
+    """The seq2seq screen's worker has run the verbs queued for it: the frame to draw after
+    them (None if drawing it failed), and the one line of an unexpected error."""
+
+    frame: Seq2SeqFrame | None
+    error: str | None = None
+
+
+@dataclass
+class RecordsFetched(Message):
+    """A records job is back (`CharController.run_records`): None, or why it failed."""
+
+    serial: int
+    error: str | None = None
+    partner: bool = False

@@ -1,6 +1,6 @@
-"""A seq2seq pair whose decoder can be held mid-call, as a slow forward would be: once `hold()`
-is called, the decoder's next call waits until `release()` (or HOLD_SECONDS). The encoder is the
-tutorial's GRU (stepped one token per call), the decoder a plain GRU decoder."""
+"""Models whose forward can be held mid-call, as a slow forward would be: once `hold()` is called,
+the next call waits until `release()` (or HOLD_SECONDS). A seq2seq pair (the tutorial's GRU
+encoder, a plain GRU decoder that can be held) and a GRU language model over LETTERS."""
 
 import threading
 
@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from userland.any_models import EncoderRNN, PlainDecoder
+from userland.faulty_models import LETTERS
 
 HOLD_SECONDS = 30.0
 held = threading.Event()  # set while a call waits
@@ -26,17 +27,39 @@ def release() -> None:
     _released.set()
 
 
+def wait_if_held() -> None:
+    if _armed.is_set():
+        _armed.clear()
+        held.set()
+        _released.wait(HOLD_SECONDS)
+
+
 class HeldDecoder(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.decoder = PlainDecoder(hid_dim=8)
 
     def forward(self, x_t, hidden):
-        if _armed.is_set():
-            _armed.clear()
-            held.set()
-            _released.wait(HOLD_SECONDS)
+        wait_if_held()
         return self.decoder(x_t, hidden)
+
+
+class HeldLM(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(len(LETTERS), 5)
+        self.gru = nn.GRU(5, 7, batch_first=True)
+        self.head = nn.Linear(7, len(LETTERS))
+
+    def forward(self, x_t, hidden):
+        wait_if_held()
+        out, hidden = self.gru(self.embed(x_t), hidden)
+        return self.head(out), hidden
+
+
+def build_held_lm():
+    torch.manual_seed(42)
+    return HeldLM().eval()
 
 
 def build_held_pair():

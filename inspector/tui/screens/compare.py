@@ -124,6 +124,8 @@ class CompareScreen(MainScreen):
         if job is not None:
             run_feed_thread(self, self.compare.partner, job, partner=True)
         self.measure()
+        self.fetch_records(self.controller)
+        self.fetch_records(self.compare.partner, partner=True)
         self.draw(self.compare.frame())
         self.show_notices(self.controller)
         self.show_notices(self.compare.partner)

@@ -15,7 +15,7 @@ import time
 from functools import partial
 
 from rich.segment import Segment
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.screen import Screen
@@ -23,10 +23,10 @@ from textual.widgets import Static
 
 from inspector.names import parse_name
 from inspector.tui.bindings import FOOTER_FIRST, MAIN_BINDINGS
-from inspector.tui.controller import CharController, FeedJob, FeedResult
+from inspector.tui.controller import CharController, FeedJob, FeedResult, RecordsJob
 from inspector.tui.edits import EditError, intervention_help, parse_intervention
 from inspector.tui.frames import Frame, Viewport
-from inspector.tui.messages import Fed, FeedProgress
+from inspector.tui.messages import Fed, FeedProgress, RecordsFetched
 from inspector.tui.panels import panel_specs
 from inspector.tui.panels.base import AnalysisPanel
 from inspector.tui.panels.dock import AnalysisDock
@@ -229,6 +229,29 @@ class MainScreen(Screen):
 
     def controller_for(self, partner: bool) -> CharController:
         return self.controller
+
+    def fetch_records(self, controller: CharController, partner: bool = False) -> None:
+        """Records the frame needs and the session no longer holds are recomputed in a worker
+        (that steps the model); the frame is drawn once they are back."""
+        job = controller.records_job()
+        if job is not None:
+            self.records_worker(controller, job, partner)
+
+    @work(thread=True, group="records", exit_on_error=False)
+    def records_worker(self, controller: CharController, job: RecordsJob,
+                       partner: bool) -> None:
+        import torch  # loaded with the model already
+
+        torch.set_num_threads(1)  # as the feed threads: one, beside the event loop
+        self.post_message(RecordsFetched(job.serial, controller.run_records(job), partner))
+
+    def on_records_fetched(self, message: RecordsFetched) -> None:
+        message.stop()
+        if message.error:
+            self.log.error(message.error)
+        self.controller_for(message.partner).records_done(message.serial, message.error)
+        self.schedule_flush()  # the keys pressed meanwhile
+        self.redraw()
 
     # ---- actions ---------------------------------------------------------------------------
 
@@ -494,6 +517,7 @@ class MainScreen(Screen):
     def redraw(self) -> None:
         """Draw the controller's frame for the step on view, in one batch."""
         self.measure()
+        self.fetch_records(self.controller)
         self.draw(self.controller.frame())
         self.feed_dock()
         self.show_notices(self.controller)

@@ -3,17 +3,23 @@ the encoder's final state over and the decoder runs to `</s>` (or F6 steps it on
 time); F5 edits the handoff and the decode re-runs at once.
 
 Every printable key is a source character; Enter, Backspace and the function keys are commands,
-each a verb of the screen's `Seq2SeqController`, whose frames the screen draws.
+each a verb of the screen's `Seq2SeqController`, whose frames the screen draws. For a model whose
+forward is the user's own, the verbs and the frames after them run in a worker, one at a time in
+the order the keys came: keys pressed while it decodes wait in its queue, never lost or reordered,
+and the screen keeps answering (F1, ctrl+o, ctrl+q).
 """
 
 from __future__ import annotations
 
+import logging
+from collections import deque
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
 from rich.style import Style
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -21,9 +27,10 @@ from textual.widgets import Static
 
 from inspector.names import parse_name
 from inspector.tui.bindings import FOOTER_FIRST, SEQ2SEQ_BINDINGS
-from inspector.tui.controller import Seq2SeqController
+from inspector.tui.controller import Notice, Seq2SeqController
 from inspector.tui.edits import EditError, handoff_help, parse_handoff_edit
 from inspector.tui.frames import Seq2SeqFrame, Viewport
+from inspector.tui.messages import Seq2SeqWorked
 from inspector.tui.screens.confirm import Confirm
 from inspector.tui.screens.edit_prompt import EditPrompt
 from inspector.tui.screens.main import (
@@ -44,10 +51,12 @@ from inspector.tui.widgets.step_log import StepLog
 from inspector.tui.widgets.tape import Tape
 from inspector.tui.widgets.top_k import TopK
 from inspector.tui.widgets.unit_detail import UnitDetail
-from models.errors import printable
+from models.errors import first_line, printable
 
 if TYPE_CHECKING:
     from inspector.tui.jobs import Seq2SeqLoaded
+
+log = logging.getLogger("rnn_inspect")
 
 OUTPUT = Style(bold=True)  # the task's answer unknown: no colour claims it is right
 RIGHT = Style(bold=True, color="green")
@@ -112,6 +121,9 @@ class Seq2SeqScreen(Screen):
                                     lambda: self.encoder_panel.scrollable_content_region.height)
         self.decoder_grid = MapGrid(self.decoder_maps, decoder.hidden, self.decoder_room,
                                     id="decoder-maps")
+        self.queued: deque[Callable[[], object] | None] = deque()  # None: only a new frame
+        self.working = False  # the worker is running the verbs it took from `queued`
+        self.shown: Seq2SeqFrame | None = None  # the frame on screen
 
     def decoder_room(self) -> int:
         """Lines the decoder's maps may take: what the output, tape and attention leave, less
@@ -182,12 +194,10 @@ class Seq2SeqScreen(Screen):
         self.feed(event.text)
 
     def feed(self, text: str) -> None:
-        self.controller.type(text)
-        self.redraw()
+        self.run(partial(self.controller.type, text))
 
     def action_step_back(self) -> None:
-        self.controller.back()
-        self.redraw()
+        self.run(self.controller.back)
 
     def action_reset(self) -> None:
         """ctrl+r: asks first, since a cleared source and its edits cannot be brought back."""
@@ -196,16 +206,14 @@ class Seq2SeqScreen(Screen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.controller.reset()
-                self.redraw()
+                self.run(self.controller.reset)
 
         self.app.push_screen(Confirm("Clear the source, the handoff edits and the decode? "
                                      "It cannot be undone."), answered)
 
     def action_select_unit(self, delta: int) -> None:
         """↑/↓ (PageUp/PageDown by 16): the unit marked on the decoder's and handoff's maps."""
-        self.controller.select_unit(delta)
-        self.redraw()
+        self.run(partial(self.controller.select_unit, delta))
 
     @on(Heatmap.UnitClicked)
     def select_clicked_unit(self, message: Heatmap.UnitClicked) -> None:
@@ -213,28 +221,26 @@ class Seq2SeqScreen(Screen):
         activation = message.heatmap.activation
         if message.heatmap in self.encoder_maps:
             return
-        self.controller.select(parse_name(activation).layer, message.unit)
-        self.redraw()
+        self.run(partial(self.controller.select, parse_name(activation).layer, message.unit))
 
     def action_select_layer(self, delta: int) -> None:
         """Which layer's state the encoder and decoder logs summarise."""
-        self.controller.select_layer(delta)
-        self.redraw()
+        self.run(partial(self.controller.select_layer, delta))
 
     def action_hand_over(self) -> None:
-        self.controller.hand_over()
-        self.redraw()
+        self.run(self.controller.hand_over)
 
     def action_decode_step(self) -> None:
-        self.controller.decode_step()
-        self.redraw()
+        self.run(self.controller.decode_step)
 
     def action_view_step(self, delta: int) -> None:
-        self.controller.view(delta)
-        self.redraw()
+        self.run(partial(self.controller.view, delta))
 
     def action_edit_handoff(self) -> None:
         def apply(line: str) -> str | None:
+            if not self.controller.inline:  # applied in turn; a refusal comes as a notice
+                self.run(partial(self.edit_later, line))
+                return None
             try:
                 error = self.controller.edit(line)
             except EditError as exc:
@@ -248,17 +254,91 @@ class Seq2SeqScreen(Screen):
                                         partial(parse_handoff_edit, shape=shape), apply))
 
     def action_clear_edits(self) -> None:
-        self.controller.edit("clear")
-        self.redraw()
+        self.run(partial(self.edit_later, "clear"))
+
+    def edit_later(self, line: str) -> None:
+        """A handoff edit run in its turn: what stops it is said as a notice."""
+        try:
+            error = self.controller.edit(line)
+        except EditError as exc:
+            error = str(exc)
+        if error:
+            self.controller.notices.append(Notice(error, "Handoff edit", "warning"))
+
+    # ---- running verbs -----------------------------------------------------------------------
+
+    def run(self, verb: Callable[[], object] | None) -> None:
+        """Run a controller verb (None: none) and draw the frame after it: here for the
+        engine's own models, else in the worker, after the verbs queued before it."""
+        if self.controller.inline and not self.working and not self.queued:
+            if verb is not None:
+                verb()
+            self.draw_frame(self.controller.frame())
+            return
+        if verb is not None or not self.queued or self.queued[-1] is not None:
+            self.queued.append(verb)
+        self.start_work()
+
+    def start_work(self) -> None:
+        if self.queued and not self.working:
+            self.working = True
+            self.work_queued()
+        self.show_waiting()
+
+    @work(thread=True, group="seq2seq", exit_on_error=False)
+    def work_queued(self) -> None:
+        """Run the verbs queued so far, in order, then build the frame after them (it may
+        recompute records, which steps the model too)."""
+        verbs = []
+        while self.queued:
+            verbs.append(self.queued.popleft())
+        try:
+            for verb in verbs:
+                if verb is not None:
+                    verb()
+            message = Seq2SeqWorked(self.controller.frame())
+        except Exception as exc:  # the user's own forward may raise anything: say it, go on
+            log.exception("a seq2seq step of %s failed", self.label)
+            self.log.error(f"a seq2seq step of {self.label} failed: {exc!r}")
+            message = Seq2SeqWorked(None, f"{self.label}: {first_line(exc)}")
+        self.post_message(message)
+
+    def on_seq2seq_worked(self, message: Seq2SeqWorked) -> None:
+        message.stop()
+        self.working = False
+        if message.error:
+            self.notify(message.error, title="Step refused", severity="error")
+        if message.frame is not None:
+            self.draw_frame(message.frame)
+        self.start_work()  # the keys pressed meanwhile
+
+    def show_waiting(self) -> None:
+        """While the worker runs: the frame on screen stays, the status line says so."""
+        if not self.working or self.shown is None:
+            return
+        waiting = len([verb for verb in self.queued if verb is not None])
+        line = f"{self.shown.status} │ working…"
+        if waiting:
+            line += f" ({waiting} key{'' if waiting == 1 else 's'} queued)"
+        self.status.set_lines([[Segment(line)]])
 
     # ---- drawing ---------------------------------------------------------------------------
 
     def redraw(self) -> None:
+        """Draw the frame for what is on view now (after the verbs queued, if any)."""
+        self.measure()
+        self.run(None)
+
+    def measure(self) -> None:
+        self.controller.viewport = Viewport(self.decoder_tape.capacity,
+                                            self.encoder_log.capacity,
+                                            self.decoder_unit.history_width,
+                                            decoder_log=self.decoder_log.capacity)
+
+    def draw_frame(self, frame: Seq2SeqFrame) -> None:
+        self.shown = frame
+        self.draw(frame)
         controller = self.controller
-        controller.viewport = Viewport(self.decoder_tape.capacity, self.encoder_log.capacity,
-                                       self.decoder_unit.history_width,
-                                       decoder_log=self.decoder_log.capacity)
-        self.draw(controller.frame())
         for notice in controller.notices:
             self.notify(notice.text, title=notice.title, severity=notice.severity)
         controller.notices.clear()
