@@ -13,6 +13,7 @@ that touches only the session, and its result comes back through a `*_done` verb
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -106,6 +107,17 @@ class FeedResult:
     session: Session | None = None  # the fed copy, to take the place of the one on screen
 
 
+def verb(method):
+    """A user's verb: it changes what is on screen, then returns the one frozen frame to draw
+    after it (`frame()`), with the verb's refusal, if it returned one, as `frame.error`."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        error = method(self, *args, **kwargs)
+        frame = self.frame()
+        return replace(frame, error=error) if isinstance(error, str) else frame
+    return run
+
+
 def layout_of(label: str, model) -> ViewLayout:
     specs = map_specs(model.cell, model.n_layers, model.gate_names, model.has_cell)
     return ViewLayout(label, model.cell, model.n_layers, model.hidden, model.gate_names, specs,
@@ -139,6 +151,8 @@ class CharController:
         self.feeding: tuple[int, int] | None = None  # (characters fed, of) while a job feeds
         self.fetching: tuple[int, int] | None = None  # records [a, b) a job recomputes
         self.failed_fetch: tuple[int, int, int] | None = None  # (generation, a, b) refused
+        self.jobs: list[FeedJob | RecordsJob] = []  # work for the screen's workers (take_jobs)
+        self.frame_source: Callable[[], Frame] | None = None  # compare mode: both views
         self.note = "loading…"
         self.forked = False
         self.viewport = Viewport()
@@ -241,7 +255,7 @@ class CharController:
         """A saved session's step on view and selection (`inspector.sessions.View`)."""
         if len(self.session.branches()) > 1:
             self.forked = True  # its branches are listed on the status line
-        self.select(max(view.layer, 0), max(view.unit, 0))
+        self.select_unit_at(max(view.layer, 0), max(view.unit, 0))
         if view.t is not None and 0 <= view.t < len(self.steps) - 1:
             self.view_t = view.t
 
@@ -278,6 +292,19 @@ class CharController:
     @property
     def has_queued(self) -> bool:
         return bool(self.pending or self.backs_queued)
+
+    @verb
+    def type_queued(self) -> None:
+        """Type or paste: feed the keys queued (see `flush`); a job for a worker, if one is
+        needed, waits in `jobs` for the screen."""
+        job = self.flush()
+        if job is not None:
+            self.jobs.append(job)
+
+    def take_jobs(self) -> list[FeedJob | RecordsJob]:
+        """The work the last verbs handed over, for the screen to run in workers."""
+        jobs, self.jobs = self.jobs, []
+        return jobs
 
     def flush(self) -> FeedJob | None:
         """Apply the Backspaces queued meanwhile, then feed the queued text: here when short
@@ -402,6 +429,7 @@ class CharController:
 
     # ---- the user's verbs -------------------------------------------------------------------
 
+    @verb
     def back(self) -> None:
         """Backspace: a queued key first, else the last step or intervention (gone for good:
         nothing undone comes back on a fork or a branch switch)."""
@@ -425,7 +453,11 @@ class CharController:
             self.generation += 1
             self.view_t = None
 
+    @verb
     def view(self, delta: int) -> None:
+        self.move_view(delta)
+
+    def move_view(self, delta: int) -> None:
         steps = len(self.steps)
         if not (self.ready or self.fetching is not None) or not steps:
             return  # (while records are computed the view may move: it touches no session)
@@ -433,15 +465,21 @@ class CharController:
         target = max(0, min(steps - 1, current + delta))
         self.view_t = None if target == steps - 1 else target
 
+    @verb
     def select_unit(self, delta: int) -> None:
         if self.layout is not None:
             self.unit = max(0, min(self.layout.hidden - 1, self.unit + delta))
 
+    @verb
     def select_layer(self, delta: int) -> None:
         if self.layout is not None:
             self.layer = (self.layer + delta) % self.layout.n_layers
 
+    @verb
     def select(self, layer: int, unit: int) -> None:
+        self.select_unit_at(layer, unit)
+
+    def select_unit_at(self, layer: int, unit: int) -> None:
         if self.layout is not None:
             self.layer = min(layer, self.layout.n_layers - 1)
             self.unit = min(unit, self.layout.hidden - 1)
@@ -455,6 +493,7 @@ class CharController:
         kinds = ["h"] + (["c"] if layout.cell == "lstm" else [])
         return (*kinds, *(f"gate.{g}" for g in layout.gate_names))
 
+    @verb
     def select_name(self, name: str) -> str | None:
         """Select a unit by its engine name (`l1.gate.f[9]`): the maps mark unit 9 of layer 1,
         the unit panel shows it, the tape and text colours follow `l1.gate.f`. Returns an error
@@ -471,6 +510,7 @@ class CharController:
         self.layer, self.unit, self.activation = layer, index, kind
         return None
 
+    @verb
     def extend_span(self, delta: int) -> None:
         """shift+← / shift+→: move the step on view and select the steps from where the span
         began to it."""
@@ -479,10 +519,11 @@ class CharController:
         here = len(self.steps) - 1 if self.view_t is None else self.view_t
         if self.span is None or self.span_anchor is None:
             self.span_anchor = here
-        self.view(delta)
+        self.move_view(delta)
         there = len(self.steps) - 1 if self.view_t is None else self.view_t
         self.span = (min(self.span_anchor, there), max(self.span_anchor, there) + 1)
 
+    @verb
     def set_span(self, start: int, stop: int) -> None:
         """Steps [start, stop) selected (a drag on the tape)."""
         steps = len(self.steps)
@@ -495,6 +536,7 @@ class CharController:
         self.span = self.span_anchor = None
         return had
 
+    @verb
     def choose_feature(self, spec: str) -> str | None:
         """The feature the panels rank and probe against (`pair-position`, `regex:…`); an error
         line if it cannot be computed on the text typed."""
@@ -555,6 +597,7 @@ class CharController:
         stop = min(self.span[1] - tape.first_t, len(tape.cells))
         return (start, stop) if stop > start else None
 
+    @verb
     def reset(self) -> None:
         if self.ready:
             self.session.reset()
@@ -570,6 +613,7 @@ class CharController:
         t = len(self.steps) if self.view_t is None else self.view_t + 1
         return f"l{self.layer}.h", self.unit, t
 
+    @verb
     def intervene(self, intervention: Intervention) -> str | None:
         """Edit the state the step after the one on view starts from; the steps after it are
         recomputed (Backspace undoes the newest edit or step). Returns why it cannot be done,
@@ -595,6 +639,7 @@ class CharController:
                                for step, r in zip(old, records, strict=True)]
         return None
 
+    @verb
     def fork(self) -> None:
         """A new branch at the step on view; the branch left keeps exactly its steps."""
         if not self.ready:
@@ -612,11 +657,12 @@ class CharController:
         self.notices.append(Notice(f"forked {name} from {parent} at t={session.cursor}",
                                    "Branch"))
 
-    def toggle_scale(self) -> str:
-        """Session-wide ranges ⇄ each map stretched over its own step; returns the new mode."""
+    @verb
+    def toggle_scale(self) -> None:
+        """Session-wide ranges ⇄ each map stretched over its own step (`scale_mode`)."""
         self.scale_mode = SCALE_MODES[1 - SCALE_MODES.index(self.scale_mode)]
-        return self.scale_mode
 
+    @verb
     def write(self, n: int, temperature: float = 0.0) -> None:
         """F8: the model writes n steps from its own predictions (Backspace undoes each)."""
         if not self.ready:
@@ -659,6 +705,7 @@ class CharController:
                           info.name == session.branch)
                 for info in session.branches()]
 
+    @verb
     def switch(self, name: str) -> None:
         session = self.session
         if not self.ready or name == session.branch:
@@ -672,6 +719,7 @@ class CharController:
         self.generation += 1
         self.view_t = None
 
+    @verb
     def rename_branch(self, old: str, new: str) -> str | None:
         """Give a branch another name (the one on screen too); None, or why it cannot be."""
         new = new.strip()
@@ -688,6 +736,7 @@ class CharController:
         self.generation += 1
         return None
 
+    @verb
     def delete_branch(self, name: str) -> str | None:
         """Drop a branch other than the one on screen; None, or why it cannot be."""
         try:
@@ -900,7 +949,18 @@ class CharController:
             self.notices.append(Notice(error, "Step refused", "error"))
 
     def frame(self) -> Frame:
-        """The whole main screen for the step on view."""
+        """The whole screen for the step on view (in compare mode, both models': see
+        `CompareController`). Records it needs and the session no longer holds are handed
+        over as a job (`take_jobs`) and the frame says it waits for them."""
+        if self.frame_source is not None:
+            return self.frame_source()
+        return self.own_frame()
+
+    def own_frame(self) -> Frame:
+        """This model's part of the screen for the step on view."""
+        job = self.records_job()
+        if job is not None:
+            self.jobs.append(job)
         if not self.ready or self.layout is None:
             tape = tape_window(self.steps, self.pending, self.viewport.tape, None,
                                self.task_targets)
@@ -979,6 +1039,7 @@ class CompareController:
         self.primary = CharController()
         self.partner = CharController()
         self.agreement = Agreement()
+        self.primary.frame_source = self.frame  # the first model's verbs return both views
 
     def partner_target(self) -> str:
         vocab = self.partner.loaded.model.vocab
@@ -1000,8 +1061,16 @@ class CompareController:
         return None
 
     def frame(self) -> Frame:
+        """Both views after the partner is set to follow the first model's text (a job for a
+        worker when a paste's worth: `partner.take_jobs`)."""
         primary, partner = self.primary, self.partner
-        frame = primary.frame()
+        job = self.follow()
+        if job is not None:
+            partner.jobs.append(job)
+        frame = primary.own_frame()
+        job = partner.records_job()
+        if job is not None:
+            partner.jobs.append(job)
         if partner.feeding is not None:
             done, total = partner.feeding
             frame = replace(frame, status=f"{frame.status} │ {partner.label} catching up: "
@@ -1083,16 +1152,19 @@ class Seq2SeqController:
         layers than the encoder: its last)."""
         return min(self.layer, self.loaded.model.decoder.n_layers - 1)
 
+    @verb
     def select_unit(self, delta: int) -> None:
         """The selected unit of the decoder's maps (and the handoff's, its first state)."""
         hidden = self.loaded.model.decoder.hidden
         self.unit = max(0, min(hidden - 1, self.unit + delta))
 
+    @verb
     def select(self, layer: int, unit: int) -> None:
         """A unit clicked on a decoder or handoff map."""
         self.layer = max(0, min(self.n_layers - 1, layer))
         self.unit = max(0, min(self.loaded.model.decoder.hidden - 1, unit))
 
+    @verb
     def type(self, text: str) -> None:
         """Source characters: the encoder steps, and an earlier decode no longer applies."""
         text = "".join(ch for ch in text if ch.isprintable())
@@ -1104,24 +1176,29 @@ class Seq2SeqController:
             self.notices.append(Notice(str(exc), severity="warning"))
         self.view_t = None
 
+    @verb
     def back(self) -> None:
         if self.session.source:
             self.session.back(1)
             self.view_t = None
 
+    @verb
     def reset(self) -> None:
         self.session.reset()
         self.view_t = None
 
+    @verb
     def select_layer(self, delta: int) -> None:
         """Which layer's state the encoder and decoder logs summarise."""
         self.layer = (self.layer + delta) % self.n_layers
 
+    @verb
     def hand_over(self) -> None:
         """The whole decode from the (edited) handoff, greedy until `</s>`."""
         self.session.decode()
         self.view_t = None
 
+    @verb
     def decode_step(self) -> None:
         """One more decoder step (the first press hands over)."""
         if not self.stepping:
@@ -1132,6 +1209,7 @@ class Seq2SeqController:
             self.notices.append(Notice("the decoder has finished: </s> (Enter decodes again)"))
         self.view_t = None
 
+    @verb
     def view(self, delta: int) -> None:
         """Move through the decoder's steps (an edit keeps the step on view, so the same step
         can be compared before and after)."""
@@ -1145,6 +1223,7 @@ class Seq2SeqController:
         """What a handoff edit may name: the decoder's first state (for the F5 dialog)."""
         return StateShape.of(self.loaded.model.decoder)
 
+    @verb
     def edit(self, line: str) -> str | None:
         """Apply one handoff edit line and re-run the decode shown (to the same step when
         stepping). Returns why it cannot be done, or None."""

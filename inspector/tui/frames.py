@@ -227,6 +227,7 @@ class Frame:
     views: tuple[ViewFrame, ...] = ()
     pending_tape: TapeFrame | None = None  # while no model is shown: the keys waiting
     agreement: AgreementFrame | None = None
+    error: str | None = None  # why the verb that returned this frame was refused
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,7 @@ class Seq2SeqFrame:
     decoder_unit_placeholder: str = "hand over (Enter) to see the decoder's units"
     decoder_formulas: tuple[Formula, ...] = ()
     attention: AttentionFrame | None = None  # None: the decoder does not attend
+    error: str | None = None  # why the verb that returned this frame was refused
 
 
 @dataclass(frozen=True)

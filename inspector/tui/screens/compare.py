@@ -15,10 +15,11 @@ from textual import work
 from textual.containers import Container
 
 from inspector.tui import jobs
+from inspector.tui.colours import SCALE_MODES
 from inspector.tui.controller import CharController, CompareController
 from inspector.tui.frames import Frame
 from inspector.tui.messages import PartnerLoaded
-from inspector.tui.screens.main import MainScreen, log, run_feed_thread
+from inspector.tui.screens.main import MainScreen, log
 from inspector.tui.widgets.agreement import Agreement
 from inspector.tui.widgets.model_view import ModelView
 from models.errors import first_line
@@ -103,10 +104,9 @@ class CompareScreen(MainScreen):
 
     def action_toggle_scale(self) -> None:
         """ctrl+t: both views change scale together, so their colours stay comparable."""
-        mode = self.controller.toggle_scale()
-        while self.compare.partner.scale_mode != mode:
-            self.compare.partner.toggle_scale()
-        self.redraw()
+        scale_mode = self.controller.scale_mode
+        self.compare.partner.scale_mode = SCALE_MODES[1 - SCALE_MODES.index(scale_mode)]
+        self.show(self.controller.toggle_scale())  # the frame of both, in the new scale
 
     def controller_for(self, partner: bool) -> CharController:
         return self.compare.partner if partner else self.controller
@@ -120,13 +120,15 @@ class CompareScreen(MainScreen):
             self.compare.partner.viewport = self.partner_view.viewport()
 
     def redraw(self) -> None:
-        job = self.compare.follow()
-        if job is not None:
-            run_feed_thread(self, self.compare.partner, job, partner=True)
         self.measure()
-        self.fetch_records(self.controller)
-        self.fetch_records(self.compare.partner, partner=True)
-        self.draw(self.compare.frame())
+        self.show(self.compare.frame())
+
+    def show(self, frame: Frame) -> None:
+        """Both views (the first model's verbs return the compare frame: the partner follows
+        in it), and the work either handed over."""
+        self.start_jobs(self.controller)
+        self.start_jobs(self.compare.partner, partner=True)
+        self.draw(frame)
         self.show_notices(self.controller)
         self.show_notices(self.compare.partner)
         self.schedule_lookahead()

@@ -209,10 +209,7 @@ class MainScreen(Screen):
 
     def flush(self) -> None:
         self._flush_scheduled = False
-        job = self.controller.flush()
-        if job is not None:
-            run_feed_thread(self, self.controller, job)
-        self.redraw()
+        self.show(self.controller.type_queued())
 
     def on_feed_progress(self, message: FeedProgress) -> None:
         message.stop()
@@ -230,12 +227,15 @@ class MainScreen(Screen):
     def controller_for(self, partner: bool) -> CharController:
         return self.controller
 
-    def fetch_records(self, controller: CharController, partner: bool = False) -> None:
-        """Records the frame needs and the session no longer holds are recomputed in a worker
-        (that steps the model); the frame is drawn once they are back."""
-        job = controller.records_job()
-        if job is not None:
-            self.records_worker(controller, job, partner)
+    def start_jobs(self, controller: CharController, partner: bool = False) -> None:
+        """The work a verb or frame handed over: text to feed (a daemon thread), records the
+        frame needs and the session no longer holds (a worker: recomputing them steps the
+        model; the frame is drawn once they are back)."""
+        for job in controller.take_jobs():
+            if isinstance(job, FeedJob):
+                run_feed_thread(self, controller, job, partner)
+            else:
+                self.records_worker(controller, job, partner)
 
     @work(thread=True, group="records", exit_on_error=False)
     def records_worker(self, controller: CharController, job: RecordsJob,
@@ -256,12 +256,10 @@ class MainScreen(Screen):
     # ---- actions ---------------------------------------------------------------------------
 
     def action_step_back(self) -> None:
-        self.controller.back()
-        self.redraw()
+        self.show(self.controller.back())
 
     def action_view(self, delta: int) -> None:
-        self.controller.view(delta)
-        self.redraw()
+        self.show(self.controller.view(delta))
 
     def action_view_first(self) -> None:
         self.action_view(-len(self.controller.steps))
@@ -270,15 +268,14 @@ class MainScreen(Screen):
         self.action_view(len(self.controller.steps))
 
     def action_select_unit(self, delta: int) -> None:
-        self.controller.select_unit(delta)
-        self.redraw()
+        self.show(self.controller.select_unit(delta))
 
     def action_select_layer(self, delta: int) -> None:
-        self.controller.select_layer(delta)
+        frame = self.controller.select_layer(delta)
         titles = self.query(".layer-title")
         if len(titles) > self.controller.layer:
             titles[self.controller.layer].scroll_visible(top=True, animate=False)
-        self.redraw()
+        self.show(frame)
 
     def action_reset(self) -> None:
         """Ctrl+r: asks first, since a cleared timeline cannot be brought back."""
@@ -288,8 +285,7 @@ class MainScreen(Screen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.controller.reset()
-                self.redraw()
+                self.show(self.controller.reset())
 
         self.app.push_screen(Confirm(f"Clear the timeline ({steps} steps)? It cannot be undone."),
                              answered)
@@ -309,8 +305,7 @@ class MainScreen(Screen):
 
     def action_toggle_scale(self) -> None:
         """ctrl+t: session-wide ranges ⇄ each map stretched over its own step."""
-        self.controller.toggle_scale()
-        self.redraw()
+        self.show(self.controller.toggle_scale())
 
     def action_goto_unit(self) -> None:
         layout = self.controller.layout
@@ -320,8 +315,8 @@ class MainScreen(Screen):
 
         def chosen(value: str | None) -> None:
             if value:
-                self.controller.select(*parse_unit(value, *shape, self.controller.layer))
-                self.redraw()
+                self.show(self.controller.select(*parse_unit(value, *shape,
+                                                             self.controller.layer)))
 
         self.app.push_screen(GotoUnit(*shape, self.controller.layer), chosen)
 
@@ -335,8 +330,7 @@ class MainScreen(Screen):
 
     def action_write(self, n: int, temperature: float = 0.0) -> None:
         """F8: the model writes n steps from its own predictions (Backspace undoes each)."""
-        self.controller.write(n, temperature)
-        self.redraw()
+        self.show(self.controller.write(n, temperature))
 
     def action_toggle_panel(self, panel: str) -> None:
         if panel == "side" and self.has_class("-compact"):
@@ -355,19 +349,19 @@ class MainScreen(Screen):
 
         def apply(line: str) -> str | None:
             try:
-                error = controller.intervene(parse(line))
+                frame = controller.intervene(parse(line))
             except EditError as exc:
                 return str(exc)
-            self.redraw()
-            return error
+            if frame.error is None:
+                self.show(frame)
+            return frame.error
 
         self.app.push_screen(EditPrompt(f"Intervene on {target}[{unit}]: edits the state step "
                                         f"t={t} starts from", intervention_help(shape), parse,
                                         apply))
 
     def action_fork(self) -> None:
-        self.controller.fork()
-        self.redraw()
+        self.show(self.controller.fork())
 
     def action_branches(self) -> None:
         if not self.controller.ready:
@@ -375,14 +369,13 @@ class MainScreen(Screen):
 
         def chosen(name: str | None) -> None:
             if name:
-                self.controller.switch(name)
-                self.redraw()
+                self.show(self.controller.switch(name))
 
         controller = self.controller
 
-        def edited(error: str | None) -> str | None:
-            self.redraw()  # the status line names the branch on screen
-            return error
+        def edited(frame: Frame) -> str | None:
+            self.show(frame)  # the status line names the branch on screen
+            return frame.error
 
         edits = BranchEdits(controller.branch_rows,
                             lambda old, new: edited(controller.rename_branch(old, new)),
@@ -424,8 +417,7 @@ class MainScreen(Screen):
             self.dock.panel.option(delta)
 
     def action_extend_span(self, delta: int) -> None:
-        self.controller.extend_span(delta)
-        self.redraw()
+        self.show(self.controller.extend_span(delta))
 
     def action_tape_colours(self) -> None:
         self.controller.toggle_tape_colours()
@@ -441,10 +433,10 @@ class MainScreen(Screen):
             return line
 
         def apply(line: str) -> str | None:
-            error = self.controller.choose_feature(line)
-            if error is None:
-                self.redraw()
-            return error
+            frame = self.controller.choose_feature(line)
+            if frame.error is None:
+                self.show(frame)
+            return frame.error
 
         hint = ("pair-position · position · char=X · bit=N · in-quotes · in-parens · indent · "
                 "line-position · regex:PATTERN · span:A-B · labels:FILE (empty: none)")
@@ -453,13 +445,13 @@ class MainScreen(Screen):
     @on(AnalysisPanel.SelectUnit)
     def select_panel_unit(self, message: AnalysisPanel.SelectUnit) -> None:
         message.stop()
-        error = self.controller.select_name(message.unit)
-        if error:
-            self.notify(error, severity="warning")
+        frame = self.controller.select_name(message.unit)
+        if frame.error:
+            self.notify(frame.error, severity="warning")
         titles = self.query(".layer-title")
         if len(titles) > self.controller.layer:  # its layer's maps in view, as Tab does
             titles[self.controller.layer].scroll_visible(top=True, animate=False)
-        self.redraw()
+        self.show(frame)
 
     @on(AnalysisPanel.ShowUnits)
     def show_panel_units(self, message: AnalysisPanel.ShowUnits) -> None:
@@ -476,8 +468,7 @@ class MainScreen(Screen):
     @on(Tape.SpanDragged)
     def drag_span(self, message: Tape.SpanDragged) -> None:
         message.stop()
-        self.controller.set_span(*message.span)
-        self.redraw()
+        self.show(self.controller.set_span(*message.span))
 
     def feed_dock(self) -> None:
         """Hand the panel on view this frame's input (cheap: it computes in a worker)."""
@@ -494,8 +485,8 @@ class MainScreen(Screen):
 
     @on(Heatmap.UnitClicked)
     def select_clicked_unit(self, message: Heatmap.UnitClicked) -> None:
-        self.controller.select(parse_name(message.heatmap.activation).layer, message.unit)
-        self.redraw()
+        self.show(self.controller.select(parse_name(message.heatmap.activation).layer,
+                                         message.unit))
 
     # ---- drawing ---------------------------------------------------------------------------
 
@@ -515,10 +506,14 @@ class MainScreen(Screen):
                 self.controller.viewport = Viewport(tape=tapes.first().capacity)
 
     def redraw(self) -> None:
-        """Draw the controller's frame for the step on view, in one batch."""
+        """Draw the controller's frame for the step on view (the layout may have changed)."""
         self.measure()
-        self.fetch_records(self.controller)
-        self.draw(self.controller.frame())
+        self.show(self.controller.frame())
+
+    def show(self, frame: Frame) -> None:
+        """Draw the frame a verb returned, in one batch, and start the work it handed over."""
+        self.start_jobs(self.controller)
+        self.draw(frame)
         self.feed_dock()
         self.show_notices(self.controller)
         self.schedule_lookahead()

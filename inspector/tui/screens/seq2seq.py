@@ -242,11 +242,12 @@ class Seq2SeqScreen(Screen):
                 self.run(partial(self.edit_later, line))
                 return None
             try:
-                error = self.controller.edit(line)
+                frame = self.controller.edit(line)
             except EditError as exc:
                 return str(exc)
-            self.redraw()
-            return error
+            if frame.error is None:
+                self.draw_frame(frame)
+            return frame.error
 
         shape = self.controller.edit_shape()
         self.app.push_screen(EditPrompt("Edit the handoff (the decode re-runs)",
@@ -254,26 +255,27 @@ class Seq2SeqScreen(Screen):
                                         partial(parse_handoff_edit, shape=shape), apply))
 
     def action_clear_edits(self) -> None:
-        self.run(partial(self.edit_later, "clear"))
+        self.run(partial(self.controller.edit, "clear"))
 
-    def edit_later(self, line: str) -> None:
+    def edit_later(self, line: str) -> Seq2SeqFrame | None:
         """A handoff edit run in its turn: what stops it is said as a notice."""
         try:
-            error = self.controller.edit(line)
+            frame = self.controller.edit(line)
         except EditError as exc:
-            error = str(exc)
+            frame, error = None, str(exc)
+        else:
+            error = frame.error
         if error:
             self.controller.notices.append(Notice(error, "Handoff edit", "warning"))
+        return frame
 
     # ---- running verbs -----------------------------------------------------------------------
 
     def run(self, verb: Callable[[], object] | None) -> None:
-        """Run a controller verb (None: none) and draw the frame after it: here for the
+        """Run a controller verb (None: none) and draw the frame it returns: here for the
         engine's own models, else in the worker, after the verbs queued before it."""
         if self.controller.inline and not self.working and not self.queued:
-            if verb is not None:
-                verb()
-            self.draw_frame(self.controller.frame())
+            self.draw_frame(self.frame_after([verb]))
             return
         if verb is not None or not self.queued or self.queued[-1] is not None:
             self.queued.append(verb)
@@ -293,15 +295,20 @@ class Seq2SeqScreen(Screen):
         while self.queued:
             verbs.append(self.queued.popleft())
         try:
-            for verb in verbs:
-                if verb is not None:
-                    verb()
-            message = Seq2SeqWorked(self.controller.frame())
+            message = Seq2SeqWorked(self.frame_after(verbs))
         except Exception as exc:  # the user's own forward may raise anything: say it, go on
             log.exception("a seq2seq step of %s failed", self.label)
             self.log.error(f"a seq2seq step of {self.label} failed: {exc!r}")
             message = Seq2SeqWorked(None, f"{self.label}: {first_line(exc)}")
         self.post_message(message)
+
+    def frame_after(self, verbs: list[Callable[[], object] | None]) -> Seq2SeqFrame:
+        """Run the verbs; the frame the last one returned (a fresh one after a redraw)."""
+        frame = None
+        for verb in verbs:
+            result = verb() if verb is not None else None
+            frame = result if isinstance(result, Seq2SeqFrame) else None
+        return frame if frame is not None else self.controller.frame()
 
     def on_seq2seq_worked(self, message: Seq2SeqWorked) -> None:
         message.stop()
