@@ -17,6 +17,7 @@ import numpy as np
 
 from inspector.engine.records import NO_PREDICTION, StepRecord
 from inspector.engine.session import Feed, Session
+from inspector.names import parse_name
 
 # Two computations of the same step by different paths (stepped, fused) agree to float32
 # rounding, ~1e-6; below these a difference is not one (the engine's own tolerance is 1e-5).
@@ -212,9 +213,9 @@ class SteppedRun:
                 if name == "probs":
                     self.rows[name].append(output.probs)
                     continue
-                layer, _, part = name.partition(".")
-                step = layers[int(layer[1:])]
-                self.rows[name].append(step.h if part == "h" else step.c)
+                parsed = parse_name(name)
+                step = layers[parsed.layer]
+                self.rows[name].append(step.h if parsed.what == "h" else step.c)
         self.tokens = tokens
         return {name: (np.stack(rows[start:]).astype(np.float32, copy=False) if rows[start:]
                        else np.zeros((0, 0), dtype=np.float32))

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from inspector.names import parse_name
 from inspector.tui.numbers import number
 
 if TYPE_CHECKING:
@@ -116,8 +117,9 @@ def unit_formulas(cell: str, step: LayerStep, before: LayerState, unit: int, *,
 
 def held_names(clamps, layer: int, unit: int) -> set[str]:
     """Which of `h`, `c` a step's clamps (`StepRecord.clamps`) hold for one unit of a layer."""
-    return {clamp.target.partition(".")[2] for clamp in clamps
-            if clamp.target.startswith(f"l{layer}.") and clamp.unit in (None, unit)}
+    names = [(parse_name(clamp.target), clamp.unit) for clamp in clamps]
+    return {name.what for name, held in names
+            if name.layer == layer and held in (None, unit)}
 
 
 def formula_value(formula: Formula) -> float:
