@@ -109,10 +109,13 @@ class FeedResult:
 
 def verb(method):
     """A user's verb: it changes what is on screen, then returns the one frozen frame to draw
-    after it (`frame()`), with the verb's refusal, if it returned one, as `frame.error`."""
+    after it (`frame()`, sized by the screen's `measure`, as laid out now), with the verb's
+    refusal, if it returned one, as `frame.error`."""
     @functools.wraps(method)
     def run(self, *args, **kwargs):
         error = method(self, *args, **kwargs)
+        if self.measure is not None:
+            self.measure()
         frame = self.frame()
         return replace(frame, error=error) if isinstance(error, str) else frame
     return run
@@ -153,6 +156,7 @@ class CharController:
         self.failed_fetch: tuple[int, int, int] | None = None  # (generation, a, b) refused
         self.jobs: list[FeedJob | RecordsJob] = []  # work for the screen's workers (take_jobs)
         self.frame_source: Callable[[], Frame] | None = None  # compare mode: both views
+        self.measure: Callable[[], None] | None = None  # the screen's: sets `viewport`
         self.note = "loading…"
         self.forked = False
         self.viewport = Viewport()
@@ -1117,6 +1121,7 @@ class Seq2SeqController:
         self.unit = 0 if view is None else min(max(view.unit, 0), decoder.hidden - 1)
         self.viewport = Viewport()
         self.notices: list[Notice] = []
+        self.measure: Callable[[], None] | None = None  # the screen's: sets `viewport`
         from inspector.engine import NativeModel
 
         # the engine's own halves step in well under a frame: their verbs run on the event

@@ -38,6 +38,7 @@ class CompareScreen(MainScreen):
         super().__init__()
         self.compare = CompareController()
         self.controller = self.compare.primary
+        self.controller.measure = self.measure  # both views' sizes
         self.partner_source = partner
         self.partner_opened = opened  # already opened by the caller: not opened again
         self.partner_view: ModelView | None = None

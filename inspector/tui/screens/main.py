@@ -95,6 +95,7 @@ class MainScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.controller = CharController()
+        self.controller.measure = self.measure  # each verb's frame fits the layout of now
         self.status = LinesWidget(id="status")
         self.view: ModelView | None = None
         self.dock = AnalysisDock(panel_specs(), id="dock")

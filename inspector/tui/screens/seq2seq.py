@@ -98,6 +98,7 @@ class Seq2SeqScreen(Screen):
     def __init__(self, loaded: Seq2SeqLoaded) -> None:
         super().__init__()
         self.controller = Seq2SeqController(loaded)
+        self.controller.measure = self.measure  # each verb's frame fits the layout of now
         specs, hidden = self.controller.specs, self.controller.hidden
         self.status = LinesWidget(id="status")
         self.source = LinesWidget(id="source")
