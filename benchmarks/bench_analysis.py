@@ -5,8 +5,9 @@
 1. `rnn-inspect units` over N steps of a 2x512 LSTM, every activation (h, c, the four gates,
    both layers) vs the bare fused nn.LSTM forward + head over the same text, chunked the same
    way; each runs in its own process, so each peak RSS (VmHWM) is its own. Goal: ≤ 2x the
-   time, ≤ 1 GB. The full size (1,000,000 steps, the default) takes roughly 5-10 minutes on an
-   idle core; `--steps 50000` checks the ratio in well under a minute.
+   time, ≤ 1 GB. The full size (1,000,000 steps, the default): `--only units --threads 1` takes
+   about 8 minutes of CPU (~5.5 for units, ~3 for the bare forward, measured at 150,000 steps
+   on a busy machine); `--steps 50000` checks the ratio in under a minute.
 2. `fixed-points` on a 1x64 tanh RNN (the zoo's doubled-rnn), 256 starts: goal ≤ 10 s.
 3. `trace` of a 2x64 LSTM written as npz and as JSON lines at two lengths: peak RSS must not grow
    with the length (goal < 600 MB at any length).
