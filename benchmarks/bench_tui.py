@@ -48,11 +48,17 @@ def build_checkpoint(folder: Path) -> Path:
     return save_checkpoint(folder / "bench-lstm-2x512.safetensors", "char", module, vocab)
 
 
-def keylat(command: list[str], n: int, size: str) -> dict[str, float]:
+def keylat(command: list[str], n: int, size: str, gap_ms: float | None = None
+           ) -> dict[str, float]:
+    """keylat.py's figures for `command` and the bare Textual app; `gap_ms`: a pause before
+    each key (keylat's --gap-ms), so work that starts when the keys pause is running when the
+    next one comes."""
     bare = f"{sys.executable} {TOOLS / 'bare_textual.py'}"
+    gap = [] if gap_ms is None else ["--gap-ms", str(gap_ms)]
     out = subprocess.run([sys.executable, str(TOOLS / "keylat.py"), "--size", size,
-                          "--keys", "abcdefghijklmnopqrstuvwxyz", "--n", str(n), "--vs", bare,
-                          "--", *command], capture_output=True, text=True, check=True)
+                          "--keys", "abcdefghijklmnopqrstuvwxyz", "--n", str(n), *gap,
+                          "--vs", bare, "--", *command], capture_output=True, text=True,
+                         check=True)
     line = out.stdout.strip().splitlines()[-1]
     match = KEYLAT_LINE.search(line)
     if match is None:
