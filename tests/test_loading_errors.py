@@ -86,19 +86,39 @@ BAD_INPUT = {
 }
 
 
-def test_each_bad_input_is_one_line_and_exit_2(tmp_path, python, cli_env):
+# These go through a real process (argv, stderr, exit code as a shell sees them); the others of
+# BAD_INPUT call main(argv) in-process, the same code path without ~2 s of torch import each.
+IN_A_PROCESS = ("empty file", "missing file", "trace of a bad file")
+
+
+def check_one_line(name: str, code: int, stdout: str, stderr: str) -> None:
+    expected = BAD_INPUT[name][1]
+    assert code == 2, (name, stderr)
+    assert stderr.startswith("rnn-inspect: ") and stderr.count("\n") == 1, (name, stderr)
+    assert expected in stderr, (name, stderr)
+    assert "Traceback" not in stderr and stdout == "", name
+
+
+def test_bad_input_in_a_process_is_one_line_and_exit_2(tmp_path, python, cli_env):
     make_files(tmp_path)
-    running = {name: subprocess.Popen([python, "-m", "inspector.cli", *args], env=cli_env,
-                                      cwd=tmp_path, stdout=subprocess.PIPE,
+    running = {name: subprocess.Popen([python, "-m", "inspector.cli", *BAD_INPUT[name][0]],
+                                      env=cli_env, cwd=tmp_path, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-               for name, (args, _) in BAD_INPUT.items()}
+               for name in IN_A_PROCESS}
     for name, process in running.items():
         stdout, stderr = process.communicate(timeout=180)
-        expected = BAD_INPUT[name][1]
-        assert process.returncode == 2, (name, stderr)
-        assert stderr.startswith("rnn-inspect: ") and stderr.count("\n") == 1, (name, stderr)
-        assert expected in stderr, (name, stderr)
-        assert "Traceback" not in stderr and stdout == "", name
+        check_one_line(name, process.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("name", [name for name in BAD_INPUT if name not in IN_A_PROCESS])
+def test_each_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, name):
+    from inspector.cli import main
+
+    make_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code = main(BAD_INPUT[name][0])
+    captured = capsys.readouterr()
+    check_one_line(name, code, captured.out, captured.err)
 
 
 @pytest.mark.parametrize(("name", "vocab", "expected"), [
