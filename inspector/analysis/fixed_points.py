@@ -424,5 +424,7 @@ def find_fixed_points(model: NativeModel, hold: str, starts: np.ndarray, *, peri
             own_period = 1 if period == 1 or moved[row] < MERGE_DISTANCE else 2
             found.append(FixedPoint(step.split(points_np[index]), float(q_np[index]), values,
                                     step.output(points_np[index]), own_period))
-    found.sort(key=lambda p: (not p.stable, p.q))
+    # Stable first, then by the token predicted and |λ|: q at a converged point is at the level
+    # of rounding noise, so ordering by it gives a different order on a different CPU.
+    found.sort(key=lambda p: (not p.stable, p.output, round(p.max_abs_eig, 6), p.q))
     return FixedPointResult(hold, period, len(starts), tuple(found))
