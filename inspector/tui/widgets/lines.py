@@ -26,13 +26,25 @@ class LinesWidget(CachedStyle):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.lines: list[Line] = []
+        self._height = 0  # the content height laid out
+        self._hold: object = None
 
-    def set_lines(self, lines: list[Line]) -> None:
+    def set_lines(self, lines: list[Line], hold: object = None) -> None:
         """Show new lines; only the lines that differ are redrawn, and the layout is redone only
-        when the number of lines changes."""
+        when the height changes. While `hold` stays equal (not None) the height never shrinks:
+        a panel whose line count wavers from key to key (a formula that wraps or not) keeps
+        blank lines at its foot instead of moving everything below it and laying the whole
+        screen out again on every key."""
         old, self.lines = self.lines, lines
-        if len(lines) != len(old) or not self.size.width:
-            self.refresh(layout=len(lines) != len(old))
+        height = len(lines)
+        if hold is not None and hold == self._hold:
+            height = max(height, self._height)
+        self._hold = hold
+        auto = self.styles.height is None or self.styles.height.is_auto
+        relayout = height != self._height and auto  # a fixed height needs no new layout
+        self._height = height
+        if len(lines) != len(old) or relayout or not self.size.width:
+            self.refresh(layout=relayout)
             return
         width = self.size.width
         changed = [Region(0, y, width, 1)
@@ -49,7 +61,7 @@ class LinesWidget(CachedStyle):
         return "\n".join(self.line_text(y) for y in range(len(self.lines)))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self.lines)
+        return self._height
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

@@ -133,4 +133,4 @@ class UnitDetail(LinesWidget):
                 lines.append([*key, Segment(SIDES, DIM)])
             else:  # a narrow panel: the sides on a line of their own, never cut
                 lines += [key, [Segment(SIDES.strip(), DIM)]]
-        self.set_lines(lines)
+        self.set_lines(lines, hold=(view.scope, view.layer, view.unit, width))
