@@ -36,10 +36,10 @@ from inspector.tui.colours import (
     marker_style,
 )
 from inspector.tui.numbers import number
-from inspector.tui.widgets.cached_style import CachedStyle
+from inspector.tui.widgets.cached_style import DirectLines
 
 
-class Heatmap(CachedStyle):
+class Heatmap(DirectLines):
     """A heatmap of one named activation; `show` replaces its values.
 
     Focused by a click (and only so: the arrows belong to the timeline until then), the arrow
@@ -265,25 +265,6 @@ class Heatmap(CachedStyle):
 
     def action_blur(self) -> None:
         self.blur()
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """The cached strips as they are, without Textual's per-line styling pass (borders,
-        padding, tint), which a heatmap never has: ~30 us a line, ~1 ms a key on a 2x512 LSTM.
-        A map given a border or padding by CSS takes the general path."""
-        styles = self.styles
-        if styles.gutter or styles.tint.a or styles.text_opacity != 1.0 or self.opacity != 1.0:
-            return super().render_lines(crop)
-        width = self.size.width
-        strips = [self._line(y, width) for y in crop.line_range]
-        filters = self.get_line_filters()
-        if filters:
-            background = self.background_colors[1]
-            for line_filter in filters:
-                strips = [strip.apply_filter(line_filter, background) for strip in strips]
-        x1, x2 = crop.column_span
-        if (x1, x2) != (0, width):
-            strips = [strip.crop(x1, x2) for strip in strips]
-        return strips
 
     def render_line(self, y: int) -> Strip:
         return self._line(y, self.size.width)

@@ -13,12 +13,12 @@ from rich.segment import Segment
 from textual.geometry import Region, Size
 from textual.strip import Strip
 
-from inspector.tui.widgets.cached_style import CachedStyle
+from inspector.tui.widgets.cached_style import DirectLines
 
 Line = Sequence[Segment]
 
 
-class LinesWidget(CachedStyle):
+class LinesWidget(DirectLines):
     """Draws `lines` top to bottom, each cut at the widget's width (never wrapped)."""
 
     DEFAULT_CSS = "LinesWidget { height: auto; }"
@@ -28,6 +28,8 @@ class LinesWidget(CachedStyle):
         self.lines: list[Line] = []
         self._height = 0  # the content height laid out
         self._hold: object = None
+        self._strips: dict[int, Strip] = {}  # drawn lines, by y, at `_strip_width`
+        self._strip_width = 0
 
     def set_lines(self, lines: list[Line], hold: object = None) -> None:
         """Show new lines; only the lines that differ are redrawn, and the layout is redone only
@@ -44,14 +46,20 @@ class LinesWidget(CachedStyle):
         relayout = height != self._height and auto  # a fixed height needs no new layout
         self._height = height
         if len(lines) != len(old) or relayout or not self.size.width:
+            self._strips.clear()
             self.refresh(layout=relayout)
             return
         width = self.size.width
-        changed = [Region(0, y, width, 1)
-                   for y, (before, after) in enumerate(zip(old, lines, strict=True))
+        changed = [y for y, (before, after) in enumerate(zip(old, lines, strict=True))
                    if before != after]
+        for y in changed:
+            self._strips.pop(y, None)
         if changed:
-            self.refresh(*changed)
+            self.refresh(*(Region(0, y, width, 1) for y in changed))
+
+    def notify_style_update(self) -> None:
+        self._strips.clear()  # drawn in the old colours
+        super().notify_style_update()
 
     def line_text(self, y: int) -> str:
         """The plain text of line y, as tests and screen readers see it."""
@@ -65,6 +73,15 @@ class LinesWidget(CachedStyle):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        if width != self._strip_width:
+            self._strips.clear()
+            self._strip_width = width
+        strip = self._strips.get(y)
+        if strip is None:
+            strip = self._strips[y] = self._draw_line(y, width)
+        return strip
+
+    def _draw_line(self, y: int, width: int) -> Strip:
         base = self.base_style
         if y >= len(self.lines):
             return Strip.blank(width, base)

@@ -18,7 +18,7 @@ from textual.strip import Strip
 from inspector.tui.colours import EMPTY
 from inspector.tui.frames import TapeCell, TapeColours, TapeFrame
 from inspector.tui.text import token_label
-from inspector.tui.widgets.cached_style import CachedStyle
+from inspector.tui.widgets.cached_style import DirectLines
 from inspector.tui.widgets.unit_strip import SCALE_WIDTH, StripCell, strip_lines
 
 LABELS = ("x ", "y ", "  ")
@@ -31,7 +31,7 @@ WRITTEN_STYLE = Style(color="cyan", italic=True)
 SPAN_STYLE = Style(underline=True, bold=True)
 
 
-class Tape(CachedStyle):
+class Tape(DirectLines):
     """Three lines: x (typed), y (output at that step, red when a miss), and ✗ under every miss,
     ◆ under a step whose state was edited by an intervention, ✎ under a step the model wrote
     (its x in cyan italics).
