@@ -6,6 +6,7 @@ import io
 import json
 import re
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -491,6 +492,59 @@ async def test_between_keys_the_model_works_ahead_on_the_state_on_screen(lstm, m
         await pilot.pause(LOOKAHEAD_DELAY + 0.05)
         assert same_state(prepared[-1], headless(lstm, "ab").state)
         assert tape_lines(app)[0] == "x a b"
+
+
+async def test_no_garbage_collection_between_a_key_and_its_frame(lstm, monkeypatch):
+    """The collector is off from a key until its frame is out (the lookahead), on again
+    between keys, and never left off behind the app."""
+    import gc
+
+    from inspector.tui.screens import main as main_screen
+    from inspector.tui.screens.main import MainScreen
+
+    during = []
+    honest = MainScreen.flush
+
+    def flush(self):
+        during.append(gc.isenabled())
+        return honest(self)
+
+    monkeypatch.setattr(MainScreen, "flush", flush)
+    assert gc.isenabled()
+    app = InspectorApp(str(lstm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for key in "abc":
+            await pilot.press(key)
+            await settle(pilot)
+            await pilot.pause(LOOKAHEAD_DELAY + 0.05)  # the frame is out: on again
+            assert gc.isenabled()
+        monkeypatch.setattr(main_screen, "LOOKAHEAD_DELAY", 60.0)  # no lookahead before quitting
+        await pilot.press("d")
+        await settle(pilot)
+        assert tape_lines(app)[0] == "x a b c d" and not gc.isenabled()
+    assert during == [False] * 4 and gc.isenabled()  # the app quit: on again
+
+
+def test_a_collector_pause_nothing_ends_ends_by_itself(monkeypatch):
+    import gc
+
+    from inspector.tui import gc_pause
+
+    gc_pause.pause()
+    try:
+        assert not gc.isenabled() and gc_pause.paused()
+        gc_pause.check(time.monotonic() + gc_pause.LONGEST / 2)
+        assert not gc.isenabled()
+        gc_pause.check(time.monotonic() + gc_pause.LONGEST + 0.1)
+        assert gc.isenabled() and not gc_pause.paused()
+        gc.disable()  # off by the user's choice: left alone
+        gc_pause.pause()
+        gc_pause.resume()
+        assert not gc.isenabled()
+    finally:
+        gc_pause.resume()
+        gc.enable()
 
 
 async def test_the_cli_opens_each_model_once_and_the_app_takes_them_as_they_are(

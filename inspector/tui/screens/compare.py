@@ -22,6 +22,7 @@ from inspector.tui.messages import PartnerLoaded
 from inspector.tui.screens.main import MainScreen, log
 from inspector.tui.widgets.agreement import Agreement
 from inspector.tui.widgets.model_view import ModelView
+from inspector.tui.widgets.tape import Tape
 from models.errors import first_line
 
 if TYPE_CHECKING:
@@ -114,6 +115,12 @@ class CompareScreen(MainScreen):
 
     def check_stalls(self, now: float) -> bool:
         return super().check_stalls(now) | self.compare.partner.check_stall(now)
+
+    def tapes(self) -> list[Tape]:
+        partner = self.partner_view
+        if partner is None or not partner.is_mounted:
+            return super().tapes()
+        return [*super().tapes(), partner.tape]
 
     def measure(self) -> None:
         super().measure()

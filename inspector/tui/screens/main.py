@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from inspector.names import parse_name
+from inspector.tui import gc_pause
 from inspector.tui.bindings import FOOTER_FIRST, MAIN_BINDINGS
 from inspector.tui.controller import CharController, FeedJob, FeedResult, RecordsJob
 from inspector.tui.edits import EditError, intervention_help, parse_intervention
@@ -114,7 +115,11 @@ class MainScreen(Screen):
         self.set_interval(STALL_CHECK_EVERY, self.watch_stalls)
         self.redraw()
 
+    def on_unmount(self) -> None:
+        gc_pause.resume()  # never leave the collector off behind the app
+
     def watch_stalls(self) -> None:
+        gc_pause.check()
         if self.check_stalls(time.monotonic()):
             self.schedule_flush()
             self.redraw()
@@ -197,6 +202,7 @@ class MainScreen(Screen):
         self.queue_text(event.text.replace("\r\n", "\n").replace("\r", "\n"))
 
     def queue_text(self, text: str) -> None:
+        gc_pause.pause()  # until the frame is out (prepare_next_step)
         self.controller.queue(text)
         if self.controller.ready:
             self.schedule_flush()
@@ -495,16 +501,22 @@ class MainScreen(Screen):
         """Tell the controller how much of the timeline fits, as laid out now."""
         controller = self.controller
         strip = controller.tape_by_unit or controller.tape_values is not None
-        for tape in self.query(Tape):
+        tapes = self.tapes()
+        for tape in tapes:
             if tape.strip != strip:
                 tape.strip = strip
                 tape.set_class(strip, "-strip")
         if self.view is not None and self.view.is_mounted:
             self.controller.viewport = self.view.viewport()
-        else:
-            tapes = self.query(Tape)
-            if tapes:
-                self.controller.viewport = Viewport(tape=tapes.first().capacity)
+        elif tapes:
+            self.controller.viewport = Viewport(tape=tapes[0].capacity)
+
+    def tapes(self) -> list[Tape]:
+        """The tapes on screen: the model's, or the one shown while it loads. (A DOM query
+        costs more than half a millisecond a key at a 2x512 model's screen.)"""
+        if self.view is not None and self.view.is_mounted:
+            return [self.view.tape]
+        return list(self.query(Tape))
 
     def redraw(self) -> None:
         """Draw the controller's frame for the step on view (the layout may have changed)."""
@@ -544,4 +556,5 @@ class MainScreen(Screen):
 
     def prepare_next_step(self) -> None:
         self._lookahead = None
+        gc_pause.resume()  # the frame is out: the collector may run before the next key
         self.controller.prepare()
