@@ -181,6 +181,8 @@ class CharController:
         self.unit_orders: tuple[tuple[int, ...], ...] | None = None  # the maps' units shown
         self.orders_label = ""
         self.panel_source = None  # panels.source.TimelineSource of the model on screen
+        # (t, layer) -> (record, its log line): a step's line is written once, not once a key
+        self._log_lines: dict[tuple[int, int], tuple[StepRecord, str]] = {}
 
     # ---- what is loaded ----------------------------------------------------------------------
 
@@ -822,11 +824,23 @@ class CharController:
     def _log(self, t: int, layer: int) -> tuple[str, ...]:
         if t < 0:
             return ()
-        name = state_name(self.layout.cell, layer)
         records = self.session.records(max(0, t + 1 - self.viewport.log), t + 1)
-        return tuple(log_line(r.t, r.token, r.prediction, r.confidence,
-                              state_summary(name, r.layers[layer].h), edits_of(r))
-                     for r in records)
+        return tuple(self._log_line(r, layer) for r in records)
+
+    def _log_line(self, record: StepRecord, layer: int) -> str:
+        """The step's log line, remembered for as long as the step holds this record (a step
+        typed again, edited or recomputed is a new record, and writes its line anew)."""
+        key = (record.t, layer)
+        known = self._log_lines.get(key)
+        if known is not None and known[0] is record:
+            return known[1]
+        line = log_line(record.t, record.token, record.prediction, record.confidence,
+                        state_summary(state_name(self.layout.cell, layer),
+                                      record.layers[layer].h), edits_of(record))
+        if len(self._log_lines) > 4 * max(8, self.viewport.log):
+            self._log_lines.clear()
+        self._log_lines[key] = (record, line)
+        return line
 
     def _unit_view(self, record: StepRecord | None, layer: int, unit: int) -> UnitView | None:
         if record is None:

@@ -10,6 +10,8 @@ import math
 
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
+from textual.errors import NoWidget
+from textual.geometry import NULL_REGION
 from textual.message import Message
 from textual.widgets import Static
 
@@ -125,7 +127,7 @@ class ModelView(Vertical):
                                  classes="gate" if spec.gate else None) for spec in layout.specs]
         self.top_k = TopK(id="top-k")
         self.unit_detail = UnitDetail(id="unit")
-        self.step_log = StepLog(id="log")
+        self.step_log = StepLog()
         self.legend = Legend(id="legend")
 
     def compose(self) -> ComposeResult:
@@ -144,7 +146,10 @@ class ModelView(Vertical):
                 yield Static("F4: the unit", classes="compact-hint")
                 yield self.unit_detail
                 yield self.legend
-        yield self.step_log
+        # The rule above the log is the box's border: the log itself has none, so its lines,
+        # new on every key, skip Textual's per-line border pass (see DirectLines).
+        with Container(id="log", classes="log-box"):
+            yield self.step_log
 
     def on_mount(self) -> None:
         self.legend.describe(*self.view_layout.legend)
@@ -177,9 +182,14 @@ class ModelView(Vertical):
         ordered = any(m.order is not None for m in frame.maps)
         if ordered or self.maps.ordered:
             self._show_orders(frame)
+        screen = self.screen  # once: `widget.region` walks up to it for every map
         for heatmap, map_frame in zip(self.heatmaps, frame.maps, strict=True):
+            try:
+                region = screen.find_widget(heatmap).region
+            except NoWidget:  # not laid out yet
+                region = NULL_REGION
             heatmap.show(map_frame.values, map_frame.scale, map_frame.selected,
-                         visible=heatmap.region.overlaps(panel), t=frame.t, order=map_frame.order)
+                         visible=region.overlaps(panel), t=frame.t, order=map_frame.order)
         self.top_k.show(frame.top)
         self.step_log.show(frame.log)
         self.unit_detail.show(frame.unit, frame.unit_placeholder, formulas=frame.formulas)
