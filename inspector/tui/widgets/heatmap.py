@@ -269,6 +269,9 @@ class Heatmap(DirectLines):
     def render_line(self, y: int) -> Strip:
         return self._line(y, self.size.width)
 
+    def draw_line(self, y: int, width: int) -> Strip:
+        return self._line(y, width)
+
     def _line(self, y: int, width: int) -> Strip:
         self._settle()
         if width != self._strip_width:

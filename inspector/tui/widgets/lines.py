@@ -72,7 +72,9 @@ class LinesWidget(DirectLines):
         return self._height
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        return self.draw_line(y, self.size.width)
+
+    def draw_line(self, y: int, width: int) -> Strip:
         if width != self._strip_width:
             self._strips.clear()
             self._strip_width = width

@@ -101,7 +101,9 @@ class Tape(DirectLines):
         return "".join(segment.text for segment in self.render_line(y)).rstrip()
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        return self.draw_line(y, self.size.width)
+
+    def draw_line(self, y: int, width: int) -> Strip:
         base = self.base_style
         if y >= len(LABELS):
             if self.colours is not None and y < len(LABELS) + 2:
