@@ -356,10 +356,11 @@ async def test_backspace_while_a_paste_is_fed_undoes_in_the_order_typed(lstm, mo
         gate.wait(10)
         return real_paste(session, text, progress, cancelled)
 
-    monkeypatch.setattr(Session, "paste", slow_paste)
     app = InspectorApp(str(lstm))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
+        # held from here: loading feeds the (empty) text carried over through paste too
+        monkeypatch.setattr(Session, "paste", slow_paste)
         app.main.queue_text("ab" * 150)  # a paste long enough for the worker
         await pilot.pause()
         assert "feeding…" in status(app)
