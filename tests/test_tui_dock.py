@@ -220,3 +220,30 @@ async def test_the_trajectory_on_the_main_screen_marks_the_demos_fixed_points(ca
     assert lines[-2] == "max|λ| " + " ".join(
         f"{'●' if p['stable'] else '○'}→{p['output']} {p['max_abs_eig']:.3f}"
         for p in expected["points"])
+
+
+async def test_a_panel_computes_only_once_the_keys_frame_is_out(monkeypatch):
+    """The panel on view starts on a key's input only after that key's frame is drawn (the
+    lookahead sets `frame_out`), so its worker never shares the core with the frame."""
+    from inspector.tui.panels.text_colour import TextPanel
+
+    seen = []
+    honest = TextPanel.compute
+
+    def compute(self, data):
+        seen.append((data.steps, self.app.main.frame_out.is_set()))
+        return honest(self, data)
+
+    monkeypatch.setattr(TextPanel, "compute", compute)
+    app = InspectorApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+d")
+        await settle(pilot)
+        for key in "abc":
+            await pilot.press(key)
+            await settle(pilot)
+        assert [steps for steps, _ in seen][-1] == 3 and all(out for _, out in seen)
+        np.testing.assert_allclose(dock(app).panel.colours.values,
+                                   headless("doubled-lstm", "abc").history("l0.h", 0),
+                                   atol=1e-5)

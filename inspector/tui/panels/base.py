@@ -41,6 +41,7 @@ Activation names are the engine's stable names (`StepRecord.activation`, trace a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -59,6 +60,9 @@ from inspector.tui.widgets.lines import LinesWidget
 R = TypeVar("R")
 DIM = Style(dim=True)
 ERROR = Style(color="red")
+# How long (s) a panel's worker waits for the screen's frame to be out before it computes
+# (keys faster than the lookahead never let it out: the panel computes anyway, that late)
+FRAME_WAIT = 0.1
 
 
 class PanelError(ValueError):
@@ -348,10 +352,13 @@ class AnalysisPanel(Vertical):
             self.show_message(self.waiting(data))
         self._computing = True
         self.running_key = key
-        self._compute_in_worker(data, key)
+        self._compute_in_worker(data, key, getattr(self.screen, "frame_out", None))
 
     @work(thread=True, group="analysis-panel")
-    def _compute_in_worker(self, data: PanelInput, key: Hashable) -> None:
+    def _compute_in_worker(self, data: PanelInput, key: Hashable,
+                           frame_out: threading.Event | None = None) -> None:
+        if frame_out is not None:  # the screen's frame first (see MainScreen.frame_out)
+            frame_out.wait(FRAME_WAIT)
         try:
             result = self.compute(data)
         except PanelError as exc:

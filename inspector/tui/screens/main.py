@@ -102,6 +102,11 @@ class MainScreen(Screen):
         self.dock = AnalysisDock(panel_specs(), id="dock")
         self.dock.display = False
         self._flush_scheduled = False
+        # Set while no frame is being drawn: the dock's panels compute only then, so a panel's
+        # worker never shares the core and the GIL with a key's frame, and its result is not a
+        # second frame the key waits for (see AnalysisPanel).
+        self.frame_out = threading.Event()
+        self.frame_out.set()
         self._lookahead: asyncio.TimerHandle | None = None
 
     def compose(self) -> ComposeResult:
@@ -117,6 +122,7 @@ class MainScreen(Screen):
 
     def on_unmount(self) -> None:
         gc_pause.resume()  # never leave the collector off behind the app
+        self.frame_out.set()  # nor a panel's worker waiting
 
     def watch_stalls(self) -> None:
         gc_pause.check()
@@ -478,7 +484,8 @@ class MainScreen(Screen):
         self.show(self.controller.set_span(*message.span))
 
     def feed_dock(self) -> None:
-        """Hand the panel on view this frame's input (cheap: it computes in a worker)."""
+        """Hand the panel on view this frame's input (cheap: it computes in a worker, which
+        waits for `frame_out` first)."""
         if not self.dock.display:
             return
         timeline = self.controller.timeline()
@@ -526,6 +533,7 @@ class MainScreen(Screen):
     def show(self, frame: Frame) -> None:
         """Draw the frame a verb returned, in one batch, and start the work it handed over."""
         self.start_jobs(self.controller)
+        self.frame_out.clear()  # set by the lookahead, once this frame is on the terminal
         self.draw(frame)
         self.feed_dock()
         self.show_notices(self.controller)
@@ -557,4 +565,5 @@ class MainScreen(Screen):
     def prepare_next_step(self) -> None:
         self._lookahead = None
         gc_pause.resume()  # the frame is out: the collector may run before the next key
+        self.frame_out.set()  # and the dock's panels may compute
         self.controller.prepare()

@@ -104,6 +104,7 @@ class Heatmap(DirectLines):
         a unit number and clicks report unit numbers."""
         if (None if order is None else tuple(order)) != (
                 None if self.order is None else tuple(self.order.tolist())):
+            units = self.units
             self.order = None if order is None else np.array(order, dtype=np.int64)
             self.units = self.size_units if order is None else len(order)
             self._strips.clear()
@@ -111,7 +112,7 @@ class Heatmap(DirectLines):
             self.stale = False
             self._unseen = None
             self._set(values, scale, selected, t)
-            self.refresh(layout=True)
+            self.refresh(layout=self.units != units)  # as many units: the same height
             return
         if not visible:
             self._unseen = (values, scale, selected, t)

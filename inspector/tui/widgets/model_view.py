@@ -129,6 +129,7 @@ class ModelView(Vertical):
         self.unit_detail = UnitDetail(id="unit")
         self.step_log = StepLog()
         self.legend = Legend(id="legend")
+        self._titles: dict[int, str] = {}  # the layer titles' text, as last set
 
     def compose(self) -> ComposeResult:
         yield self.tape
@@ -168,7 +169,10 @@ class ModelView(Vertical):
         ordered = any(order is not None for order, _ in orders.values())
         for layer, title in enumerate(self.query(".layer-title")):
             order, label = orders.get(layer, (None, ""))
-            title.update(f"layer {layer}" + (f" · {label}" if order is not None else ""))
+            text = f"layer {layer}" + (f" · {label}" if order is not None else "")
+            if self._titles.get(layer) != text:  # Static.update lays the screen out again
+                self._titles[layer] = text
+                title.update(text)
         shown = max((len(order) for order, _ in orders.values() if order is not None),
                     default=self.maps.all_units)
         if ordered != self.maps.ordered or shown != self.maps.units:
