@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from textual.app import App, ComposeResult
 
 from inspector.tui.colours import (
@@ -383,60 +384,53 @@ def test_the_export_dialog_refuses_what_is_not_a_regular_file(tmp_path):
     assert ExportPath().validate(str(tmp_path / "t.jsonl")).is_valid
 
 
-async def test_lines_widget_holds_its_height_and_lays_out_only_when_it_changes():
-    from rich.segment import Segment
+@pytest.fixture
+def layouts(monkeypatch):
+    """Every full-screen layout Textual does from here on, counted."""
     from textual.screen import Screen
+
+    done = []
+    original = Screen._refresh_layout
+
+    def counted(self, *args, **kwargs):
+        done.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "_refresh_layout", counted)
+    return done
+
+
+async def test_lines_widget_holds_its_height_and_lays_out_only_when_it_changes(layouts):
+    from rich.segment import Segment
 
     from inspector.tui.widgets.lines import LinesWidget
 
     widget = LinesWidget()
-    layouts = []
     async with One(widget).run_test(size=(20, 10)) as pilot:
         await pilot.pause()  # the first layout, at mount, is done
-        original = Screen._refresh_layout
-
-        def counted(self, *args, **kwargs):
-            layouts.append(1)
-            return original(self, *args, **kwargs)
-
-        Screen._refresh_layout = counted
-        try:
-            rows = [[Segment(f"row {n}")] for n in range(4)]
-            widget.set_lines(rows, hold="unit 3")
-            await pilot.pause()
-            assert widget.size.height == 4 and layouts
-            laid_out = len(layouts)
-            widget.set_lines(rows[:2], hold="unit 3")  # fewer lines, same hold: no new layout
-            await pilot.pause()
-            assert widget.size.height == 4 and len(layouts) == laid_out
-            assert [widget.render_line(y).text.strip() for y in range(4)] == ["row 0", "row 1",
-                                                                              "", ""]
-            widget.set_lines(rows[:2], hold="unit 4")  # another unit: the height follows again
-            await pilot.pause()
-            assert widget.size.height == 2 and len(layouts) > laid_out
-        finally:
-            Screen._refresh_layout = original
+        rows = [[Segment(f"row {n}")] for n in range(4)]
+        laid_out = len(layouts)
+        widget.set_lines(rows, hold="unit 3")
+        await pilot.pause()
+        assert widget.size.height == 4 and len(layouts) > laid_out
+        laid_out = len(layouts)
+        widget.set_lines(rows[:2], hold="unit 3")  # fewer lines, same hold: no new layout
+        await pilot.pause()
+        assert widget.size.height == 4 and len(layouts) == laid_out
+        assert [widget.render_line(y).text.strip() for y in range(4)] == ["row 0", "row 1",
+                                                                          "", ""]
+        widget.set_lines(rows[:2], hold="unit 4")  # another unit: the height follows again
+        await pilot.pause()
+        assert widget.size.height == 2 and len(layouts) > laid_out
 
 
-async def test_step_log_of_fixed_height_never_asks_for_a_layout():
-    from textual.screen import Screen
-
+async def test_step_log_of_fixed_height_never_asks_for_a_layout(layouts):
     log = StepLog()
     log.styles.height = 5
-    layouts = []
     async with One(log).run_test(size=(30, 10)) as pilot:
         await pilot.pause()  # the first layout, at mount, is done
-        original = Screen._refresh_layout
-
-        def counted(self, *args, **kwargs):
-            layouts.append(1)
-            return original(self, *args, **kwargs)
-
-        Screen._refresh_layout = counted
-        try:
-            for n in range(1, 8):
-                log.show([f"t={t}" for t in range(n)])
-                await pilot.pause()
-            assert layouts == [] and log.texts == [f"t={t}" for t in range(2, 7)]
-        finally:
-            Screen._refresh_layout = original
+        laid_out = len(layouts)
+        for n in range(1, 8):
+            log.show([f"t={t}" for t in range(n)])
+            await pilot.pause()
+        assert len(layouts) == laid_out and log.texts == [f"t={t}" for t in range(2, 7)]
