@@ -51,8 +51,11 @@ class DirectLines(CachedStyle):
         super().notify_style_update()
 
     def draw_line(self, y: int, width: int) -> Strip:
-        """Line y at content width `width`; by default, `render_line`."""
-        return self.render_line(y)
+        """Line y at content width `width`: what a subclass draws."""
+        raise NotImplementedError
+
+    def render_line(self, y: int) -> Strip:
+        return self.draw_line(y, self.size.width)
 
     def _direct_plan(self) -> tuple[int, int, Style, object] | None:
         """(left padding, right padding, the padding's Rich style, the background filters

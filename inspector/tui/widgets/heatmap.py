@@ -267,13 +267,7 @@ class Heatmap(DirectLines):
     def action_blur(self) -> None:
         self.blur()
 
-    def render_line(self, y: int) -> Strip:
-        return self._line(y, self.size.width)
-
     def draw_line(self, y: int, width: int) -> Strip:
-        return self._line(y, width)
-
-    def _line(self, y: int, width: int) -> Strip:
         self._settle()
         if width != self._strip_width:
             self._strips.clear()

@@ -71,9 +71,6 @@ class LinesWidget(DirectLines):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self._height
 
-    def render_line(self, y: int) -> Strip:
-        return self.draw_line(y, self.size.width)
-
     def draw_line(self, y: int, width: int) -> Strip:
         if width != self._strip_width:
             self._strips.clear()

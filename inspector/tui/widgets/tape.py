@@ -100,9 +100,6 @@ class Tape(DirectLines):
         """The plain text of line y (what tests read)."""
         return "".join(segment.text for segment in self.render_line(y)).rstrip()
 
-    def render_line(self, y: int) -> Strip:
-        return self.draw_line(y, self.size.width)
-
     def draw_line(self, y: int, width: int) -> Strip:
         base = self.base_style
         if y >= len(LABELS):
