@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from inspector.names import parse_name
-from inspector.tui import gc_pause
+from inspector.tui import gc_pause, paint
 from inspector.tui.bindings import FOOTER_FIRST, MAIN_BINDINGS
 from inspector.tui.controller import CharController, FeedJob, FeedResult, RecordsJob
 from inspector.tui.edits import EditError, intervention_help, parse_intervention
@@ -92,9 +92,11 @@ class MainScreen(Screen):
 
     BINDINGS = [*FOOTER_FIRST, *MAIN_BINDINGS]
     COMPACT = True  # a small terminal collapses the side panel (compare mode has its own)
+    BLANK = True  # its children cover it: drawn as blank lines, not styled line by line
 
     def __init__(self) -> None:
         super().__init__()
+        self._compositor = paint.DirtyCompositor()  # renders only what a key changed
         self.controller = CharController()
         self.controller.measure = self.measure  # each verb's frame fits the layout of now
         self.status = LinesWidget(id="status")
@@ -538,6 +540,7 @@ class MainScreen(Screen):
         self.feed_dock()
         self.show_notices(self.controller)
         self.schedule_lookahead()
+        paint.now(self)
 
     def draw(self, frame: Frame) -> None:
         with self.app.batch_update():

@@ -11,8 +11,9 @@ import math
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.errors import NoWidget
-from textual.geometry import NULL_REGION
+from textual.geometry import NULL_REGION, Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import Static
 
 from inspector.tui.frames import ViewFrame, ViewLayout, Viewport
@@ -113,6 +114,13 @@ class ModelView(Vertical):
 
     class Resized(Message):
         """The view has a new size: the screen redraws so each window fits (tape, log)."""
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Its children cover it: without a border (compare mode draws one) it is blank lines,
+        as `BlankContainer`, not styled line by line on every frame."""
+        if not any(self.styles.gutter):
+            return [Strip.blank(crop.width, self.visual_style.rich_style)] * crop.height
+        return super().render_lines(crop)
 
     def on_resize(self) -> None:
         self.post_message(self.Resized())

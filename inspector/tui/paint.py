@@ -1,0 +1,85 @@
+"""Put a key's frame on the terminal in the same callback that drew it.
+
+Textual paints a refreshed widget after two trips through the event loop: the widget's own idle
+event posts an `Update` to its screen, the screen's idle event resumes its update timer, and
+the timer composes and writes the frame. With a dozen widgets refreshed per key that is about
+a millisecond of hops before the first byte (issue 16's key->frame budget is ~10 ms). `now()`
+does what those hops would have done, for repaints only: it hands the screen the widgets that
+asked to be repainted and runs the screen's update at once. Anything else pending (a layout, a
+style or scroll update, a recompose, a batch) is left to Textual's own path, unchanged.
+
+It reads private attributes of Textual 8 (pinned `<9`); `tests/test_tui_paint.py` fails if they
+are gone, and without them `now()` falls back to Textual's path.
+"""
+
+from __future__ import annotations
+
+from textual._compositor import ChopsUpdate, Compositor
+from textual.geometry import Region
+from textual.screen import Screen
+from textual.widget import Widget
+
+
+def now(screen: Screen) -> bool:
+    """Compose and write the screen's repainted widgets now; False (nothing done: Textual will
+    paint as usual) when anything but repaints is pending or the screen is not on view."""
+    app = screen.app
+    if app._batch_count or not screen.is_current or not app._running:
+        return False
+    if screen._layout_required or screen._scroll_required or screen._recompose_required:
+        return False
+    compositor = screen._compositor
+    dirty = []
+    for widget in compositor.widgets:
+        if widget._layout_required or widget._scroll_required or widget._refresh_styles_required:
+            return False
+        if widget._repaint_required and widget.display:
+            dirty.append(widget)
+    if not dirty and not screen._dirty_widgets and not screen._repaint_required:
+        return False
+    for widget in dirty:
+        widget._repaint_required = False  # what its idle event would do: post an Update ...
+    screen._dirty_widgets.update(dirty)  # ... which the screen turns into this
+    screen._on_timer_update()
+    return True
+
+
+class DirtyCompositor(Compositor):
+    """Textual's compositor, but a partial update renders only the widgets that overlap what
+    changed. Textual renders every widget inside the bounding box of the changed regions; a
+    key's frame changes the status line at the top and the step log at the bottom, so that box
+    is the whole screen and the unchanged scroll bars, footer, titles and legend (~0.6 ms a
+    key) were rendered only to be thrown away: no cell of theirs is in a changed span, and
+    `ChopsUpdate` writes changed spans only. The output is byte for byte Textual's
+    (`tests/test_tui_paint.py` compares both)."""
+
+    _painting: list[Region] | None = None
+
+    def render_partial_update(self) -> ChopsUpdate | None:
+        self.cuts  # noqa: B018 -- worked out (and kept) from every widget, before the filter
+        self._painting = list(self._dirty_regions)
+        try:
+            return super().render_partial_update()
+        finally:
+            self._painting = None
+
+    @property
+    def visible_widgets(self) -> dict[Widget, tuple[Region, Region]]:
+        widgets = super().visible_widgets
+        if not self._painting or self._cuts is None:  # the cuts are never of a filtered set
+            return widgets
+        spans: dict[int, list[tuple[int, int]]] = {}
+        for y, x1, x2 in self._regions_to_spans(self._painting):
+            spans.setdefault(y, []).append((x1, x2))
+        return {widget: (region, clip) for widget, (region, clip) in widgets.items()
+                if _touches(region.intersection(clip), spans)}
+
+
+def _touches(visible: Region, spans: dict[int, list[tuple[int, int]]]) -> bool:
+    """Whether any changed span crosses this region."""
+    x1, x2 = visible.x, visible.right
+    for y in visible.line_range:
+        for start, end in spans.get(y, ()):
+            if start < x2 and end > x1:
+                return True
+    return False
