@@ -109,16 +109,14 @@ class Tape(DirectLines):
         # Runs of equal style become one segment each (a cell's trailing space takes its
         # style, but for the reversed step on view), built on the widget's own style, so the
         # strip needs no further copies: a tape of misses costs a few segments, not 2 a cell.
-        plain = tape_style(False, False, False)
         runs: list[list] = [[LABEL_STYLE, LABELS[y]]]
+        span, view, colours = self.span, self.view_index, self.colours
+        levels = colours.levels if y == 0 and colours is not None else None
+        ramp = colours.scale.ramp if levels is not None else None
         for index, cell in enumerate(self.cells):
-            style = self._style(y, index, cell)
-            char = self._char(y, cell)
-            if not cell.narrow:  # a word: every line of the cell as wide as its longest
-                char = char.ljust(cell.width)
-            own = style.reverse or style.bgcolor is not None  # the gap keeps no colour
-            pieces = ((style, char), (plain, " ")) if own else ((style, char + " "),)
-            for piece_style, text in pieces:
+            in_span = y == 0 and span is not None and span[0] <= index < span[1]
+            level = EMPTY if levels is None else levels[index]
+            for piece_style, text in cell_pieces(cell, y, index == view, in_span, ramp, level):
                 if runs[-1][0] is piece_style:
                     runs[-1][1] += text
                 else:
@@ -131,25 +129,6 @@ class Tape(DirectLines):
             return Strip.join([strip.crop(0, label), strip.crop(used - width + label, used)])
         return strip if used == width else strip.crop_extend(0, width, base)
 
-    @staticmethod
-    def _char(y: int, cell: TapeCell) -> str:
-        if y == 0:
-            return token_label(cell.typed)
-        if y == 1:
-            return "…" if cell.predicted is None else token_label(cell.predicted)
-        return "◆" if cell.intervened else "✎" if cell.by_model else "✗" if cell.miss else " "
-
-    def _style(self, y: int, index: int, cell: TapeCell) -> Style:
-        in_span = self.span is not None and self.span[0] <= index < self.span[1] and y == 0
-        colours = self.colours
-        if y == 0 and colours is not None and colours.levels[index] != EMPTY:
-            return coloured_style(colours.scale.ramp, colours.levels[index],
-                                  index == self.view_index, in_span)
-        style = tape_style(cell.predicted is None, y > 0 and cell.miss,
-                           index == self.view_index and y < 2, y == 2 and cell.intervened,
-                           cell.by_model and y != 1)
-        return style + SPAN_STYLE if in_span else style
-
     def _strip_line(self, line: int, width: int) -> Strip:
         colours = self.colours
         cells = [StripCell(value, level, cell.width if not cell.narrow else 1)
@@ -161,6 +140,32 @@ class Tape(DirectLines):
         strip = Strip([Segment(seg.text, base + seg.style if seg.style else base)
                        for seg in segments])
         return strip.crop_extend(0, width, base)
+
+
+@lru_cache(maxsize=4096)
+def cell_pieces(cell: TapeCell, y: int, on_view: bool, in_span: bool, ramp: str | None,
+                level: int) -> tuple[tuple[Style, str], ...]:
+    """A step's (style, text) pieces on tape line y, its trailing gap included: the gap takes
+    the cell's style but for a reversed or coloured cell (the gap keeps no colour). Cached, as
+    the window slides one step a key and redraws the same cells at new places."""
+    if y == 0 and level != EMPTY:
+        style = coloured_style(ramp, level, on_view, in_span)
+    else:
+        style = tape_style(cell.predicted is None, y > 0 and cell.miss, on_view and y < 2,
+                           y == 2 and cell.intervened, cell.by_model and y != 1)
+        if in_span:
+            style = style + SPAN_STYLE
+    if y == 0:
+        char = token_label(cell.typed)
+    elif y == 1:
+        char = "…" if cell.predicted is None else token_label(cell.predicted)
+    else:
+        char = "◆" if cell.intervened else "✎" if cell.by_model else "✗" if cell.miss else " "
+    if not cell.narrow:  # a word: every line of the cell as wide as its longest
+        char = char.ljust(cell.width)
+    if style.reverse or style.bgcolor is not None:
+        return (style, char), (tape_style(False, False, False), " ")
+    return ((style, char + " "),)
 
 
 @lru_cache(maxsize=256)
