@@ -106,6 +106,24 @@ def test_a_growing_session_can_feed_the_statistics(planted):
     assert max(abs(u.r - r[u.name]) for u in a.units) < 1e-6
 
 
+def test_the_top_units_are_the_head_of_the_whole_ranking(planted):
+    """Only the kept units are scored (and, by r, matched): the top k must be exactly the first
+    k of the whole ranking, thresholds, Jaccard indices and tie order included."""
+    arrays = trace(planted, TEXT).arrays
+    arrays = {name: values.copy() for name, values in arrays.items()}
+    arrays["l0.h"][:, 5] = arrays["l0.h"][:, 1]  # a tie: name order decides
+    for spec in ("char=o", "regex:[aeiou]"):
+        stats = UnitStats(planted, binary=True)
+        stats.update(arrays, feature(spec, TEXT).values)
+        for by in ("r", "jaccard"):
+            whole = stats.ranking(spec, by=by).units
+            for top in (1, 3, 7):
+                assert stats.ranking(spec, top, by).units == whole[:top]
+    plain = UnitStats(planted, binary=False)
+    plain.update(arrays, np.linspace(-1, 1, len(TEXT)))
+    assert plain.ranking("ramp", 4).units == plain.ranking("ramp").units[:4]
+
+
 def cli_json(capsys, *argv):
     assert main([*argv, "--json"]) == 0
     return json.loads(capsys.readouterr().out)

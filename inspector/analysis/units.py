@@ -146,43 +146,67 @@ class UnitStats:
             out[name] = r.clamp(-1, 1).numpy()
         return out
 
-    def _matches(self, act: _Activation, r: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Best Jaccard index, its threshold and direction per unit, from the histograms."""
+    def _matches(self, act: _Activation, r: np.ndarray,
+                 rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Best Jaccard index, its threshold and direction of the units `rows`, from the
+        histograms."""
         units = len(r)
-        counts = act.all.view(units, BINS).numpy()
-        pos = act.pos.view(units, BINS).numpy()
+        counts = act.all.view(units, BINS).numpy()[rows]
+        pos = act.pos.view(units, BINS).numpy()[rows]
         total_pos = self.positives
         # "on" above edge k (k = 1 … BINS-1): the bins k and up; below edge k: the bins under k.
         tp_above = np.cumsum(pos[:, ::-1], axis=1)[:, ::-1][:, 1:]
         on_above = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1][:, 1:]
         tp_below = np.cumsum(pos, axis=1)[:, :-1]
         on_below = np.cumsum(counts, axis=1)[:, :-1]
-        above = r >= 0
+        above = r[rows] >= 0
         tp = np.where(above[:, None], tp_above, tp_below)
         on = np.where(above[:, None], on_above, on_below)
         union = on + total_pos - tp
         jaccard = np.divide(tp, union, out=np.zeros(tp.shape), where=union > 0)
         best = jaccard.argmax(1)
-        edges = act.lo.numpy()[:, None] + act.width.numpy()[:, None] * np.arange(1, BINS)
-        rows = np.arange(units)
-        return jaccard[rows, best], edges[rows, best], above
+        edges = (act.lo.numpy()[rows, None]
+                 + act.width.numpy()[rows, None] * np.arange(1, BINS))
+        picked = np.arange(len(rows))
+        return jaccard[picked, best], edges[picked, best], above
 
     def ranking(self, feature: str, top: int | None = None, by: str = "r") -> UnitRanking:
-        """Every unit, best first by |r| (or by Jaccard index: `by="jaccard"`)."""
-        scores = []
-        for name, r in self.correlations().items():
-            if self.binary:
-                jaccard, threshold, above = self._matches(self._acts[name], r)
-            for unit in range(len(r)):
-                if self.binary:
-                    scores.append(UnitScore(f"{name}[{unit}]", float(r[unit]),
-                                            float(jaccard[unit]), float(threshold[unit]),
-                                            bool(above[unit])))
-                else:
-                    scores.append(UnitScore(f"{name}[{unit}]", float(r[unit])))
-        key = (lambda s: -s.jaccard) if by == "jaccard" and self.binary else (lambda s: -abs(s.r))
-        scores.sort(key=key)
-        return UnitRanking(feature, self.n, tuple(scores[:top] if top else scores))
+        """Every unit, best first by |r| (or by Jaccard index: `by="jaccard"`), ties in name
+        order. Only the `top` units kept are scored as objects (and, ranked by r, matched):
+        a 2x512 LSTM has 6,144 units and a panel ranks them on every key."""
+        correlations = self.correlations()
+        names = list(correlations)
+        sizes = [len(correlations[name]) for name in names]
+        owner = np.repeat(np.arange(len(names)), sizes)
+        unit = np.concatenate([np.arange(size) for size in sizes] or [np.zeros(0, int)])
+        r = np.concatenate([correlations[name] for name in names] or [np.zeros(0)])
+        r = r.astype(np.float64)
+        by_jaccard = by == "jaccard" and self.binary
+        matched = {}  # activation -> (the units matched, ascending; their matches)
+        if by_jaccard:  # every unit's match decides the order
+            for index, name in enumerate(names):
+                rows = np.arange(sizes[index])
+                matched[index] = rows, self._matches(self._acts[name], correlations[name], rows)
+            key = -np.concatenate([matched[index][1][0] for index in range(len(names))])
+        else:
+            key = -np.abs(r)
+        order = np.argsort(key, kind="stable")  # stable: ties stay in name order
+        kept = [(int(owner[i]), int(unit[i]), float(r[i])) for i in order[:top or None]]
+        if not self.binary:
+            return UnitRanking(feature, self.n, tuple(
+                UnitScore(f"{names[o]}[{u}]", value) for o, u, value in kept))
+        for which in sorted({o for o, _, _ in kept} - set(matched)):  # ranked by r
+            rows = np.array(sorted({u for o, u, _ in kept if o == which}))
+            matched[which] = rows, self._matches(self._acts[names[which]],
+                                                 correlations[names[which]], rows)
+
+        def match(which: int, at: int) -> tuple[float, float, bool]:
+            rows, (jaccard, threshold, above) = matched[which]
+            k = int(np.searchsorted(rows, at))
+            return float(jaccard[k]), float(threshold[k]), bool(above[k])
+
+        return UnitRanking(feature, self.n, tuple(
+            UnitScore(f"{names[o]}[{u}]", value, *match(o, u)) for o, u, value in kept))
 
 
 def rank_chunks(model: InspectableModel, chunks: Iterable[Chunk], feature: Feature, *,
