@@ -104,6 +104,27 @@ async def test_heatmap_redraws_the_right_line_when_its_rows_are_narrower_than_it
         assert heatmap.render_line(2) != second
 
 
+@pytest.mark.parametrize("zoom_y", [2, 3])
+async def test_a_zoomed_heatmap_redraws_only_the_lines_its_changed_units_cover(zoom_y):
+    """Units 2 cells wide and zoom_y half-cells tall (the sort panel's top units): 8 units,
+    4 a row; a changed unit redraws the text lines its row covers, no others."""
+    heatmap = Heatmap("l0.h", "h", 8)
+    async with One(heatmap).run_test(size=(8, 8)) as pilot:
+        heatmap.set_zoom((2, zoom_y))
+        heatmap.show(np.zeros(8, dtype=np.float32), SIGNED)
+        await pilot.pause()
+        assert heatmap.units_per_row() == 4
+        lines = range(1, heatmap.size.height)
+        before = {y: heatmap.render_line(y) for y in lines}
+        values = np.zeros(8, dtype=np.float32)
+        values[5] = 1.0  # row 1: pixel rows zoom_y .. 2 zoom_y - 1
+        heatmap.show(values, SIGNED)
+        covered = {1 + y // 2 for y in range(zoom_y, 2 * zoom_y)}
+        for y in lines:
+            assert (heatmap.render_line(y) is before[y]) == (y not in covered), y
+        assert any(list(heatmap.render_line(y)) != list(before[y]) for y in covered)
+
+
 async def test_heatmap_marks_the_selected_unit_with_an_arrow_to_its_half_of_the_cell():
     heatmap = Heatmap("l0.h", "h", 16)  # 4 columns: a line holds units 0-3 over 4-7
     async with One(heatmap).run_test(size=(4, 6)) as pilot:

@@ -128,15 +128,14 @@ class Heatmap(DirectLines):
             self._strips.clear()
             self.refresh()
             return
-        if self.unit_size != (1, 1):  # units span several lines: redraw them all (small maps)
-            self._strips.clear()
-            self.refresh()
-            return
-        # a text line holds rows_per_line rows of units_per_row units (fewer than the width
-        # where the rows are filled evenly: see row_length)
-        changed = (np.flatnonzero(old_levels != self.levels)
-                   // (self.rows_per_line * self.units_per_row(width)))
-        lines = set((np.unique(changed) + 1).tolist())
+        # a row of units_per_row units (fewer than the width where the rows are filled evenly:
+        # see row_length) is zoom_y pixel rows tall, and a text line holds rows_per_line of them
+        rows = np.unique(np.flatnonzero(old_levels != self.levels) // self.units_per_row(width))
+        zoom_y, per_line = self.unit_size[1], self.rows_per_line
+        lines = {line + 1 for first, last in zip((rows * zoom_y // per_line).tolist(),
+                                                 (((rows + 1) * zoom_y - 1) // per_line).tolist(),
+                                                 strict=True)
+                 for line in range(first, last + 1)}
         if self.title_text() != old_title:
             lines.add(0)
         for y in lines:
