@@ -57,6 +57,7 @@ class Tape(DirectLines):
         self.span: tuple[int, int] | None = None
         self.strip = False  # the bars are drawn: the screen sets it before measuring
         self._drag_from: int | None = None
+        self._bars: tuple[tuple, list[Strip]] | None = None  # (what they show, both lines)
 
     @property
     def capacity(self) -> int:
@@ -130,16 +131,29 @@ class Tape(DirectLines):
         return strip if used == width else strip.crop_extend(0, width, base)
 
     def _strip_line(self, line: int, width: int) -> Strip:
-        colours = self.colours
-        cells = [StripCell(value, level, cell.width if not cell.narrow else 1)
-                 for cell, value, level in zip(self.cells, colours.values, colours.levels,
-                                               strict=True)]
-        upper, lower = strip_lines(cells, colours.scale, colours.label, self.view_index)
-        segments = [Segment(LABELS[2], LABEL_STYLE), *(upper if line == 0 else lower)]
-        base = self.base_style
-        strip = Strip([Segment(seg.text, base + seg.style if seg.style else base)
-                       for seg in segments])
-        return strip.crop_extend(0, width, base)
+        """Line 0 or 1 of the bars under the tape: both are laid out together, once a frame,
+        and runs of one style are one segment (a step is a bar and a gap; the lower line is
+        mostly blank)."""
+        colours, base = self.colours, self.base_style
+        key = (self.cells, colours, self.view_index, width, base)
+        if self._bars is None or self._bars[0] != key:
+            cells = [StripCell(value, level, cell.width if not cell.narrow else 1)
+                     for cell, value, level in zip(self.cells, colours.values, colours.levels,
+                                                   strict=True)]
+            lines = strip_lines(cells, colours.scale, colours.label, self.view_index)
+            strips = []
+            for segments in lines:
+                runs: list[list] = [[LABEL_STYLE, LABELS[2]]]
+                for segment in segments:
+                    if runs[-1][0] == segment.style:
+                        runs[-1][1] += segment.text
+                    else:
+                        runs.append([segment.style, segment.text])
+                strip = Strip([Segment(text, base + style if style else base)
+                               for style, text in runs])
+                strips.append(strip.crop_extend(0, width, base))
+            self._bars = (key, strips)
+        return self._bars[1][line]
 
 
 @lru_cache(maxsize=4096)

@@ -78,21 +78,44 @@ def strip_cells(cell: StripCell, top: float) -> tuple[tuple[str, Style | None],
 def strip_lines(cells: Sequence[StripCell], scale: Scale, unit: str,
                 on_view: int | None = None) -> tuple[list[Segment], list[Segment]]:
     """The two lines' segments for `cells` (two columns a character: bar, space) and the
-    bars' scale at the right."""
-    upper: list[Segment] = []
-    lower: list[Segment] = []
+    bars' scale at the right; runs of one style are one segment (the tape redraws these on
+    every key)."""
+    upper: list[list] = []
+    lower: list[list] = []
     top = bar_top(cells)
     for index, cell in enumerate(cells):
-        (a, a_style), (b, b_style) = strip_cells(cell, top)
-        pad = " " * cell.width  # the column's own width, then the tape's gap
-        mark = Style(underline=True) if index == on_view else None
-        upper.append(Segment(a, _with(a_style, mark)))
-        upper.append(Segment(pad))
-        lower.append(Segment(b, b_style))
-        lower.append(Segment(pad))
-    upper.append(Segment(f"┤{top:+.2g} ▁0", LABEL))
-    lower.append(Segment(f"┤{-top:+.2g} {unit}", LABEL))
-    return upper, lower
+        up, down = _pieces(strip_cells(cell, top), cell.width, index == on_view)
+        for runs, pieces in ((upper, up), (lower, down)):
+            for style, text in pieces:
+                if runs and runs[-1][0] is style:
+                    runs[-1][1] += text
+                else:
+                    runs.append([style, text])
+    return ([*(Segment(text, style) for style, text in upper),
+             Segment(f"┤{top:+.2g} ▁0", LABEL)],
+            [*(Segment(text, style) for style, text in lower),
+             Segment(f"┤{-top:+.2g} {unit}", LABEL)])
+
+
+@lru_cache(maxsize=512)
+def _pieces(glyphs: tuple[tuple[str, Style | None], tuple[str, Style | None]], width: int,
+            on_view: bool) -> tuple[tuple[tuple[Style | None, str], ...], ...]:
+    """One step's (style, text) on the upper and lower line, its column's width and the
+    tape's gap included: the gap joins the bar's run where the bar has no style of its own."""
+    (a, a_style), (b, b_style) = glyphs
+    pad = " " * width  # the column's own width, then the tape's gap
+    a_style = _with(a_style, Style(underline=True) if on_view else None)
+    return _joined(a, a_style, pad), _joined(b, b_style, pad)
+
+
+def _joined(glyph: str, style: Style | None,
+            pad: str) -> tuple[tuple[Style | None, str], ...]:
+    """A glyph and the blank after it: one piece where the blank looks the same in the glyph's
+    style (no background, reverse or underline of its own), so a line of bars of one colour
+    is one segment."""
+    if style is None or not (style.bgcolor or style.reverse or style.underline):
+        return ((style, glyph + pad),)
+    return (style, glyph), (None, pad)
 
 
 def _with(style: Style | None, extra: Style | None) -> Style | None:
