@@ -11,6 +11,7 @@ from tui_support import make_checkpoint, settle, tape_lines
 
 from inspector.tui import paint
 from inspector.tui.app import InspectorApp
+from inspector.tui.widgets.heatmap import Heatmap
 
 
 def test_the_textual_internals_paint_relies_on_are_there():
@@ -64,6 +65,10 @@ async def test_a_partial_update_writes_what_textual_writes(tmp_path, monkeypatch
             await pilot.press(key)
             await settle(pilot)
         assert tape_lines(app)[0].startswith("x h e l l o")
+        compositor = app.main._compositor
+        covered = compositor._covered_by_children(compositor.visible_widgets)
+        assert app.main in covered and app.main.view in covered  # left out: children cover them
+        assert not any(isinstance(widget, Heatmap) for widget in covered)
     assert len(compared) >= 10
     assert any(rendered < every for every, rendered in compared)
 

@@ -50,10 +50,13 @@ class DirtyCompositor(Compositor):
     key's frame changes the status line at the top and the step log at the bottom, so that box
     is the whole screen and the unchanged scroll bars, footer, titles and legend (~0.6 ms a
     key) were rendered only to be thrown away: no cell of theirs is in a changed span, and
-    `ChopsUpdate` writes changed spans only. The output is byte for byte Textual's
-    (`tests/test_tui_paint.py` compares both)."""
+    `ChopsUpdate` writes changed spans only. Containers their children cover entirely (the
+    screen, the model view, its rows) are left out too: every cell of theirs is drawn by a
+    child in front. The output is byte for byte Textual's (`tests/test_tui_paint.py` compares
+    both)."""
 
     _painting: list[Region] | None = None
+    _covered: tuple[object, frozenset[Widget]] | None = None  # (for which layout, widgets)
 
     def render_partial_update(self) -> ChopsUpdate | None:
         self.cuts  # noqa: B018 -- worked out (and kept) from every widget, before the filter
@@ -71,8 +74,25 @@ class DirtyCompositor(Compositor):
         spans: dict[int, list[tuple[int, int]]] = {}
         for y, x1, x2 in self._regions_to_spans(self._painting):
             spans.setdefault(y, []).append((x1, x2))
+        covered = self._covered_by_children(widgets)
         return {widget: (region, clip) for widget, (region, clip) in widgets.items()
-                if _touches(region.intersection(clip), spans)}
+                if widget not in covered and _touches(region.intersection(clip), spans)}
+
+    def _covered_by_children(self, widgets: dict[Widget, tuple[Region, Region]]
+                             ) -> frozenset[Widget]:
+        """The widgets whose every visible cell a visible child covers, worked out once per
+        layout (the visible map is a new dict after every reflow)."""
+        if self._covered is not None and self._covered[0] is widgets:
+            return self._covered[1]
+        shown: dict[Widget, list[Region]] = {}
+        for widget, (region, clip) in widgets.items():
+            parent = widget.parent
+            if parent in widgets:
+                shown.setdefault(parent, []).append(region.intersection(clip))
+        covered = frozenset(widget for widget, parts in shown.items()
+                            if _covers(parts, widgets[widget][0].intersection(widgets[widget][1])))
+        self._covered = (widgets, covered)
+        return covered
 
 
 def _touches(visible: Region, spans: dict[int, list[tuple[int, int]]]) -> bool:
@@ -83,3 +103,17 @@ def _touches(visible: Region, spans: dict[int, list[tuple[int, int]]]) -> bool:
             if start < x2 and end > x1:
                 return True
     return False
+
+
+def _covers(parts: list[Region], visible: Region) -> bool:
+    """Whether the regions `parts` together cover every cell of `visible`."""
+    for y in visible.line_range:
+        reach = visible.x
+        for x, width in sorted((part.x, part.width) for part in parts
+                               if part.y <= y < part.bottom and part.width):
+            if x > reach:
+                return False
+            reach = max(reach, x + width)
+        if reach < visible.right:
+            return False
+    return True
