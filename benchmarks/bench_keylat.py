@@ -12,15 +12,14 @@ seeded checkpoints saved with the project's own code into a temporary folder.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_tui import keylat  # noqa: E402
-from drive import build_checkpoint, load_average  # noqa: E402
+from bench_tui import keylat_median  # noqa: E402
+from drive import build_checkpoint  # noqa: E402
 
 CASES = (("2x512 LSTM", 2, 512, "120x40", 4.0, 8.0), ("4x1024 LSTM", 4, 1024, "200x60", 6.0, None))
 
@@ -34,22 +33,8 @@ def main() -> None:
         for label, layers, hidden, size, goal50, goal99 in CASES:
             checkpoint = build_checkpoint(Path(folder), layers, hidden)
             command = [sys.executable, "-m", "inspector.cli", str(checkpoint)]
-            runs = []
-            for run in range(args.runs):
-                before = load_average()
-                lat = keylat(command, args.n, size)
-                runs.append(lat)
-                print(f"  {label} {size} run {run + 1}: p50 {lat['p50']:.1f} ms p99 "
-                      f"{lat['p99']:.1f} ms; bare p50 {lat['ref50']:.1f} ms p99 "
-                      f"{lat['ref99']:.1f} ms; ratio p50 {lat['p50'] / lat['ref50']:.2f}x p99 "
-                      f"{lat['p99'] / lat['ref99']:.2f}x ({before})", flush=True)
-            p50 = statistics.median(r["p50"] / r["ref50"] for r in runs)
-            p99 = statistics.median(r["p99"] / r["ref99"] for r in runs)
             goals = f"goal p50 <= {goal50:g}x" + (f", p99 <= {goal99:g}x" if goal99 else "")
-            print(f"key->frame, {label} at {size}, {args.n} keys, median of {args.runs} runs: "
-                  f"p50 {statistics.median(r['p50'] for r in runs):.1f} ms "
-                  f"({p50:.2f}x the bare app), p99 {statistics.median(r['p99'] for r in runs):.1f}"
-                  f" ms ({p99:.2f}x) ({goals}); {load_average()}", flush=True)
+            keylat_median(f"{label} at {size}", command, args.n, size, args.runs, goals)
 
 
 if __name__ == "__main__":

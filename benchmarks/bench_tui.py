@@ -66,6 +66,31 @@ def keylat(command: list[str], n: int, size: str, gap_ms: float | None = None
     return {key: float(value) for key, value in match.groupdict().items()}
 
 
+def keylat_median(label: str, command: list[str], n: int, size: str, runs: int,
+                  goals: str) -> tuple[float, float]:
+    """`keylat` `runs` times, each run printed with its own ratios to the bare app and the load
+    before it; then the medians (of the runs' ratios: each run has its own bare figure).
+    Returns (p50 ratio, p99 ratio)."""
+    from drive import load_average
+
+    got = []
+    for run in range(runs):
+        before = load_average()
+        lat = keylat(command, n, size)
+        got.append(lat)
+        print(f"  {label} run {run + 1}: p50 {lat['p50']:.1f} ms p99 {lat['p99']:.1f} ms; bare "
+              f"p50 {lat['ref50']:.1f} ms p99 {lat['ref99']:.1f} ms; ratio p50 "
+              f"{lat['p50'] / lat['ref50']:.2f}x p99 {lat['p99'] / lat['ref99']:.2f}x ({before})",
+              flush=True)
+    p50 = statistics.median(r["p50"] / r["ref50"] for r in got)
+    p99 = statistics.median(r["p99"] / r["ref99"] for r in got)
+    print(f"key->frame, {label}, {n} keys, median of {runs} runs: p50 "
+          f"{statistics.median(r['p50'] for r in got):.1f} ms ({p50:.2f}x the bare app), p99 "
+          f"{statistics.median(r['p99'] for r in got):.1f} ms ({p99:.2f}x) ({goals}); "
+          f"{load_average()}", flush=True)
+    return p50, p99
+
+
 def wall_time(command: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)

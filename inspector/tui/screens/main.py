@@ -225,6 +225,7 @@ class MainScreen(Screen):
     def flush(self) -> None:
         self._flush_scheduled = False
         self.show(self.controller.type_queued())
+        paint.now(self)  # a typed key's frame goes out now; other redraws keep Textual's pace
 
     def on_feed_progress(self, message: FeedProgress) -> None:
         message.stop()
@@ -540,7 +541,6 @@ class MainScreen(Screen):
         self.feed_dock()
         self.show_notices(self.controller)
         self.schedule_lookahead()
-        paint.now(self)
 
     def draw(self, frame: Frame) -> None:
         with self.app.batch_update():
