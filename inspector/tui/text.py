@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 from rich.cells import cell_len
+from rich.style import Style
 
 from inspector.tui.numbers import number
 from models.errors import printable
@@ -59,3 +62,15 @@ def log_line(t: int, typed: str, prediction: str | None, confidence: float, stat
     output = "" if prediction is None else (
         f"→ y={token_repr(prediction)} ({number(confidence, sign=False)})  ")
     return f"t={t}  x={token_repr(typed)}  {output}{marks}{state}"
+
+
+def style_runs(pieces: Iterable[tuple[Style | None, str]]) -> list[list]:
+    """`(style, text)` pieces joined where neighbours share one style object (the cached
+    styles make that the common case), as `[style, text]` runs: a run is one segment."""
+    runs: list[list] = []
+    for style, text in pieces:
+        if runs and runs[-1][0] is style:
+            runs[-1][1] += text
+        else:
+            runs.append([style, text])
+    return runs

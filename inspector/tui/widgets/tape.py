@@ -17,7 +17,7 @@ from textual.strip import Strip
 
 from inspector.tui.colours import EMPTY
 from inspector.tui.frames import TapeCell, TapeColours, TapeFrame
-from inspector.tui.text import token_label
+from inspector.tui.text import style_runs, token_label
 from inspector.tui.widgets.cached_style import DirectLines
 from inspector.tui.widgets.unit_strip import SCALE_WIDTH, StripCell, strip_lines
 
@@ -110,18 +110,18 @@ class Tape(DirectLines):
         # Runs of equal style become one segment each (a cell's trailing space takes its
         # style, but for the reversed step on view), built on the widget's own style, so the
         # strip needs no further copies: a tape of misses costs a few segments, not 2 a cell.
-        runs: list[list] = [[LABEL_STYLE, LABELS[y]]]
         span, view, colours = self.span, self.view_index, self.colours
         levels = colours.levels if y == 0 and colours is not None else None
         ramp = colours.scale.ramp if levels is not None else None
-        for index, cell in enumerate(self.cells):
-            in_span = y == 0 and span is not None and span[0] <= index < span[1]
-            level = EMPTY if levels is None else levels[index]
-            for piece_style, text in cell_pieces(cell, y, index == view, in_span, ramp, level):
-                if runs[-1][0] is piece_style:
-                    runs[-1][1] += text
-                else:
-                    runs.append([piece_style, text])
+
+        def pieces():
+            yield LABEL_STYLE, LABELS[y]
+            for index, cell in enumerate(self.cells):
+                in_span = y == 0 and span is not None and span[0] <= index < span[1]
+                level = EMPTY if levels is None else levels[index]
+                yield from cell_pieces(cell, y, index == view, in_span, ramp, level)
+
+        runs = style_runs(pieces())
         used = sum(cell_len(text) for _, text in runs)
         strip = Strip([Segment(text, base + style) for style, text in runs], used)
         if used > width and not all(cell.narrow for cell in self.cells):
@@ -131,9 +131,7 @@ class Tape(DirectLines):
         return strip if used == width else strip.crop_extend(0, width, base)
 
     def _strip_line(self, line: int, width: int) -> Strip:
-        """Line 0 or 1 of the bars under the tape: both are laid out together, once a frame,
-        and runs of one style are one segment (a step is a bar and a gap; the lower line is
-        mostly blank)."""
+        """Line 0 or 1 of the bars under the tape: both are laid out together, once a frame."""
         colours, base = self.colours, self.base_style
         key = (self.cells, colours, self.view_index, width, base)
         if self._bars is None or self._bars[0] != key:
@@ -141,17 +139,10 @@ class Tape(DirectLines):
                      for cell, value, level in zip(self.cells, colours.values, colours.levels,
                                                    strict=True)]
             lines = strip_lines(cells, colours.scale, colours.label, self.view_index)
-            strips = []
-            for segments in lines:
-                runs: list[list] = [[LABEL_STYLE, LABELS[2]]]
-                for segment in segments:
-                    if runs[-1][0] == segment.style:
-                        runs[-1][1] += segment.text
-                    else:
-                        runs.append([segment.style, segment.text])
-                strip = Strip([Segment(text, base + style if style else base)
-                               for style, text in runs])
-                strips.append(strip.crop_extend(0, width, base))
+            strips = [Strip([Segment(LABELS[2], base + LABEL_STYLE),
+                             *(Segment(seg.text, base + seg.style if seg.style else base)
+                               for seg in segments)]).crop_extend(0, width, base)
+                      for segments in lines]  # strip_lines has joined the runs already
             self._bars = (key, strips)
         return self._bars[1][line]
 

@@ -20,6 +20,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from inspector.tui.colours import RAMP_ENDS, Scale
+from inspector.tui.text import style_runs
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 NONFINITE = Style(color="magenta", bold=True)
@@ -80,17 +81,11 @@ def strip_lines(cells: Sequence[StripCell], scale: Scale, unit: str,
     """The two lines' segments for `cells` (two columns a character: bar, space) and the
     bars' scale at the right; runs of one style are one segment (the tape redraws these on
     every key)."""
-    upper: list[list] = []
-    lower: list[list] = []
     top = bar_top(cells)
-    for index, cell in enumerate(cells):
-        up, down = _pieces(strip_cells(cell, top), cell.width, index == on_view)
-        for runs, pieces in ((upper, up), (lower, down)):
-            for style, text in pieces:
-                if runs and runs[-1][0] is style:
-                    runs[-1][1] += text
-                else:
-                    runs.append([style, text])
+    pieces = [_pieces(strip_cells(cell, top), cell.width, index == on_view)
+              for index, cell in enumerate(cells)]
+    upper = style_runs(piece for up, _ in pieces for piece in up)
+    lower = style_runs(piece for _, down in pieces for piece in down)
     return ([*(Segment(text, style) for style, text in upper),
              Segment(f"┤{top:+.2g} ▁0", LABEL)],
             [*(Segment(text, style) for style, text in lower),
