@@ -247,3 +247,22 @@ async def test_a_panel_computes_only_once_the_keys_frame_is_out(monkeypatch):
         np.testing.assert_allclose(dock(app).panel.colours.values,
                                    headless("doubled-lstm", "abc").history("l0.h", 0),
                                    atol=1e-5)
+
+
+async def test_the_docks_input_is_built_after_the_keys_frame_not_in_it():
+    """A typed key's frame draws the maps and the tape and nothing more: the dock's input
+    (every step's event read again) is built once that frame is out, by the lookahead."""
+    app = InspectorApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+d", *"ab")
+        await settle(pilot)
+        main = app.main
+        assert dock(app).data.steps == 2
+        main.controller.queue("c")
+        main.flush()  # the key's frame, as a typed key draws it
+        assert "x a b c" in tape_lines(app)[0]
+        assert dock(app).data.steps == 2 and not main.frame_out.is_set()
+        await settle(pilot)
+        assert main.frame_out.is_set() and dock(app).data.steps == 3
+        assert dock(app).data.tokens == ("a", "b", "c")

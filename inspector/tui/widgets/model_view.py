@@ -137,6 +137,8 @@ class ModelView(Vertical):
         self.unit_detail = UnitDetail(id="unit")
         self.step_log = StepLog()
         self.legend = Legend(id="legend")
+        self.layer_titles = [Static(f"layer {layer}", classes="layer-title")
+                             for layer in range(layout.n_layers)]
         self._titles: dict[int, str] = {}  # the layer titles' text, as last set
 
     def compose(self) -> ComposeResult:
@@ -144,7 +146,7 @@ class ModelView(Vertical):
         with BlankHorizontal(id="body"):
             with self.maps:
                 for layer in range(self.view_layout.n_layers):
-                    yield Static(f"layer {layer}", classes="layer-title")
+                    yield self.layer_titles[layer]
                     with BlankContainer(classes="layer"):
                         yield from (heatmap for heatmap, spec in zip(self.heatmaps,
                                                                      self.view_layout.specs,
@@ -175,7 +177,7 @@ class ModelView(Vertical):
         for spec, map_frame in zip(self.view_layout.specs, frame.maps, strict=True):
             orders.setdefault(spec.layer, (map_frame.order, map_frame.order_label))
         ordered = any(order is not None for order, _ in orders.values())
-        for layer, title in enumerate(self.query(".layer-title")):
+        for layer, title in enumerate(self.layer_titles):
             order, label = orders.get(layer, (None, ""))
             text = f"layer {layer}" + (f" · {label}" if order is not None else "")
             if self._titles.get(layer) != text:  # Static.update lays the screen out again
