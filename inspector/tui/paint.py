@@ -14,6 +14,8 @@ are gone, and without them `now()` falls back to Textual's path.
 
 from __future__ import annotations
 
+from rich.console import Console
+from rich.control import Control
 from textual._compositor import ChopsUpdate, Compositor
 from textual.geometry import Region
 from textual.screen import Screen
@@ -62,9 +64,10 @@ class DirtyCompositor(Compositor):
         self.cuts  # noqa: B018 -- worked out (and kept) from every widget, before the filter
         self._painting = list(self._dirty_regions)
         try:
-            return super().render_partial_update()
+            update = super().render_partial_update()
         finally:
             self._painting = None
+        return None if update is None else Chops(update.chops, update.spans, update.chop_ends)
 
     @property
     def visible_widgets(self) -> dict[Widget, tuple[Region, Region]]:
@@ -93,6 +96,36 @@ class DirtyCompositor(Compositor):
                             if _covers(parts, widgets[widget][0].intersection(widgets[widget][1])))
         self._covered = (widgets, covered)
         return covered
+
+
+class Chops(ChopsUpdate):
+    """Textual's `ChopsUpdate`, written with the cursor moves kept as text: a frame of the
+    maps moves the cursor ~270 times (once a widget a line), and each `Control.move_to` built
+    a Control and its Segment anew. The text written is Textual's, byte for byte."""
+
+    def render_segments(self, console: Console) -> str:
+        sequences: list[str] = []
+        append = sequences.append
+        moves = _MOVES
+        chops, chop_ends = self.chops, self.chop_ends
+        last_y = self.spans[-1][0]
+        for y, x1, x2 in self.spans:
+            for end, (x, strip) in zip(chop_ends[y], chops[y].items(), strict=False):
+                if strip is None or x > x2 or end <= x1:
+                    continue
+                move = moves.get((x, y))
+                if move is None:
+                    move = moves[x, y] = Control.move_to(x, y).segment.text
+                append(move)
+                if not (x2 > x >= x1 and end <= x2):
+                    strip = strip.crop(0, min(end, x2) - x)
+                append(strip.render(console))
+            if y != last_y:
+                append("\n")
+        return "".join(sequences)
+
+
+_MOVES: dict[tuple[int, int], str] = {}  # (x, y) -> the sequence that moves the cursor there
 
 
 def _touches(visible: Region, spans: dict[int, list[tuple[int, int]]]) -> bool:
