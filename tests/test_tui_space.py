@@ -72,3 +72,27 @@ async def test_at_120x40_the_side_panel_is_whole_and_f4_hides_it():
         await pilot.press("f4")
         await settle(pilot)
         assert not app.main.query_one("#side").region.width
+
+
+async def test_tab_scrolls_the_maps_to_the_selected_layers_title(tmp_path):
+    """Maps taller than their panel: Tab puts the next layer's title at the top of the maps,
+    shift+Tab brings the first layer back."""
+    from tui_support import make_checkpoint
+
+    checkpoint = make_checkpoint(tmp_path / "m.safetensors", layers=2, hidden=512)
+    app = InspectorApp(str(checkpoint))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        view = app.main.view
+        maps = view.maps
+        assert maps.max_scroll_y > 0 and maps.scroll_y == 0
+        await pilot.press("tab")
+        await settle(pilot)
+        assert app.main.controller.layer == 1
+        assert maps.scroll_y > 0
+        assert view.layer_titles[1].region.y == maps.content_region.y
+        await pilot.press("shift+tab")
+        await settle(pilot)
+        assert app.main.controller.layer == 0 and maps.scroll_y == 0

@@ -289,10 +289,15 @@ class MainScreen(Screen):
 
     def action_select_layer(self, delta: int) -> None:
         frame = self.controller.select_layer(delta)
-        titles = self.query(".layer-title")
-        if len(titles) > self.controller.layer:
-            titles[self.controller.layer].scroll_visible(top=True, animate=False)
+        self.scroll_to_layer()
         self.show(frame)
+
+    def scroll_to_layer(self) -> None:
+        """The selected layer's maps in view: its title at the top of the maps."""
+        if self.view is not None and self.view.is_mounted:
+            titles = self.view.layer_titles
+            if len(titles) > self.controller.layer:
+                titles[self.controller.layer].scroll_visible(top=True, animate=False)
 
     def action_reset(self) -> None:
         """Ctrl+r: asks first, since a cleared timeline cannot be brought back."""
@@ -465,9 +470,7 @@ class MainScreen(Screen):
         frame = self.controller.select_name(message.unit)
         if frame.error:
             self.notify(frame.error, severity="warning")
-        titles = self.query(".layer-title")
-        if len(titles) > self.controller.layer:  # its layer's maps in view, as Tab does
-            titles[self.controller.layer].scroll_visible(top=True, animate=False)
+        self.scroll_to_layer()  # as Tab does
         self.show(frame)
 
     @on(AnalysisPanel.ShowUnits)
